@@ -1,0 +1,3 @@
+"""vaxops: command system for mass vaccination campaigns."""
+
+__version__ = "0.1.0"
