@@ -1,0 +1,130 @@
+"""Shared test fixtures: a small prefecture with two counties, sites, lots, one user per role."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import uuid
+from dataclasses import dataclass, field
+
+import pytest
+
+os.environ.setdefault("VAXOPS_FAST_HASHER", "1")
+
+
+@dataclass
+class World:
+    """Names of what the ``world`` fixture built, so tests read as the domain."""
+
+    divisions: dict = field(default_factory=dict)
+    sites: dict = field(default_factory=dict)
+    lots: dict = field(default_factory=dict)
+    users: dict = field(default_factory=dict)  # role -> user (in-area: Kangding 513301)
+    tokens: dict = field(default_factory=dict)  # role -> bearer token
+    people: dict = field(default_factory=dict)
+
+
+ROLES = [
+    "prefecture_command", "county_command", "site_manager", "vaccinator",
+    "grid_worker", "supply_officer", "supervisor", "admin",
+]
+
+
+def build_world() -> World:
+    from vaxops.access.services import create_user
+    from vaxops.catalog.models import Product
+    from vaxops.regions.models import Division, Level
+    from vaxops.sites.models import Site
+    from vaxops.supply.models import Lot
+
+    w = World()
+
+    def div(code, level, parent, zh, en, pop=(100, 300, 200, 1000, 300), **kw):
+        d = Division.objects.create(
+            code=code, level=level, parent=parent, name_zh=zh, name_en=en,
+            pop_0_2=pop[0], pop_3_11=pop[1], pop_12_17=pop[2], pop_18_59=pop[3], pop_60_plus=pop[4], **kw,
+        )
+        w.divisions[code] = d
+        return d
+
+    sc = div("510000", Level.PROVINCE, None, "四川省", "Sichuan")
+    gz = div("513300", Level.PREFECTURE, sc, "甘孜藏族自治州", "Garze")
+    kd = div("513301", Level.COUNTY, gz, "康定市", "Kangding")
+    ld = div("513322", Level.COUNTY, gz, "泸定县", "Luding")
+    div("513301001", Level.TOWNSHIP, kd, "炉城街道", "Lucheng")
+    div("513322001", Level.TOWNSHIP, ld, "泸桥镇", "Luqiao")
+    for code, name, d, kind in [
+        ("KD-MASS", "康定体育馆大规模接种点", kd, "mass_site"),
+        ("KD-THC", "炉城卫生院", w.divisions["513301001"], "township_health_centre"),
+        ("LD-MASS", "泸定体育馆大规模接种点", ld, "mass_site"),
+    ]:
+        w.sites[code] = Site.objects.create(code=code, name_zh=name, name_en=code, kind=kind, division=d,
+                                            county_code=d.county_code)
+    bibp = Product.objects.get(code="BIBP")
+    corona = Product.objects.get(code="CORONAVAC")
+    far = dt.date(2030, 1, 1)
+    for key, product, number, expiry, status in [
+        ("bibp", bibp, "B2021001", far, "released"),
+        ("coronavac", corona, "C2021001", far, "released"),
+        ("expired", bibp, "B2020999", dt.date(2021, 3, 1), "released"),
+        ("quarantined", bibp, "B2021Q01", far, "quarantined"),
+        ("recalled", bibp, "B2021R01", far, "recalled"),
+    ]:
+        w.lots[key] = Lot.objects.create(product=product, lot_number=number, expiry_date=expiry, status=status)
+
+    scopes = {
+        "prefecture_command": "513300", "county_command": "513301", "site_manager": "KD-MASS",
+        "vaccinator": "KD-MASS", "grid_worker": "513301001", "supply_officer": "513301",
+        "supervisor": "513301", "admin": "",
+    }
+    for role in ROLES:
+        user, token = create_user(username=role, role=role, scope=scopes[role], password="pw-" + role,
+                                  with_token=True, source="cli")
+        w.users[role], w.tokens[role] = user, token
+    # Out-of-area twins (Luding) for the access matrix.
+    out_scopes = {"county_command": "513322", "site_manager": "LD-MASS", "vaccinator": "LD-MASS",
+                  "grid_worker": "513322001", "supply_officer": "513322", "supervisor": "513322"}
+    for role, scope in out_scopes.items():
+        user, token = create_user(username=f"{role}_ld", role=role, scope=scope, with_token=True, source="cli")
+        w.users[f"{role}_ld"], w.tokens[f"{role}_ld"] = user, token
+    return w
+
+
+@pytest.fixture
+def world(db) -> World:
+    return build_world()
+
+
+class Api:
+    """A thin JSON client for /api/v1 with a bearer token and a language."""
+
+    def __init__(self, client, token: str | None = None, language: str = "en"):
+        self.client, self.token, self.language = client, token, language
+
+    def _headers(self):
+        h = {"HTTP_ACCEPT_LANGUAGE": self.language}
+        if self.token:
+            h["HTTP_AUTHORIZATION"] = f"Bearer {self.token}"
+        return h
+
+    def get(self, path, **params):
+        return self.client.get("/api/v1" + path, params, **self._headers())
+
+    def post(self, path, body=None, *, raw: bytes | None = None, content_type="application/json"):
+        data = raw if raw is not None else json.dumps(body or {})
+        return self.client.post("/api/v1" + path, data=data, content_type=content_type, **self._headers())
+
+
+@pytest.fixture
+def api(client):
+    def make(token: str | None = None, language: str = "en") -> Api:
+        return Api(client, token, language)
+
+    return make
+
+
+def dose_body(person_id: int, *, product="BIBP", lot="B2021001", site="KD-MASS",
+              at="2021-05-10T10:00:00+08:00", **extra) -> dict:
+    return {"client_uuid": str(uuid.uuid4()), "person_id": person_id, "product": product, "lot_number": lot,
+            "site_code": site, "administered_at": at, **extra}

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class CampaignConfig(AppConfig):
+    name = "vaxops.campaign"
+    label = "campaign"

@@ -1,0 +1,80 @@
+"""Errors that reach users: a stable machine code, a translated message and details.
+
+Every rejection in vaxops is a ``VaxopsError``. The code never changes once published (outside
+tools match on it); the message is looked up in the catalogue below and translated into the
+request's language when it is rendered, so a service can raise in any thread or command.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
+
+# code -> (HTTP status, message). Messages may use ``{name}`` fields filled from ``detail``.
+ERRORS: dict[str, tuple[int, Any]] = {
+    # request shape
+    "malformed_json": (400, _("The request body is not valid JSON.")),
+    "invalid_request": (422, _("Some fields are missing or have the wrong type.")),
+    "unsupported_media_type": (415, _("Send the request body as application/json.")),
+    "body_too_large": (413, _("The request body is too large.")),
+    "not_authenticated": (401, _("Log in or send a valid access token.")),
+    "permission_denied": (403, _("Your role does not allow this action.")),
+    "not_found": (404, _("Not found.")),
+    # people
+    "invalid_id_number": (400, _("The ID number is not valid: {reason_message}")),
+    "person_exists": (409, _("A person with this ID number is already registered.")),
+    "person_not_found": (404, _("No such person in your area.")),
+    "invalid_phone": (400, _("The phone number must be 11 digits starting with 1.")),
+    "invalid_name": (400, _("Enter the person's name.")),
+    # places
+    "division_not_found": (404, _("No such division in your area.")),
+    "site_not_found": (404, _("No such vaccination site in your area.")),
+    # products and lots
+    "product_not_found": (404, _("Unknown vaccine product: {product}.")),
+    "lot_not_found": (422, _("Lot {lot_number} is not known.")),
+    "lot_wrong_product": (422, _("Lot {lot_number} is {lot_product}, not {product}.")),
+    "lot_expired": (422, _("Lot {lot_number} expired on {expiry_date}.")),
+    "lot_quarantined": (422, _("Lot {lot_number} is quarantined and must not be used.")),
+    "lot_recalled": (422, _("Lot {lot_number} has been recalled and must not be used.")),
+    # doses
+    "dose_too_early": (422, _("Too early for this dose: it can be given from {earliest_date}.")),
+    "not_eligible": (422, _("The person is not eligible for this vaccine now.")),
+    "override_reason_required": (422, _("Write the reason for giving a dose the rules refuse.")),
+    "override_not_permitted": (403, _("Only a site manager may give a dose the rules refuse.")),
+    "override_not_allowed": (422, _("This rule cannot be overridden.")),
+    "dose_already_recorded": (409, _("This dose has already been recorded for this person.")),
+    "idempotency_conflict": (
+        409,
+        _("This submission ID was already used for a different dose."),
+    ),
+    "administered_in_future": (422, _("The time of the dose is in the future.")),
+    "dose_not_found": (404, _("No such dose record in your area.")),
+    "dose_already_voided": (409, _("This dose record is already voided.")),
+    "void_reason_required": (422, _("Write why the record is being voided.")),
+    "person_inactive": (422, _("The person is recorded as {status}.")),
+}
+
+
+class VaxopsError(Exception):
+    """A rejection with a stable ``code``; the status and message come from ``ERRORS``."""
+
+    def __init__(self, code: str, detail: dict[str, Any] | None = None, *, status: int | None = None):
+        if code not in ERRORS:
+            raise KeyError(f"unregistered error code {code!r}")
+        self.code = code
+        self.detail = detail or {}
+        self.status = status or ERRORS[code][0]
+        super().__init__(code)
+
+    @property
+    def message(self) -> str:
+        """The message in the active language, with ``detail`` fields filled in."""
+        template = str(ERRORS[self.code][1])
+        try:
+            return template.format(**{k: v for k, v in self.detail.items() if v is not None})
+        except (KeyError, IndexError):
+            return template
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "message": self.message, "detail": self.detail}

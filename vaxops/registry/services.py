@@ -1,0 +1,118 @@
+"""Writes to the registry: registering people."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from vaxops.access.scope import require, restrict
+from vaxops.core.audit import audit
+from vaxops.core.errors import VaxopsError
+from vaxops.regions.models import Division
+from vaxops.registry.idnumber import IdNumberError, ResidentId, parse_id_number
+from vaxops.registry.models import Person
+
+# Translated texts for the reasons an ID number is refused (codes from registry.idnumber).
+ID_REASON_MESSAGES = {
+    "id_wrong_length": _("it must have 18 characters (or 15 digits in the old form); it has {length}."),
+    "id_bad_characters": _("only digits are allowed, and X as the last character (position {position})."),
+    "id_bad_check_character": _("the last character should be {expected}, not {actual}: a digit is mistyped."),
+    "id_bad_division_code": _("the division code {division_code} does not exist."),
+    "id_impossible_date": _("the birth date {birth_digits} is not a real date."),
+    "id_future_birth_date": _("the birth date {birth_date} is in the future."),
+}
+
+PHONE_RE = re.compile(r"^1\d{10}$")
+
+
+def validate_id_number(raw: str) -> ResidentId:
+    """Parse an ID number or raise ``invalid_id_number`` with the precise reason in ``detail``."""
+    try:
+        return parse_id_number(raw or "", today=timezone.localdate())
+    except IdNumberError as exc:
+        reason = str(ID_REASON_MESSAGES[exc.code]).format(**exc.detail)
+        raise VaxopsError(
+            "invalid_id_number", {"reason": exc.code, "reason_message": reason, **exc.detail}
+        ) from None
+
+
+def person_as_dict(person: Person) -> dict[str, Any]:
+    return {
+        "id_number_masked": person.id_number_masked,
+        "name": person.name,
+        "phone": person.phone,
+        "home_division": person.home_division.code if person.home_division_id else None,
+        "priority_groups": person.priority_groups,
+        "status": person.status,
+    }
+
+
+def _home_division(division_code: str | None, resident: ResidentId, acting_user: Any) -> Division:
+    if division_code:
+        division = Division.objects.filter(code=division_code).first()
+        if division is None:
+            raise VaxopsError("division_not_found", {"division_code": division_code})
+        return division
+    # Without an address the ID's issuing division is the best guess (it may no longer exist);
+    # failing that, the area of the person registering.
+    division = Division.objects.filter(code=resident.division_code).first()
+    if division is None:
+        division = restrict(Division.objects.order_by("level", "code"), acting_user, "division.view").first()
+    if division is None:
+        raise VaxopsError("division_not_found", {"division_code": resident.division_code})
+    return division
+
+
+def register_person(
+    *,
+    id_number: str,
+    name: str,
+    phone: str = "",
+    division_code: str | None = None,
+    priority_groups: list[str] | None = None,
+    acting_user: Any,
+    source: str,
+) -> Person:
+    """Register a resident. Birth date and sex come from the ID number.
+
+    Guarantees: one person per ID number (the unique index decides under concurrency, and
+    the loser gets ``person_exists``); the person row and its audit event commit together.
+    """
+    require(acting_user, "person.add")
+    resident = validate_id_number(id_number)
+    name = (name or "").strip()
+    if not name or len(name) > 64:
+        raise VaxopsError("invalid_name")
+    phone = (phone or "").strip()
+    if phone and not PHONE_RE.match(phone):
+        raise VaxopsError("invalid_phone", {"phone": phone})
+    existing = Person.objects.filter(id_number=resident.number).values_list("pk", flat=True).first()
+    if existing:
+        raise VaxopsError("person_exists", {"id": existing})
+    home = _home_division(division_code, resident, acting_user)
+    try:
+        with transaction.atomic(durable=True):
+            person = Person.objects.create(
+                id_number=resident.number,
+                name=name,
+                phone=phone,
+                birth_date=resident.birth_date,
+                sex=resident.sex,
+                home_division=home,
+                county_code=home.county_code,
+                priority_groups=list(priority_groups or []),
+            )
+            audit(
+                "person.register", person, actor=acting_user, source=source,
+                after=person_as_dict(person), county_code=person.county_code,
+            )
+    except IntegrityError:
+        existing = Person.objects.filter(id_number=resident.number).values_list("pk", flat=True).first()
+        if existing:
+            raise VaxopsError("person_exists", {"id": existing}) from None
+        raise
+    return person

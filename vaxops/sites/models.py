@@ -1,0 +1,62 @@
+"""Vaccination sites and their sessions (site-day operations extend this)."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+
+
+class SiteKind(models.TextChoices):
+    MASS_SITE = "mass_site", _("mass site")
+    FIXED_SITE = "fixed_site", _("permanent site")
+    TOWNSHIP_HEALTH_CENTRE = "township_health_centre", _("township health centre")
+    MOBILE_TEAM = "mobile_team", _("mobile team")
+    POINT_TO_POINT = "point_to_point", _("point-to-point session")
+
+
+class Site(models.Model):
+    """A place or team that gives doses, attached to the division it serves."""
+
+    code = models.CharField(max_length=32, unique=True)
+    name_zh = models.CharField(max_length=120)
+    name_en = models.CharField(max_length=120, blank=True)
+    kind = models.CharField(max_length=32, choices=SiteKind.choices)
+    division = models.ForeignKey("regions.Division", on_delete=models.PROTECT, related_name="sites")
+    county_code = models.CharField(max_length=6, db_index=True)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+    @property
+    def name(self) -> str:
+        if (get_language() or "").startswith("en") and self.name_en:
+            return self.name_en
+        return self.name_zh
+
+
+class SessionKind(models.TextChoices):
+    FIXED = "fixed", _("fixed session")
+    OUTREACH = "outreach", _("outreach session")
+    MOBILE = "mobile", _("mobile session")
+    POINT_TO_POINT = "point_to_point", _("point-to-point session")
+
+
+class Session(models.Model):
+    """A site's day of work."""
+
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="sessions")
+    date = models.DateField()
+    kind = models.CharField(max_length=16, choices=SessionKind.choices, default=SessionKind.FIXED)
+    planned_doses = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["site", "date", "kind"], name="session_unique_site_day_kind")]
+        ordering = ["-date"]
+
+    def __str__(self) -> str:
+        return f"{self.site_id} {self.date}"

@@ -1,0 +1,10 @@
+from django.urls import include, path
+from django.views.i18n import set_language
+
+from vaxops.core.api import api
+
+urlpatterns = [
+    path("api/v1/", api.urls),
+    path("i18n/setlang/", set_language, name="set_language"),
+    path("", include("vaxops.web.urls")),
+]

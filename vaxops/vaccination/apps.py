@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class VaccinationConfig(AppConfig):
+    name = "vaxops.vaccination"
+    label = "vaccination"

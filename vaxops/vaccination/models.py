@@ -1,0 +1,72 @@
+"""Dose records: the facts everything else is counted from."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+
+class DoseKind(models.TextChoices):
+    PRIMARY = "primary", _("primary")
+    BOOSTER = "booster", _("booster")
+
+
+class DoseStatus(models.TextChoices):
+    VALID = "valid", _("valid")
+    VOIDED = "voided", _("voided")
+
+
+class DoseRecord(models.Model):
+    """One dose given to one person.
+
+    The database guarantees one valid dose N per person per series (partial unique index) and
+    one record per device submission (``client_uuid``). A record entered in error is voided,
+    never deleted. ``county_code`` (of the site) is carried for sharding by county.
+    """
+
+    person = models.ForeignKey("registry.Person", on_delete=models.PROTECT, related_name="doses")
+    product = models.ForeignKey("catalog.Product", on_delete=models.PROTECT)
+    lot = models.ForeignKey("supply.Lot", on_delete=models.PROTECT, related_name="doses")
+    series = models.CharField(max_length=32)
+    dose_number = models.PositiveSmallIntegerField()
+    kind = models.CharField(max_length=8, choices=DoseKind.choices)
+    completes_series = models.BooleanField(default=False)
+    overdue = models.BooleanField(default=False)
+    site = models.ForeignKey("sites.Site", on_delete=models.PROTECT, related_name="doses")
+    session = models.ForeignKey("sites.Session", null=True, blank=True, on_delete=models.PROTECT)
+    division = models.ForeignKey("regions.Division", on_delete=models.PROTECT, related_name="+")
+    county_code = models.CharField(max_length=6)
+    vaccinator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    administered_at = models.DateTimeField()
+    # Counter dimensions frozen at the time of the dose, so a rebuild reproduces them exactly.
+    age_band = models.CharField(max_length=8)
+    priority_group = models.CharField(max_length=40, blank=True)
+    client_uuid = models.UUIDField(unique=True)
+    fingerprint = models.CharField(max_length=64)
+    override_reason = models.TextField(blank=True)
+    status = models.CharField(max_length=8, choices=DoseStatus.choices, default=DoseStatus.VALID)
+    void_reason = models.TextField(blank=True)
+    voided_at = models.DateTimeField(null=True, blank=True)
+    voided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["person", "series", "dose_number"],
+                condition=Q(status="valid"),
+                name="one_valid_dose_n_per_person_series",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["person", "series"]),
+            models.Index(fields=["county_code", "administered_at"]),
+            models.Index(fields=["administered_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.person_id} {self.product_id} #{self.dose_number} {self.administered_at:%Y-%m-%d}"
