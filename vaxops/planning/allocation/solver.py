@@ -1,0 +1,717 @@
+"""The allocation optimiser: policy, water-filling, product assignment LP and rounding.
+
+The policy (``docs/allocation.md``) in the order it is applied:
+
+1. Stock on hand at each child covers its own due second doses, then its first doses.
+2. Due second doses are served from the parent's supply, the same product first and
+   otherwise a product of the same platform. When a platform is short, every child gets
+   the same share of what is due to it (progressive filling of the second-dose fill, so a
+   child capped by its capacity or maximum drops out and the others keep rising).
+3. First doses: progressive filling of ``fill_i / weight_i`` (max–min fairness with a
+   priority tilt), each child capped by its first-dose demand, its remaining capacity and
+   its maximum, and raised to its minimum.
+4. A transportation LP (HiGHS) names the product of every dose: same-product second doses
+   are preferred, and a basic solution keeps most children on few products.
+5. Shipments are rounded down to whole packages, then the spare packages go, one at a
+   time per child and round, to the child that is furthest behind and can use a whole
+   package; this repeats until no child can use a package of what is left.
+
+Steps 2 and 3 are the progressive-filling LP sequence of the specification solved in closed
+form: the aggregate problems are single-commodity per platform (step 2) and overall
+(step 3), so the level at which each child freezes follows from sorting breakpoints
+(step 3) or a monotone fixed point over the few platforms (step 2). ``reference.py`` runs
+the literal LP sequence and the tests check both agree.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from scipy import sparse
+from scipy.optimize import linprog
+
+from .errors import AllocationError
+from .model import Problem
+
+# Tolerance of the floating-point computations, in doses.
+EPS = 1e-7
+
+
+@dataclass(frozen=True)
+class ProductAllocation:
+    """Doses of one product shipped to one child."""
+
+    code: str
+    product: str
+    doses: int
+    first_doses: int
+    second_doses: int
+    packages: int
+
+
+@dataclass(frozen=True)
+class ChildOutcome:
+    """What one child gets, how full its needs are, and what stops it getting more."""
+
+    code: str
+    doses: int
+    """Doses shipped, all products."""
+    first_doses: int
+    """First doses it can give: from stock on hand and shipped."""
+    second_doses: int
+    first_dose_demand: int
+    second_dose_due: int
+    stock_used: int
+    """Doses of its own stock on hand that the plan uses."""
+    capacity: int
+    first_dose_fill: float | None
+    """First doses / first-dose demand; ``None`` when there is no demand."""
+    second_dose_fill: float | None
+    """Second doses / second doses due; ``None`` when none are due."""
+    binding: str
+    """``demand``, ``capacity``, ``maximum``, ``minimum`` or ``supply``."""
+    second_dose_binding: str
+    explanation: str
+    weight: float
+
+
+@dataclass
+class AllocationResult:
+    """The answer: allocations per child and product, outcomes per child, totals."""
+
+    allocations: list[ProductAllocation]
+    children: list[ChildOutcome]
+    supply: dict[str, int]
+    unallocated: dict[str, int]
+    level: float
+    """The common first-dose level ``fill / weight`` of the children bound by supply."""
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def totals(self) -> dict[str, int]:
+        """Doses shipped, of which second and first, and doses left at the parent."""
+        return {
+            "supply": sum(self.supply.values()),
+            "shipped": sum(a.doses for a in self.allocations),
+            "second_doses": sum(c.second_doses for c in self.children),
+            "first_doses": sum(c.first_doses for c in self.children),
+            "stock_used": sum(c.stock_used for c in self.children),
+            "unallocated": sum(self.unallocated.values()),
+        }
+
+    def as_dict(self) -> dict[str, Any]:
+        """The result in the JSON output format (``docs/allocation.md``)."""
+        return {
+            "allocations": [
+                {
+                    "code": a.code,
+                    "product": a.product,
+                    "doses": a.doses,
+                    "packages": a.packages,
+                    "first_doses": a.first_doses,
+                    "second_doses": a.second_doses,
+                }
+                for a in self.allocations
+            ],
+            "children": [
+                {
+                    "code": c.code,
+                    "doses": c.doses,
+                    "first_doses": c.first_doses,
+                    "second_doses": c.second_doses,
+                    "stock_used": c.stock_used,
+                    "first_dose_fill": None if c.first_dose_fill is None else round(c.first_dose_fill, 6),
+                    "second_dose_fill": None if c.second_dose_fill is None else round(c.second_dose_fill, 6),
+                    "binding": c.binding,
+                    "second_dose_binding": c.second_dose_binding,
+                    "explanation": c.explanation,
+                }
+                for c in self.children
+            ],
+            "totals": self.totals(),
+            "unallocated": dict(self.unallocated),
+            # null when every child could be served in full (no common level binds).
+            "first_dose_level": round(self.level, 6) if np.isfinite(self.level) else None,
+        }
+
+
+@dataclass
+class _Arrays:
+    """The problem as numpy arrays: children along axis 0, products along axis 1."""
+
+    k: np.ndarray  # package size
+    supply: np.ndarray  # shippable supply: whole packages only
+    platform: np.ndarray  # platform index of each product
+    n_platforms: int
+    due: np.ndarray
+    stock: np.ndarray
+    capacity: np.ndarray
+    demand: np.ndarray
+    weight: np.ndarray
+    minimum: np.ndarray
+    maximum: np.ndarray  # inf when none
+
+    @classmethod
+    def of(cls, problem: Problem) -> _Arrays:
+        codes = [p.code for p in problem.products]
+        platforms = sorted({p.platform for p in problem.products})
+        n, m = len(problem.children), len(codes)
+        due = np.zeros((n, m))
+        stock = np.zeros((n, m))
+        for i, child in enumerate(problem.children):
+            for j, code in enumerate(codes):
+                due[i, j] = child.second_dose_due.get(code, 0)
+                stock[i, j] = child.stock_on_hand.get(code, 0)
+        k = np.array([p.package_size for p in problem.products], dtype=float)
+        return cls(
+            k=k,
+            supply=np.floor(np.array([p.supply for p in problem.products], dtype=float) / k) * k,
+            platform=np.array([platforms.index(p.platform) for p in problem.products]),
+            n_platforms=len(platforms),
+            due=due,
+            stock=stock,
+            capacity=np.array([c.capacity for c in problem.children], dtype=float),
+            demand=np.array([c.first_dose_demand for c in problem.children], dtype=float),
+            weight=np.array([c.weight for c in problem.children], dtype=float),
+            minimum=np.array([c.minimum for c in problem.children], dtype=float),
+            maximum=np.array(
+                [np.inf if c.maximum is None else c.maximum for c in problem.children], dtype=float
+            ),
+        )
+
+    def by_platform(self, per_product: np.ndarray) -> np.ndarray:
+        """Sum an (n, products) array into (n, platforms)."""
+        out = np.zeros((per_product.shape[0], self.n_platforms))
+        for j, g in enumerate(self.platform):
+            out[:, g] += per_product[:, j]
+        return out
+
+
+@dataclass
+class _Use:
+    """How a child uses the doses it holds (stock on hand plus shipments)."""
+
+    second: np.ndarray  # (n, products): doses of each product given as second doses
+    first: np.ndarray  # (n, products): doses of each product given as first doses
+    second_by_platform: np.ndarray  # (n, platforms): second doses given, by platform of the series
+    due_left: np.ndarray  # (n, products): second doses still due, by product of the series
+
+
+def dispatch(a: _Arrays, held: np.ndarray, limit_first: np.ndarray | None = None) -> _Use:
+    """Use the doses each child holds: due second doses first, then first doses.
+
+    Second doses take the same product first, then any product of the same platform;
+    everything stays within capacity. This is the one rule for how doses at a child are
+    used, applied both to stock on hand alone and to stock plus shipments.
+    """
+    n, m = held.shape
+    avail = held.copy()
+    remaining_due = a.due.copy()
+    room = a.capacity.copy()
+    second = np.zeros((n, m))
+    second_pf = np.zeros((n, a.n_platforms))
+    for q in range(m):
+        given = np.minimum(np.minimum(remaining_due[:, q], avail[:, q]), room)
+        remaining_due[:, q] -= given
+        avail[:, q] -= given
+        room -= given
+        second[:, q] += given
+        second_pf[:, a.platform[q]] += given
+    for q in range(m):
+        for p in range(m):
+            if p == q or a.platform[p] != a.platform[q]:
+                continue
+            given = np.minimum(np.minimum(remaining_due[:, q], avail[:, p]), room)
+            remaining_due[:, q] -= given
+            avail[:, p] -= given
+            room -= given
+            second[:, p] += given
+            second_pf[:, a.platform[q]] += given
+    first = np.zeros((n, m))
+    first_room = np.minimum(a.demand, room)
+    if limit_first is not None:
+        first_room = np.minimum(first_room, limit_first)
+    for p in range(m):
+        given = np.minimum(avail[:, p], first_room)
+        first_room -= given
+        first[:, p] = given
+    return _Use(second, first, second_pf, remaining_due)
+
+
+def _bisect_levels(usage, upper: np.ndarray, hi: float = 1.0, iterations: int = 64) -> np.ndarray:
+    """Largest level in ``[0, hi]`` per row with ``usage(level) ≤ upper`` (usage non-decreasing)."""
+    lo_v = np.zeros_like(upper)
+    hi_v = np.full_like(upper, hi)
+    fits_at_top = usage(hi_v) <= upper + EPS
+    for _ in range(iterations):
+        mid = (lo_v + hi_v) / 2
+        ok = usage(mid) <= upper + EPS
+        lo_v = np.where(ok, mid, lo_v)
+        hi_v = np.where(ok, hi_v, mid)
+    return np.where(fits_at_top, hi, lo_v)
+
+
+def second_dose_levels(
+    total_due: np.ndarray, covered: np.ndarray, central_cap: np.ndarray, platform_supply: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Progressive filling of the second-dose fill, per child and platform.
+
+    Every (child, platform) entity rises at the same fill level; its central doses at level
+    ``t`` are ``clip(due·t − covered, 0, due − covered)`` (stock on hand covered the first
+    part). A platform freezes when its supply runs out (level ``T_g``); a child freezes
+    when its capacity or maximum runs out (level ``tc_i``). The two depend on each other;
+    iterating from ``T = 1`` makes ``tc`` rise and ``T`` fall monotonically to the
+    progressive-filling fixed point. Returns (central doses (n, G), T, tc).
+    """
+    n, n_pf = total_due.shape
+    need = np.maximum(total_due - covered, 0.0)
+
+    def central(level: np.ndarray) -> np.ndarray:
+        return np.clip(total_due * level - covered, 0.0, need)
+
+    plat_level = np.ones(n_pf)
+    child_level = np.ones(n)
+    for _ in range(60):
+
+        def child_usage(t: np.ndarray, frozen: np.ndarray = plat_level) -> np.ndarray:
+            return central(np.minimum(t[:, None], frozen[None, :])).sum(axis=1)
+
+        child_level = _bisect_levels(child_usage, central_cap)
+        new_plat = np.ones(n_pf)
+        for g in range(n_pf):
+
+            def plat_usage(t: np.ndarray, g: int = g, frozen: np.ndarray = child_level) -> np.ndarray:
+                return np.clip(
+                    total_due[:, g] * np.minimum(t[0], frozen) - covered[:, g], 0.0, need[:, g]
+                ).sum()[None]
+
+            new_plat[g] = _bisect_levels(plat_usage, platform_supply[g : g + 1])[0]
+        converged = np.allclose(new_plat, plat_level, atol=1e-13, rtol=0)
+        plat_level = new_plat
+        if converged:
+            break
+    amounts = central(np.minimum(child_level[:, None], plat_level[None, :]))
+    amounts = np.minimum(amounts, need)
+    # The last iteration may leave a platform over its supply by rounding noise.
+    totals = amounts.sum(axis=0)
+    over = totals > platform_supply
+    if over.any():
+        amounts[:, over] *= platform_supply[over] / totals[over]
+    return amounts, plat_level, child_level
+
+
+def first_dose_level(
+    rate: np.ndarray, start: np.ndarray, floor: np.ndarray, room: np.ndarray, supply: float
+) -> tuple[float, np.ndarray]:
+    """Exact water-filling of first doses.
+
+    Child ``i`` takes ``clip(rate_i·t − start_i, floor_i, room_i)`` doses of the central
+    supply at level ``t`` (``rate = weight × demand``, ``start`` = first doses its stock on
+    hand covers, ``floor`` = its remaining minimum). The total is piecewise linear and
+    non-decreasing in ``t``; the breakpoints are sorted and the level where it meets the
+    supply is found on its segment. Returns (level, doses per child); the level is
+    ``inf`` when every child can be served in full.
+    """
+    active = (rate > 0) & (room > floor + EPS)
+    base = floor.sum()
+    if supply <= base + EPS:
+        return 0.0, floor.copy()
+    r = rate[active]
+    begin = (start[active] + floor[active]) / r
+    end = (start[active] + room[active]) / r
+    points = np.concatenate([begin, end])
+    slopes = np.concatenate([r, -r])
+    order = np.argsort(points, kind="stable")
+    points, slopes = points[order], np.cumsum(slopes[order])
+    # Usage at each breakpoint: the slope after point j holds until point j+1.
+    used = base + np.concatenate([[0.0], np.cumsum(slopes[:-1] * np.diff(points))])
+    if used.size == 0 or used[-1] <= supply + EPS:
+        level = np.inf
+    else:
+        j = int(np.searchsorted(used, supply, side="right")) - 1
+        level = float(points[j] + (supply - used[j]) / slopes[j]) if slopes[j] > 0 else float(points[j])
+    with np.errstate(invalid="ignore"):
+        doses = np.clip(rate * level - start, floor, np.maximum(room, floor))
+    doses = np.where(rate > 0, doses, floor)
+    total = doses.sum()
+    if total > supply and total > base:
+        # Floating-point noise only: trim the rising part back onto the supply.
+        excess = total - supply
+        rising = doses - floor
+        doses -= rising * (excess / rising.sum())
+    return level, doses
+
+
+def assign_products(
+    a: _Arrays, second_need: np.ndarray, first_need: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The transportation LP naming the product of every central dose.
+
+    Variables: second doses of due product q at child i given with product p (same
+    platform) and first doses at child i given with product p. Rows: each child's second
+    doses by due product and its first doses are met exactly; no product beyond its supply.
+    Cost 1 for a second dose on another product than the series began with, 0 otherwise,
+    so substitution happens only where the same product is short. A basic optimal solution
+    (dual simplex) sends most children few products, which keeps packages whole.
+    """
+    n, m = second_need.shape
+    rows_i: list[np.ndarray] = []
+    cols_p: list[np.ndarray] = []
+    kinds: list[np.ndarray] = []  # due product index, or -1 for a first dose
+    costs: list[np.ndarray] = []
+    eq_row: list[np.ndarray] = []
+    offered = a.supply > 0
+    for q in range(m):
+        children = np.nonzero(second_need[:, q] > EPS)[0]
+        if children.size == 0:
+            continue
+        for p in range(m):
+            if a.platform[p] != a.platform[q] or not offered[p]:
+                continue
+            rows_i.append(children)
+            cols_p.append(np.full(children.size, p))
+            kinds.append(np.full(children.size, q))
+            costs.append(np.full(children.size, 0.0 if p == q else 1.0))
+            eq_row.append(children * (m + 1) + q)
+    children = np.nonzero(first_need > EPS)[0]
+    for p in range(m):
+        if not offered[p]:
+            continue
+        rows_i.append(children)
+        cols_p.append(np.full(children.size, p))
+        kinds.append(np.full(children.size, -1))
+        costs.append(np.zeros(children.size))
+        eq_row.append(children * (m + 1) + m)
+    second = np.zeros((n, m))
+    first = np.zeros((n, m))
+    if not rows_i or sum(r.size for r in rows_i) == 0:
+        return second, first
+    var_i = np.concatenate(rows_i)
+    var_p = np.concatenate(cols_p)
+    var_kind = np.concatenate(kinds)
+    cost = np.concatenate(costs)
+    eq_key = np.concatenate(eq_row)
+    n_var = var_i.size
+    keys, eq_index = np.unique(eq_key, return_inverse=True)
+    rhs_child, rhs_kind = keys // (m + 1), keys % (m + 1)
+    rhs = np.where(rhs_kind == m, first_need[rhs_child], second_need[rhs_child, np.minimum(rhs_kind, m - 1)])
+    a_eq = sparse.csr_matrix((np.ones(n_var), (eq_index, np.arange(n_var))), shape=(keys.size, n_var))
+    a_ub = sparse.csr_matrix((np.ones(n_var), (var_p, np.arange(n_var))), shape=(m, n_var))
+    result = linprog(
+        cost,
+        A_ub=a_ub,
+        b_ub=a.supply + 1e-6,
+        A_eq=a_eq,
+        b_eq=rhs,
+        bounds=(0, None),
+        method="highs-ds",
+    )
+    if result.status != 0:
+        raise AllocationError("solver_failed", f"the product assignment LP failed: {result.message}")
+    x = np.maximum(result.x, 0.0)
+    is_first = var_kind < 0
+    np.add.at(first, (var_i[is_first], var_p[is_first]), x[is_first])
+    np.add.at(second, (var_i[~is_first], var_p[~is_first]), x[~is_first])
+    return second, first
+
+
+def allocate(problem: Problem) -> AllocationResult:
+    """Split the parent's supply among the children by the policy in the module docstring."""
+    started = time.perf_counter()
+    timings: dict[str, float] = {}
+    a = _Arrays.of(problem)
+    n, m = a.due.shape
+
+    # 1. Stock on hand covers its own child's needs first.
+    local = dispatch(a, a.stock)
+    local_second = local.second.sum(axis=1)
+    total_due_pf = a.by_platform(a.due)
+    covered_pf = local.second_by_platform
+    stock_left = a.stock - local.second
+    cap_left = a.capacity - local_second
+
+    # 2. Due second doses from the parent, shared in proportion to what is due.
+    platform_supply = np.array([a.supply[a.platform == g].sum() for g in range(a.n_platforms)])
+    central_cap = np.minimum(cap_left, a.maximum)
+    second_pf, plat_level, child_level = second_dose_levels(
+        total_due_pf, covered_pf, central_cap, platform_supply
+    )
+    second_central = second_pf.sum(axis=1)
+    timings["second_doses"] = time.perf_counter() - started
+
+    # 3. First doses: progressive filling of fill / weight.
+    stock_first = stock_left.sum(axis=1)
+    cap_first = cap_left - second_central
+    max_first = a.maximum - second_central
+    upper = np.maximum(np.minimum(np.minimum(a.demand, cap_first), stock_first + max_first), 0.0)
+    start = np.minimum(stock_first, upper)
+    room = upper - start
+    floor = np.maximum(a.minimum - second_central, 0.0)
+    remaining_supply = float(a.supply.sum() - second_pf.sum())
+    _check_minimums(problem, a, floor, room, remaining_supply, cap_first, max_first, stock_first)
+    level, first_central = first_dose_level(a.weight * a.demand, start, floor, room, remaining_supply)
+    timings["first_doses"] = time.perf_counter() - started
+
+    # 4. Products: the transportation LP.
+    due_left = local.due_left
+    share = np.zeros((n, m))
+    need_pf = np.maximum(total_due_pf - covered_pf, 0.0)
+    for q in range(m):
+        g = a.platform[q]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            share[:, q] = np.where(need_pf[:, g] > 0, due_left[:, q] / need_pf[:, g], 0.0)
+    second_need = share * second_pf[:, a.platform]
+    ship_second, ship_first = assign_products(a, second_need, first_central)
+    timings["assignment_lp"] = time.perf_counter() - started
+
+    # 5. Whole packages.
+    shipped = _round_to_packages(a, ship_second + ship_first, floor_total=a.minimum)
+    timings["rounding"] = time.perf_counter() - started
+
+    result = _outcome(
+        problem, a, shipped, level, plat_level, child_level, upper, floor, first_central, cap_first
+    )
+    timings["total"] = time.perf_counter() - started
+    result.timings = timings
+    return result
+
+
+def _check_minimums(
+    problem: Problem,
+    a: _Arrays,
+    floor: np.ndarray,
+    room: np.ndarray,
+    remaining_supply: float,
+    cap_first: np.ndarray,
+    max_first: np.ndarray,
+    stock_first: np.ndarray,
+) -> None:
+    """Raise ``infeasible_minimums`` with the reason when the minimums cannot be honoured."""
+    short = np.nonzero(floor > room + EPS)[0]
+    if short.size:
+        i = int(short[0])
+        child = problem.children[i]
+        usable = room[i] + (a.minimum[i] - floor[i])
+        reasons = []
+        if a.demand[i] < floor[i] + stock_first[i]:
+            reasons.append(f"first-dose demand {int(a.demand[i])}")
+        if cap_first[i] < floor[i] + stock_first[i]:
+            reasons.append(f"capacity {int(a.capacity[i])}")
+        if stock_first[i] > 0:
+            reasons.append(f"{int(stock_first[i])} doses of its own stock on hand used first")
+        raise AllocationError(
+            "infeasible_minimums",
+            f"child {child.code!r} must receive at least {child.minimum} doses but can use only "
+            f"{usable:.0f} shipped doses (limited by {', '.join(reasons) or 'its due second doses'})",
+            f"children[{i}].min",
+        )
+    if floor.sum() > remaining_supply + EPS:
+        total_min = int(a.minimum.sum())
+        raise AllocationError(
+            "infeasible_minimums",
+            f"the minimums add up to {total_min} doses but the supply is {int(a.supply.sum())} doses in whole "
+            f"packages, of which {int(a.supply.sum() - remaining_supply)} go first to due second doses",
+            "children[].min",
+        )
+
+
+def _rooms(a: _Arrays, shipped: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, _Use]:
+    """Per child: doses of room for more second doses (by platform), first doses, and both."""
+    use = dispatch(a, a.stock + shipped)
+    given = use.second.sum(axis=1) + use.first.sum(axis=1)
+    cap_room = a.capacity - given
+    max_room = a.maximum - shipped.sum(axis=1)
+    due_room = np.maximum(a.by_platform(a.due) - use.second_by_platform, 0.0)
+    first_room = np.maximum(a.demand - use.first.sum(axis=1), 0.0)
+    limit = np.minimum(cap_room, max_room)
+    return due_room, first_room, limit, use
+
+
+def _round_to_packages(a: _Arrays, continuous: np.ndarray, floor_total: np.ndarray) -> np.ndarray:
+    """Whole packages that keep every constraint, then no package left that a child could use.
+
+    Rounding down keeps supply, capacity, demand and maximum; only a minimum may be lost,
+    and every lost dose sits in a spare package at the parent. Spare packages then go one
+    per child per round: first to children below their minimum, then to children whose due
+    second doses of that platform are short (lowest second-dose fill first), then to first
+    doses (lowest fill / weight first). A package goes only where all its doses can be
+    given within capacity, maximum and demand.
+    """
+    packages = np.floor(continuous / a.k + 1e-6)
+    shipped = packages * a.k
+    _, n_products = shipped.shape
+    due_pf = a.by_platform(a.due)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        inv_demand_w = np.where(a.demand > 0, 1.0 / (a.demand * a.weight), 0.0)
+    for _ in range(10_000):
+        changed = False
+        for p in range(n_products):
+            spare = int(round((a.supply[p] - shipped[:, p].sum()) / a.k[p]))
+            if spare <= 0:
+                continue
+            due_room, first_room, limit, use = _rooms(a, shipped)
+            g = a.platform[p]
+            usable = np.minimum(limit, due_room[:, g] + first_room)
+            candidates = np.nonzero(usable >= a.k[p] - EPS)[0]
+            if candidates.size == 0:
+                continue
+            below_min = shipped.sum(axis=1)[candidates] < floor_total[candidates] - EPS
+            second_short = due_room[candidates, g] > EPS
+            with np.errstate(invalid="ignore", divide="ignore"):
+                second_fill = np.where(
+                    due_pf[candidates, g] > 0,
+                    use.second_by_platform[candidates, g] / due_pf[candidates, g],
+                    1.0,
+                )
+            first_key = use.first.sum(axis=1)[candidates] * inv_demand_w[candidates]
+            klass = np.where(below_min, 0, np.where(second_short, 1, 2))
+            key = np.where(klass == 1, second_fill, first_key)
+            order = np.lexsort((candidates, key, klass))
+            chosen = candidates[order[:spare]]
+            shipped[chosen, p] += a.k[p]
+            changed = True
+        if not changed:
+            break
+    below = np.nonzero(shipped.sum(axis=1) < floor_total - EPS)[0]
+    if below.size:
+        i = int(below[0])
+        raise AllocationError(
+            "infeasible_minimums",
+            f"the minimum of {int(floor_total[i])} doses cannot be met in whole packages within the "
+            f"child's capacity, demand and maximum",
+            f"children[{i}].min",
+        )
+    return shipped
+
+
+def _outcome(
+    problem: Problem,
+    a: _Arrays,
+    shipped: np.ndarray,
+    level: float,
+    plat_level: np.ndarray,
+    child_level: np.ndarray,
+    upper: np.ndarray,
+    floor: np.ndarray,
+    first_central: np.ndarray,
+    cap_first: np.ndarray,
+) -> AllocationResult:
+    use = dispatch(a, a.stock + shipped)
+    stock_second = np.minimum(use.second, a.stock)
+    stock_first = np.minimum(use.first, a.stock - stock_second)
+    ship_second = use.second - stock_second
+    ship_first = use.first - stock_first
+    idle = shipped - ship_second - ship_first
+    if (idle > EPS).any():  # an invariant of the rounding: never ship a dose that cannot be given
+        raise AllocationError("solver_failed", "internal error: a shipped dose would stay idle")
+    allocations: list[ProductAllocation] = []
+    outcomes: list[ChildOutcome] = []
+    due_pf = a.by_platform(a.due)
+    max_first = a.maximum - (a.by_platform(ship_second)).sum(axis=1)
+    for i, child in enumerate(problem.children):
+        for j, product in enumerate(problem.products):
+            if shipped[i, j] > 0:
+                allocations.append(
+                    ProductAllocation(
+                        code=child.code,
+                        product=product.code,
+                        doses=int(round(shipped[i, j])),
+                        first_doses=int(round(ship_first[i, j])),
+                        second_doses=int(round(ship_second[i, j])),
+                        packages=int(round(shipped[i, j] / a.k[j])),
+                    )
+                )
+        first = int(round(use.first[i].sum()))
+        second = int(round(use.second[i].sum()))
+        due = int(round(a.due[i].sum()))
+        demand = child.first_dose_demand
+        second_binding = _second_binding(
+            a, i, due_pf[i], use.second_by_platform[i], plat_level, child_level[i]
+        )
+        binding, why = _first_binding(
+            child,
+            a,
+            i,
+            level,
+            upper[i],
+            floor[i],
+            first_central[i],
+            cap_first[i],
+            max_first[i],
+            second_binding,
+        )
+        outcomes.append(
+            ChildOutcome(
+                code=child.code,
+                doses=int(round(shipped[i].sum())),
+                first_doses=first,
+                second_doses=second,
+                first_dose_demand=demand,
+                second_dose_due=due,
+                stock_used=int(round((stock_second[i] + stock_first[i]).sum())),
+                capacity=child.capacity,
+                first_dose_fill=first / demand if demand else None,
+                second_dose_fill=second / due if due else None,
+                binding=binding,
+                second_dose_binding=second_binding,
+                explanation=why,
+                weight=child.weight,
+            )
+        )
+    unallocated = {p.code: int(round(p.supply - shipped[:, j].sum())) for j, p in enumerate(problem.products)}
+    return AllocationResult(
+        allocations=allocations,
+        children=outcomes,
+        supply={p.code: p.supply for p in problem.products},
+        unallocated=unallocated,
+        level=float(level) if np.isfinite(level) else float("inf"),
+    )
+
+
+def _second_binding(
+    a: _Arrays, i: int, due: np.ndarray, given: np.ndarray, plat_level: np.ndarray, child_level: float
+) -> str:
+    """Why a child's due second doses are not all covered: its own limit or the platform's supply."""
+    if due.sum() == 0 or given.sum() >= due.sum() - EPS:
+        return "demand"
+    short = (due > given + EPS) & (due > 0)
+    if child_level < plat_level[short].min() - 1e-12 or child_level < 1 - 1e-9 and not (plat_level < 1).any():
+        return "maximum" if a.maximum[i] < a.capacity[i] else "capacity"
+    return "supply"
+
+
+def _first_binding(
+    child: Any,
+    a: _Arrays,
+    i: int,
+    level: float,
+    upper: float,
+    floor: float,
+    central: float,
+    cap_first: float,
+    max_first: float,
+    second_binding: str,
+) -> tuple[str, str]:
+    """The constraint that stops the child getting more first doses, with one line of why."""
+    demand = child.first_dose_demand
+    if demand == 0:
+        if second_binding == "demand":
+            return "demand", "no first-dose demand; every due second dose is covered"
+        return second_binding, f"no first-dose demand; due second doses are limited by {second_binding}"
+    if (
+        floor > 0
+        and central <= floor + EPS
+        and (not np.isfinite(level) or a.weight[i] * demand * level < upper)
+    ):
+        return "minimum", f"held at its minimum of {child.minimum} doses, above its fair share"
+    if central + min(a.stock[i].sum(), upper) >= upper - EPS or not np.isfinite(level):
+        if upper >= demand - EPS:
+            return "demand", "all first-dose demand is met"
+        if upper >= cap_first - EPS:
+            if cap_first <= EPS:
+                return "capacity", "capacity is used up by due second doses"
+            return "capacity", f"capacity of {child.capacity} doses is full"
+        return "maximum", f"shipments reach its maximum of {child.maximum} doses"
+    return "supply", f"supply runs out at the common level: fill = {a.weight[i]:g} × {level:.4f}"
