@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import uuid
 from dataclasses import dataclass, field
 
 import pytest
-
-os.environ.setdefault("VAXOPS_FAST_HASHER", "1")
 
 
 @dataclass
@@ -39,6 +36,10 @@ def build_world() -> World:
     from vaxops.supply.models import Lot
 
     w = World()
+    if not Product.objects.exists():  # flushed by a transactional test
+        from vaxops.catalog.loader import load_catalog
+
+        load_catalog(Product)
 
     def div(code, level, parent, zh, en, pop=(100, 300, 200, 1000, 300), **kw):
         d = Division.objects.create(
@@ -54,10 +55,14 @@ def build_world() -> World:
     ld = div("513322", Level.COUNTY, gz, "泸定县", "Luding")
     div("513301001", Level.TOWNSHIP, kd, "炉城街道", "Lucheng")
     div("513322001", Level.TOWNSHIP, ld, "泸桥镇", "Luqiao")
+    # Another prefecture: outside the area of every user but the admin.
+    ab = div("513200", Level.PREFECTURE, sc, "阿坝藏族羌族自治州", "Ngawa")
+    div("513201", Level.COUNTY, ab, "马尔康市", "Barkam")
     for code, name, d, kind in [
         ("KD-MASS", "康定体育馆大规模接种点", kd, "mass_site"),
         ("KD-THC", "炉城卫生院", w.divisions["513301001"], "township_health_centre"),
         ("LD-MASS", "泸定体育馆大规模接种点", ld, "mass_site"),
+        ("AB-FIX", "马尔康常规接种点", w.divisions["513201"], "fixed_site"),
     ]:
         w.sites[code] = Site.objects.create(code=code, name_zh=name, name_en=code, kind=kind, division=d,
                                             county_code=d.county_code)
@@ -128,3 +133,20 @@ def dose_body(person_id: int, *, product="BIBP", lot="B2021001", site="KD-MASS",
               at="2021-05-10T10:00:00+08:00", **extra) -> dict:
     return {"client_uuid": str(uuid.uuid4()), "person_id": person_id, "product": product, "lot_number": lot,
             "site_code": site, "administered_at": at, **extra}
+
+
+def make_person(world: World, *, born=dt.date(1980, 5, 17), seq=123, county="513301", name="张三",
+                division=None, **kw):
+    """Register a person through the service (as the admin) and return it."""
+    from vaxops.registry.idnumber import make_id_number
+    from vaxops.registry.services import register_person
+
+    return register_person(
+        id_number=make_id_number(county, born, seq), name=name,
+        division_code=division or county, acting_user=world.users["admin"], source="cli", **kw,
+    )
+
+
+@pytest.fixture
+def person(world):
+    return make_person(world)

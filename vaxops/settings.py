@@ -86,7 +86,8 @@ def _database_config() -> dict:
                 "PRAGMA foreign_keys=ON; PRAGMA cache_size=-65536;"
             ),
         }
-        config["CONN_MAX_AGE"] = 0 if config["NAME"] == ":memory:" else config["CONN_MAX_AGE"]
+        # Tests use a file too, so threads (concurrency tests, the live server) share one database.
+        config["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}
     return config
 
 
@@ -109,6 +110,7 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 
 LOGIN_URL = "web:login"
 LOGIN_REDIRECT_URL = "web:dashboard"

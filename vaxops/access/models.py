@@ -54,6 +54,9 @@ class ApiToken(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     revoked = models.BooleanField(default=False)
 
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.user_id})"
+
     @staticmethod
     def hash(token: str) -> str:
         return hashlib.sha256(token.encode()).hexdigest()
@@ -62,6 +65,3 @@ class ApiToken(models.Model):
     def issue(cls, user) -> tuple[ApiToken, str]:
         token = "vx_" + secrets.token_urlsafe(32)
         return cls.objects.create(user=user, key_hash=cls.hash(token), prefix=token[:8]), token
-
-    def __str__(self) -> str:
-        return f"{self.prefix}… ({self.user_id})"

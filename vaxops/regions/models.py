@@ -60,6 +60,10 @@ class Division(models.Model):
     def __str__(self) -> str:
         return f"{self.code} {self.name}"
 
+    def save(self, *args, **kwargs):
+        self.path = self.build_path()
+        super().save(*args, **kwargs)
+
     @property
     def name(self) -> str:
         """The name in the active language (Chinese unless English is chosen and known)."""
@@ -82,10 +86,6 @@ class Division(models.Model):
 
     def build_path(self) -> str:
         return (self.parent.path if self.parent_id else "") + self.code + "/"
-
-    def save(self, *args, **kwargs):
-        self.path = self.build_path()
-        super().save(*args, **kwargs)
 
     def subtree(self) -> models.QuerySet[Division]:
         return Division.objects.filter(path__startswith=self.path)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.utils import timezone
-from ninja import Query, Router, Schema
+from ninja import Query, Router, Schema, Status
 
 from vaxops.access.scope import can, get_scoped, require, restrict
 from vaxops.catalog.models import Product
@@ -51,6 +51,7 @@ class ErrorOut(Schema):
 class ReasonOut(Schema):
     code: str
     message: str
+    params: dict
 
 
 class EligibilityOut(Schema):
@@ -78,7 +79,7 @@ def create_person(request, payload: PersonIn):
         division_code=payload.division_code, priority_groups=payload.priority_groups,
         acting_user=request.user, source=Source.API,
     )
-    return 201, person_out(person)
+    return Status(201, person_out(person))
 
 
 def search_people(user, *, id_number: str | None = None, phone: str | None = None, name: str | None = None):

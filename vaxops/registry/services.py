@@ -9,7 +9,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from vaxops.access.scope import require, restrict
+from vaxops.access.scope import can, require, restrict
 from vaxops.core.audit import audit
 from vaxops.core.errors import VaxopsError
 from vaxops.regions.models import Division
@@ -94,6 +94,12 @@ def register_person(
     if existing:
         raise VaxopsError("person_exists", {"id": existing})
     home = _home_division(division_code, resident, acting_user)
+    # Site staff register whoever comes to the desk (travellers included); everyone else
+    # registers residents of their own area only.
+    if not can(acting_user, "person.vaccinate") and not restrict(
+        Division.objects.filter(pk=home.pk), acting_user, "person.add"
+    ).exists():
+        raise VaxopsError("division_not_found", {"division_code": home.code})
     try:
         with transaction.atomic(durable=True):
             person = Person.objects.create(

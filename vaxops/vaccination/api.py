@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 
 from vaxops.core.models import Source
 from vaxops.registry.api import ErrorOut
@@ -66,7 +66,7 @@ def create_dose(request, payload: DoseIn):
         administered_at=payload.administered_at, override_reason=payload.override_reason,
         dose_number=payload.dose_number, acting_user=request.user, source=Source.API,
     )
-    return (201 if created else 200), dose_out(dose)
+    return Status(201 if created else 200, dose_out(dose))
 
 
 @router.post("/{dose_id}/void", response={200: DoseOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut})

@@ -23,7 +23,7 @@ from vaxops.supply.models import Lot, LotStatus
 from vaxops.vaccination.models import DoseKind, DoseRecord, DoseStatus
 
 # Reasons no one may override: waiting is the only remedy, or the dose would be meaningless.
-HARD_REASONS = frozenset({"min_interval", "series_complete", "not_born", "booster_already_given"})
+HARD_REASONS = frozenset({"min_interval", "series_complete", "not_born", "unknown_product"})
 # Device clocks drift; a dose stamped a little ahead of the server is not "in the future".
 CLOCK_SKEW = dt.timedelta(minutes=5)
 
@@ -104,7 +104,9 @@ def usable_lot(product: Product, lot_number: str, on: dt.date) -> Lot:
 
 
 def _reasons(verdict) -> list[dict[str, Any]]:
-    return [{"code": r.code, **{k: str(v) for k, v in dict(r.params).items()}} for r in verdict.reasons]
+    from vaxops.catalog.messages import verdict_reasons
+
+    return verdict_reasons(verdict)
 
 
 def _check_verdict(verdict, *, override_reason: str | None, acting_user: Any) -> str:
@@ -123,18 +125,19 @@ def _check_verdict(verdict, *, override_reason: str | None, acting_user: Any) ->
         "overridable": not hard,
     }
     if hard:
-        if "series_complete" in codes or "booster_already_given" in codes:
-            raise VaxopsError("not_eligible", detail)
-        if verdict.status == "not_yet":
-            raise VaxopsError("dose_too_early", detail)
-        raise VaxopsError("not_eligible", detail)
+        too_early = verdict.status == "not_yet" and "min_interval" in codes
+        raise VaxopsError("dose_too_early" if too_early else "not_eligible", detail)
     if override_reason is None:
-        raise VaxopsError("dose_too_early" if verdict.status == "not_yet" and verdict.earliest_date else "not_eligible", detail)
+        raise VaxopsError("not_eligible", detail)
     if not can(acting_user, "dose.override"):
         raise VaxopsError("override_not_permitted", detail)
     if not override_reason.strip():
         raise VaxopsError("override_reason_required", detail)
     return override_reason.strip()
+
+
+class _Replay(Exception):
+    """Leaves the transaction (writing nothing) when the submission turns out to be a replay."""
 
 
 def record_dose(
@@ -187,6 +190,7 @@ def record_dose(
         raise VaxopsError("product_not_found", {"product": product_code})
     lot = usable_lot(product, lot_number, on)
 
+    replay: DoseRecord | None = None
     try:
         with transaction.atomic(durable=True):
             person = (
@@ -196,6 +200,11 @@ def record_dose(
             )
             if person is None:
                 raise VaxopsError("person_not_found", {"person_id": person_id})
+            # The same submission may have committed while this one waited for the lock.
+            existing = DoseRecord.objects.filter(client_uuid=client_uuid).first()
+            if existing is not None:
+                replay = existing
+                raise _Replay
             if person.status != PersonStatus.ACTIVE:
                 raise VaxopsError("person_inactive", {"status": person.get_status_display()})
             history = dose_history(person)
@@ -237,6 +246,8 @@ def record_dose(
                     "reasons_overridden": _reasons(verdict) if stored_reason else [],
                 },
             )
+    except _Replay:
+        return _replay(replay, fingerprint)
     except IntegrityError:
         # Lost a race: either the same submission committed first (a replay) or another
         # submission took this dose number for the person.

@@ -1,0 +1,125 @@
+"""Every role × every endpoint × in-area / out-of-area / anonymous.
+
+In-area objects sit in Kangding (513301, township 513301001, site KD-MASS); out-of-area objects
+sit in another prefecture (513201, site AB-FIX). Out-of-area objects are "not found" (404),
+never "forbidden", so their existence is not revealed; a role that may not act at all gets 403.
+Site staff reach any person by id or exact ID number: residents may be vaccinated anywhere.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import ROLES, dose_body, make_person
+from vaxops.vaccination.models import DoseRecord
+
+SCOPE_DIVISION = {
+    "prefecture_command": "513300", "county_command": "513301", "site_manager": "513301",
+    "vaccinator": "513301", "grid_worker": "513301001", "supply_officer": "513301",
+    "supervisor": "513301", "admin": "513300",
+}
+SITE_ROLES = {"site_manager", "vaccinator"}
+PERSON_VIEW = set(ROLES) - {"supply_officer"}
+PERSON_ADD = {"vaccinator", "site_manager", "grid_worker", "county_command", "admin"}
+DOSE_VOID = {"site_manager", "county_command", "admin"}
+
+
+def expected(role: str, endpoint: str, area: str) -> int:
+    everywhere = role == "admin" or (role in SITE_ROLES and endpoint in {"person", "eligibility", "people_add"})
+    if endpoint in {"person", "eligibility"}:
+        if role not in PERSON_VIEW:
+            return 403
+        return 200 if area == "in" or everywhere else 404
+    if endpoint == "people_add":
+        if role not in PERSON_ADD:
+            return 403
+        return 201 if area == "in" or everywhere else 404
+    if endpoint == "dose_add":
+        if role not in SITE_ROLES:
+            return 403
+        return 201 if area == "in" else 404
+    if endpoint == "dose_void":
+        if role not in DOSE_VOID:
+            return 403
+        return 200 if area == "in" or role == "admin" else 404
+    if endpoint in {"sites", "stats"}:
+        return 200 if area == "in" or role == "admin" else 404
+    if endpoint == "lots":
+        return 200
+    raise AssertionError(endpoint)
+
+
+ENDPOINTS = ["person", "eligibility", "people_add", "dose_add", "dose_void", "sites", "stats", "lots"]
+
+
+def call(client, endpoint, area, role, objs):
+    person = objs["person_in" if area == "in" else "person_out"]
+    if endpoint == "person":
+        return client.get(f"/people/{person.pk}")
+    if endpoint == "eligibility":
+        return client.get(f"/people/{person.pk}/eligibility", product="BIBP", on="2021-05-10")
+    if endpoint == "people_add":
+        division = SCOPE_DIVISION[role] if area == "in" else "513201"
+        return client.post("/people", {"id_number": objs["new_number"], "name": "新人", "division_code": division})
+    if endpoint == "dose_add":
+        site = "KD-MASS" if area == "in" else "AB-FIX"
+        return client.post("/doses", dose_body(person.pk, site=site))
+    if endpoint == "dose_void":
+        dose = objs["dose_in" if area == "in" else "dose_out"]
+        return client.post(f"/doses/{dose.pk}/void", {"reason": "entered in error"})
+    if endpoint == "sites":
+        return client.get("/sites", division=SCOPE_DIVISION[role] if area == "in" else "513201")
+    if endpoint == "stats":
+        return client.get("/stats/summary", division=SCOPE_DIVISION[role] if area == "in" else "513201")
+    if endpoint == "lots":
+        return client.get("/lots", product="BIBP")
+    raise AssertionError(endpoint)
+
+
+@pytest.fixture
+def objs(world):
+    from conftest import make_person as mp
+    from vaxops.access.services import create_user
+    from vaxops.registry.idnumber import make_id_number
+    from vaxops.vaccination.services import record_dose
+
+    person_in = mp(world, division="513301001", seq=201)
+    person_out = mp(world, county="513201", division="513201", seq=203, name="外州人")
+    create_user(username="ab_vaccinator", role="vaccinator", scope="AB-FIX", source="cli")
+    from django.contrib.auth import get_user_model
+
+    ab_vacc = get_user_model().objects.get(username="ab_vaccinator")
+    dose_in, _ = record_dose(client_uuid="00000000-0000-4000-8000-000000000001", person_id=make_person(
+        world, seq=205, division="513301001").pk, product_code="BIBP", lot_number="B2021001", site_code="KD-MASS",
+        administered_at=__import__("datetime").datetime.fromisoformat("2021-05-01T09:00:00+08:00"),
+        acting_user=world.users["vaccinator"], source="api")
+    dose_out, _ = record_dose(client_uuid="00000000-0000-4000-8000-000000000002", person_id=person_out.pk,
+                              product_code="BIBP", lot_number="B2021001", site_code="AB-FIX",
+                              administered_at=dose_in.administered_at, acting_user=ab_vacc, source="api")
+    return {"person_in": person_in, "person_out": person_out, "dose_in": dose_in, "dose_out": dose_out,
+            "new_number": make_id_number("513301", __import__("datetime").date(1970, 3, 3), 777)}
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS)
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("area", ["in", "out"])
+def test_role_endpoint_area(api, world, objs, role, endpoint, area):
+    r = call(api(world.tokens[role]), endpoint, area, role, objs)
+    assert r.status_code == expected(role, endpoint, area), (r.status_code, r.content[:300])
+    if r.status_code in (403, 404):
+        assert r.json()["code"] in {"permission_denied", "person_not_found", "site_not_found",
+                                    "division_not_found", "dose_not_found"}
+    if endpoint == "dose_void" and r.status_code != 200:
+        assert DoseRecord.objects.filter(status="voided").count() == 0
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS)
+def test_anonymous_gets_401_everywhere(api, world, objs, endpoint):
+    r = call(api(None), endpoint, "in", "admin", objs)
+    assert r.status_code == 401 and r.json()["code"] == "not_authenticated"
+
+
+@pytest.mark.parametrize("role", sorted(PERSON_VIEW - SITE_ROLES - {"admin"}))
+def test_out_of_area_person_is_not_found_by_exact_number_either(api, world, objs, role):
+    r = api(world.tokens[role]).get("/people", id_number=objs["person_out"].id_number)
+    assert r.status_code == 200 and r.json()["count"] == 0
