@@ -78,6 +78,18 @@ class ChildOutcome:
     weight: float
 
 
+@dataclass(frozen=True)
+class ContinuousPlan:
+    """Fills of the plan before rounding: the exact progressive-filling solution."""
+
+    platforms: tuple[str, ...]
+    second_dose_fill: np.ndarray
+    """(children, platforms): second doses given / due; NaN where none is due."""
+    first_dose_fill: np.ndarray
+    """(children,): first doses given / demand; NaN where there is no demand."""
+    first_dose_level: float
+
+
 @dataclass
 class AllocationResult:
     """The answer: allocations per child and product, outcomes per child, totals."""
@@ -89,6 +101,8 @@ class AllocationResult:
     level: float
     """The common first-dose level ``fill / weight`` of the children bound by supply."""
     timings: dict[str, float] = field(default_factory=dict)
+    plan: ContinuousPlan | None = None
+    """The plan before rounding to packages, kept for validation."""
 
     def totals(self) -> dict[str, int]:
         """Doses shipped, of which second and first, and doses left at the parent."""
@@ -199,40 +213,70 @@ class _Use:
     due_left: np.ndarray  # (n, products): second doses still due, by product of the series
 
 
-def dispatch(a: _Arrays, held: np.ndarray, limit_first: np.ndarray | None = None) -> _Use:
+def split_capacity(avail: np.ndarray, due: np.ndarray, capacity: np.ndarray) -> np.ndarray:
+    """Second doses per platform a child gives when its capacity is short.
+
+    Each platform gives ``min(avail_g, due_g · τ)`` with one fill level ``τ`` per child, so
+    a child short of capacity keeps the same second-dose fill on every platform (the rule
+    of the plan); whole doses: the level is found by bisection, the result rounded down and
+    the few doses of capacity left go to the platforms with the lowest fill.
+    """
+    avail = np.minimum(avail, due)
+    capacity = np.maximum(capacity, 0.0)
+    enough = avail.sum(axis=1) <= capacity
+    if enough.all():
+        return avail
+    lo = np.zeros(avail.shape[0])
+    hi = np.ones(avail.shape[0])
+    for _ in range(60):
+        mid = (lo + hi) / 2
+        ok = np.minimum(avail, due * mid[:, None]).sum(axis=1) <= capacity
+        lo = np.where(ok, mid, lo)
+        hi = np.where(ok, hi, mid)
+    give = np.floor(np.minimum(avail, due * lo[:, None]) + 1e-9)
+    give = np.where(enough[:, None], avail, give)
+    for _ in range(avail.shape[1]):
+        left = np.floor(capacity - give.sum(axis=1) + 1e-9)
+        open_ = (give < avail) & (left[:, None] >= 1)
+        if not open_.any():
+            break
+        with np.errstate(invalid="ignore", divide="ignore"):
+            fill = np.where(open_, give / due, np.inf)
+        pick = np.argmin(fill, axis=1)
+        rows = np.nonzero(open_.any(axis=1))[0]
+        give[rows, pick[rows]] += 1
+    return give
+
+
+def dispatch(a: _Arrays, held: np.ndarray, capacity: np.ndarray | None = None) -> _Use:
     """Use the doses each child holds: due second doses first, then first doses.
 
-    Second doses take the same product first, then any product of the same platform;
-    everything stays within capacity. This is the one rule for how doses at a child are
-    used, applied both to stock on hand alone and to stock plus shipments.
+    Second doses take the same product first, then any product of the same platform; when
+    capacity is short the platforms share it at one fill level (``split_capacity``). First
+    doses take what is left, within demand and capacity. This is the one rule for how doses
+    at a child are used, applied to stock on hand alone and to stock plus shipments.
     """
     n, m = held.shape
+    cap = a.capacity if capacity is None else capacity
     avail = held.copy()
     remaining_due = a.due.copy()
-    room = a.capacity.copy()
+    due_pf = a.by_platform(a.due)
+    budget = split_capacity(a.by_platform(held), due_pf, cap)
     second = np.zeros((n, m))
     second_pf = np.zeros((n, a.n_platforms))
-    for q in range(m):
-        given = np.minimum(np.minimum(remaining_due[:, q], avail[:, q]), room)
+    pairs = [(q, q) for q in range(m)] + [
+        (q, p) for q in range(m) for p in range(m) if p != q and a.platform[p] == a.platform[q]
+    ]
+    for q, p in pairs:
+        g = a.platform[q]
+        given = np.minimum(np.minimum(remaining_due[:, q], avail[:, p]), budget[:, g])
         remaining_due[:, q] -= given
-        avail[:, q] -= given
-        room -= given
-        second[:, q] += given
-        second_pf[:, a.platform[q]] += given
-    for q in range(m):
-        for p in range(m):
-            if p == q or a.platform[p] != a.platform[q]:
-                continue
-            given = np.minimum(np.minimum(remaining_due[:, q], avail[:, p]), room)
-            remaining_due[:, q] -= given
-            avail[:, p] -= given
-            room -= given
-            second[:, p] += given
-            second_pf[:, a.platform[q]] += given
+        avail[:, p] -= given
+        budget[:, g] -= given
+        second[:, p] += given
+        second_pf[:, g] += given
     first = np.zeros((n, m))
-    first_room = np.minimum(a.demand, room)
-    if limit_first is not None:
-        first_room = np.minimum(first_room, limit_first)
+    first_room = np.maximum(np.minimum(a.demand, cap - second.sum(axis=1)), 0.0)
     for p in range(m):
         given = np.minimum(avail[:, p], first_room)
         first_room -= given
@@ -254,16 +298,23 @@ def _bisect_levels(usage, upper: np.ndarray, hi: float = 1.0, iterations: int = 
 
 
 def second_dose_levels(
-    total_due: np.ndarray, covered: np.ndarray, central_cap: np.ndarray, platform_supply: np.ndarray
+    total_due: np.ndarray,
+    covered: np.ndarray,
+    capacity: np.ndarray,
+    maximum: np.ndarray,
+    platform_supply: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Progressive filling of the second-dose fill, per child and platform.
 
-    Every (child, platform) entity rises at the same fill level; its central doses at level
-    ``t`` are ``clip(due·t − covered, 0, due − covered)`` (stock on hand covered the first
-    part). A platform freezes when its supply runs out (level ``T_g``); a child freezes
-    when its capacity or maximum runs out (level ``tc_i``). The two depend on each other;
-    iterating from ``T = 1`` makes ``tc`` rise and ``T`` fall monotonically to the
-    progressive-filling fixed point. Returns (central doses (n, G), T, tc).
+    Every (child, platform) entity rises at the same fill level ``t``: it gives ``due·t``
+    second doses, its stock on hand covering the first ``covered`` of them and the parent
+    the rest, ``clip(due·t − covered, 0, due − covered)``. A platform freezes when its
+    supply runs out (level ``T_g``), except that an entity whose stock on hand covers more
+    keeps rising on it; a child freezes when its capacity (all its second
+    doses) or its maximum (shipped doses) runs out (level ``tc_i``), all its platforms at
+    once, so a child short of capacity keeps the same fill on every platform. ``T`` and
+    ``tc`` depend on each other; iterating from ``T = 1`` makes ``tc`` rise and ``T`` fall
+    monotonically to the progressive-filling fixed point. Returns (levels (n, G), T, tc).
     """
     n, n_pf = total_due.shape
     need = np.maximum(total_due - covered, 0.0)
@@ -271,35 +322,43 @@ def second_dose_levels(
     def central(level: np.ndarray) -> np.ndarray:
         return np.clip(total_due * level - covered, 0.0, need)
 
+    with np.errstate(invalid="ignore", divide="ignore"):
+        # An entity keeps rising on its own stock after its platform's supply is gone.
+        own_stock_level = np.where(total_due > 0, covered / total_due, 1.0)
     plat_level = np.ones(n_pf)
-    child_level = np.ones(n)
+    max_level = np.ones(n)
+    cap_level = np.ones(n)
+    zeros = np.zeros(n)
     for _ in range(60):
+        frozen_plat = plat_level[None, :]
 
-        def child_usage(t: np.ndarray, frozen: np.ndarray = plat_level) -> np.ndarray:
-            return central(np.minimum(t[:, None], frozen[None, :])).sum(axis=1)
+        def over_maximum(t: np.ndarray, frozen: np.ndarray = frozen_plat) -> np.ndarray:
+            return central(np.minimum(t[:, None], frozen)).sum(axis=1) - maximum
 
-        child_level = _bisect_levels(child_usage, central_cap)
+        max_level = _bisect_levels(over_maximum, zeros)
+        # Entities frozen by supply or maximum still rise on their own stock; capacity stops all.
+        frozen_supply = np.maximum(np.minimum(frozen_plat, max_level[:, None]), own_stock_level)
+
+        def over_capacity(t: np.ndarray, frozen: np.ndarray = frozen_supply) -> np.ndarray:
+            return (total_due * np.minimum(t[:, None], frozen)).sum(axis=1) - capacity
+
+        cap_level = _bisect_levels(over_capacity, zeros)
+        child_level = np.minimum(cap_level, max_level)
         new_plat = np.ones(n_pf)
         for g in range(n_pf):
 
             def plat_usage(t: np.ndarray, g: int = g, frozen: np.ndarray = child_level) -> np.ndarray:
-                return np.clip(
-                    total_due[:, g] * np.minimum(t[0], frozen) - covered[:, g], 0.0, need[:, g]
-                ).sum()[None]
+                level = np.minimum(t[0], frozen)
+                return np.clip(total_due[:, g] * level - covered[:, g], 0.0, need[:, g]).sum()[None]
 
             new_plat[g] = _bisect_levels(plat_usage, platform_supply[g : g + 1])[0]
         converged = np.allclose(new_plat, plat_level, atol=1e-13, rtol=0)
         plat_level = new_plat
         if converged:
             break
-    amounts = central(np.minimum(child_level[:, None], plat_level[None, :]))
-    amounts = np.minimum(amounts, need)
-    # The last iteration may leave a platform over its supply by rounding noise.
-    totals = amounts.sum(axis=0)
-    over = totals > platform_supply
-    if over.any():
-        amounts[:, over] *= platform_supply[over] / totals[over]
-    return amounts, plat_level, child_level
+    frozen_supply = np.maximum(np.minimum(plat_level[None, :], max_level[:, None]), own_stock_level)
+    levels = np.minimum(cap_level[:, None], frozen_supply)
+    return levels, plat_level, np.stack([cap_level, max_level], axis=1)
 
 
 def first_dose_level(
@@ -354,7 +413,7 @@ def assign_products(
     doses by due product and its first doses are met exactly; no product beyond its supply.
     Cost 1 for a second dose on another product than the series began with, 0 otherwise,
     so substitution happens only where the same product is short. A basic optimal solution
-    (dual simplex) sends most children few products, which keeps packages whole.
+    (HiGHS interior point, then crossover to a vertex) sends most children few products, which keeps packages whole.
     """
     n, m = second_need.shape
     rows_i: list[np.ndarray] = []
@@ -406,7 +465,7 @@ def assign_products(
         A_eq=a_eq,
         b_eq=rhs,
         bounds=(0, None),
-        method="highs-ds",
+        method="highs-ipm",
     )
     if result.status != 0:
         raise AllocationError("solver_failed", f"the product assignment LP failed: {result.message}")
@@ -424,26 +483,32 @@ def allocate(problem: Problem) -> AllocationResult:
     a = _Arrays.of(problem)
     n, m = a.due.shape
 
-    # 1. Stock on hand covers its own child's needs first.
-    local = dispatch(a, a.stock)
-    local_second = local.second.sum(axis=1)
+    # 1. Stock on hand covers its own child's due second doses first (capacity comes in step 2).
+    local = dispatch(a, a.stock, capacity=np.full(n, np.inf))
     total_due_pf = a.by_platform(a.due)
     covered_pf = local.second_by_platform
-    stock_left = a.stock - local.second
-    cap_left = a.capacity - local_second
 
     # 2. Due second doses from the parent, shared in proportion to what is due.
     platform_supply = np.array([a.supply[a.platform == g].sum() for g in range(a.n_platforms)])
-    central_cap = np.minimum(cap_left, a.maximum)
-    second_pf, plat_level, child_level = second_dose_levels(
-        total_due_pf, covered_pf, central_cap, platform_supply
+    levels, plat_level, child_level = second_dose_levels(
+        total_due_pf, covered_pf, a.capacity, a.maximum, platform_supply
     )
+    given_pf = total_due_pf * levels
+    stock_second_pf = np.minimum(given_pf, covered_pf)
+    second_pf = np.clip(given_pf - covered_pf, 0.0, None)
+    # The last fixed-point step may leave a platform over its supply by rounding noise.
+    platform_total = second_pf.sum(axis=0)
+    over = platform_total > platform_supply
+    if over.any():
+        second_pf[:, over] *= platform_supply[over] / platform_total[over]
     second_central = second_pf.sum(axis=1)
+    cap_left = a.capacity - given_pf.sum(axis=1)
+    stock_left = a.stock.sum(axis=1) - stock_second_pf.sum(axis=1)
     timings["second_doses"] = time.perf_counter() - started
 
     # 3. First doses: progressive filling of fill / weight.
-    stock_first = stock_left.sum(axis=1)
-    cap_first = cap_left - second_central
+    stock_first = stock_left
+    cap_first = np.maximum(cap_left, 0.0)
     max_first = a.maximum - second_central
     upper = np.maximum(np.minimum(np.minimum(a.demand, cap_first), stock_first + max_first), 0.0)
     start = np.minimum(stock_first, upper)
@@ -475,6 +540,13 @@ def allocate(problem: Problem) -> AllocationResult:
     )
     timings["total"] = time.perf_counter() - started
     result.timings = timings
+    with np.errstate(invalid="ignore", divide="ignore"):
+        result.plan = ContinuousPlan(
+            platforms=tuple(sorted({p.platform for p in problem.products})),
+            second_dose_fill=np.where(total_due_pf > 0, (stock_second_pf + second_pf) / total_due_pf, np.nan),
+            first_dose_fill=np.where(a.demand > 0, (start + first_central) / a.demand, np.nan),
+            first_dose_level=level,
+        )
     return result
 
 
@@ -671,14 +743,17 @@ def _outcome(
 
 
 def _second_binding(
-    a: _Arrays, i: int, due: np.ndarray, given: np.ndarray, plat_level: np.ndarray, child_level: float
+    a: _Arrays, i: int, due: np.ndarray, given: np.ndarray, plat_level: np.ndarray, child_level: np.ndarray
 ) -> str:
-    """Why a child's due second doses are not all covered: its own limit or the platform's supply."""
+    """Why a child's due second doses are not all covered: its capacity, maximum or the supply."""
     if due.sum() == 0 or given.sum() >= due.sum() - EPS:
         return "demand"
+    cap_level, max_level = child_level
     short = (due > given + EPS) & (due > 0)
-    if child_level < plat_level[short].min() - 1e-12 or child_level < 1 - 1e-9 and not (plat_level < 1).any():
-        return "maximum" if a.maximum[i] < a.capacity[i] else "capacity"
+    if cap_level < 1 - 1e-9 and cap_level <= plat_level[short].min() + 1e-9:
+        return "capacity"
+    if max_level < 1 - 1e-9 and max_level <= plat_level[short].min() + 1e-9:
+        return "maximum"
     return "supply"
 
 
