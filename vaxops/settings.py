@@ -22,6 +22,8 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    # Serves the OpenAPI docs page with its own Swagger UI files, not from a CDN.
+    "ninja",
     "vaxops.core",
     "vaxops.access",
     "vaxops.regions",
