@@ -48,6 +48,8 @@ class Child:
     maximum: int | None = None
     """Doses that may be shipped to the child at most; ``None`` for no limit."""
     name: str = ""
+    population: int | None = None
+    """Total population, used only by the proportional-shares comparison."""
     microplan: MicroplanNeeds | None = None
     """Needs computed from a ``microplan`` section, when the problem gave one."""
 
@@ -220,6 +222,9 @@ def parse_problem(data: Any) -> Problem:
                 minimum=minimum,
                 maximum=maximum,
                 name=str(raw.get("name", "")),
+                population=(
+                    None if raw.get("population") is None else _count(raw["population"], f"{path}.population")
+                ),
                 microplan=micro,
             )
         )
