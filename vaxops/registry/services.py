@@ -14,7 +14,7 @@ from vaxops.core.audit import audit
 from vaxops.core.errors import VaxopsError
 from vaxops.regions.models import Division
 from vaxops.registry.idnumber import IdNumberError, ResidentId, parse_id_number
-from vaxops.registry.models import Person
+from vaxops.registry.models import Deferral, Person
 
 # Translated texts for the reasons an ID number is refused (codes from registry.idnumber).
 ID_REASON_MESSAGES = {
@@ -122,3 +122,38 @@ def register_person(
             raise VaxopsError("person_exists", {"id": existing}) from None
         raise
     return person
+
+
+def defer_person(
+    *,
+    person_id: int,
+    code: str,
+    since: Any,
+    until: Any = None,
+    note: str = "",
+    acting_user: Any,
+    source: str,
+) -> Deferral:
+    """Record a contraindication: no dose until ``until`` (inclusive), or until lifted.
+
+    Site staff defer whoever is in front of them; others only residents of their area.
+    """
+    from vaxops.access.scope import get_scoped
+
+    require(acting_user, "person.add")
+    if code not in Deferral.Reason.values:
+        raise VaxopsError("invalid_request", {"field": "code", "allowed": list(Deferral.Reason.values)})
+    if until is not None and until < since:
+        raise VaxopsError("invalid_request", {"field": "until", "reason": "before since"})
+    action = "person.vaccinate" if can(acting_user, "person.vaccinate") else "person.add"
+    with transaction.atomic(durable=True):
+        person = get_scoped(
+            Person.objects.select_for_update(), acting_user, action,
+            not_found="person_not_found", detail={"person_id": person_id}, pk=person_id,
+        )
+        deferral = Deferral.objects.create(person=person, code=code, since=since, until=until, note=note)
+        audit(
+            "person.defer", deferral, actor=acting_user, source=source, county_code=person.county_code,
+            after={"person": person.pk, "code": code, "since": str(since), "until": str(until), "note": note},
+        )
+    return deferral
