@@ -130,7 +130,15 @@ ARRIVAL_KINDS = ("poisson", "crowd", "appointments")
 _FIELDS = {
     "poisson": {"kind", "rate_per_hour", "from", "until"},
     "crowd": {"kind", "count", "at", "spread_minutes"},
-    "appointments": {"kind", "per_slot", "slot_minutes", "from", "until", "no_show", "punctuality_sd_minutes"},
+    "appointments": {
+        "kind",
+        "per_slot",
+        "slot_minutes",
+        "from",
+        "until",
+        "no_show",
+        "punctuality_sd_minutes",
+    },
 }
 
 
@@ -145,7 +153,9 @@ def _number(spec: dict[str, Any], key: str, field: str, default: float | None = 
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         raise SimulationConfigError("bad_type", f"must be a number, got {value!r}", f"{field}.{key}")
     if value < 0:
-        raise SimulationConfigError("negative_value", f"must not be negative, got {value!r}", f"{field}.{key}")
+        raise SimulationConfigError(
+            "negative_value", f"must not be negative, got {value!r}", f"{field}.{key}"
+        )
     return float(value)
 
 
@@ -154,7 +164,9 @@ def _count(spec: dict[str, Any], key: str, field: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise SimulationConfigError("bad_type", f"must be a whole number, got {value!r}", f"{field}.{key}")
     if value < 0:
-        raise SimulationConfigError("negative_value", f"must not be negative, got {value!r}", f"{field}.{key}")
+        raise SimulationConfigError(
+            "negative_value", f"must not be negative, got {value!r}", f"{field}.{key}"
+        )
     return value
 
 
@@ -162,18 +174,19 @@ def _window(spec: dict[str, Any], field: str) -> tuple[float, float]:
     start = parse_time(_require(spec, "from", field), f"{field}.from")
     end = parse_time(_require(spec, "until", field), f"{field}.until")
     if end < start:
-        raise SimulationConfigError("bad_time", "must not be before \"from\"", f"{field}.until")
+        raise SimulationConfigError("bad_time", 'must not be before "from"', f"{field}.until")
     return start, end
 
 
 def parse_arrival(spec: Any, field: str) -> ArrivalSource:
     """Build one arrival source from its config object."""
     if not isinstance(spec, dict):
-        raise SimulationConfigError("bad_type", "must be an object with a \"kind\" key", field)
+        raise SimulationConfigError("bad_type", 'must be an object with a "kind" key', field)
     kind = spec.get("kind")
     if kind not in _FIELDS:
         raise SimulationConfigError(
-            "unknown_arrival_kind", f"unknown arrival kind {kind!r}; use one of {', '.join(ARRIVAL_KINDS)}",
+            "unknown_arrival_kind",
+            f"unknown arrival kind {kind!r}; use one of {', '.join(ARRIVAL_KINDS)}",
             f"{field}.kind",
         )
     extra = sorted(set(spec) - _FIELDS[kind])
@@ -194,8 +207,14 @@ def parse_arrival(spec: Any, field: str) -> ArrivalSource:
         raise SimulationConfigError("negative_value", "must be greater than zero", f"{field}.slot_minutes")
     no_show = _number(spec, "no_show", field, default=0.0)
     if no_show > 1:
-        raise SimulationConfigError("bad_probability", f"must be between 0 and 1, got {no_show}", f"{field}.no_show")
+        raise SimulationConfigError(
+            "bad_probability", f"must be between 0 and 1, got {no_show}", f"{field}.no_show"
+        )
     return AppointmentArrivals(
-        _count(spec, "per_slot", field), slot, start, end, no_show,
+        _count(spec, "per_slot", field),
+        slot,
+        start,
+        end,
+        no_show,
         _number(spec, "punctuality_sd_minutes", field, default=0.0),
     )

@@ -25,8 +25,15 @@ DEFAULT_OBSERVATION_MINUTES = 30.0
 _COMMENT_KEYS = {"name", "description", "notes", "source"}
 
 _TOP_FIELDS = {
-    "arrivals", "stages", "close", "open", "warmup_minutes", "replications", "seed",
-    "timeline_minutes", "report_times",
+    "arrivals",
+    "stages",
+    "close",
+    "open",
+    "warmup_minutes",
+    "replications",
+    "seed",
+    "timeline_minutes",
+    "report_times",
 } | _COMMENT_KEYS
 _STAGE_FIELDS = {"name", "servers", "seats", "service", "staff_per_server", "staff_fixed"} | _COMMENT_KEYS
 
@@ -127,20 +134,28 @@ def _minutes(value: Any, field: str) -> float:
 def _schedule(value: Any, field: str) -> tuple[tuple[float, int], ...]:
     if isinstance(value, list):
         if not value:
-            raise SimulationConfigError("bad_schedule", "must list at least one {\"from\", \"count\"} step", field)
+            raise SimulationConfigError(
+                "bad_schedule", 'must list at least one {"from", "count"} step', field
+            )
         steps: list[tuple[float, int]] = []
         for i, step in enumerate(value):
             where = f"{field}[{i}]"
             if not isinstance(step, dict) or "from" not in step or "count" not in step:
-                raise SimulationConfigError("bad_schedule", "must be an object {\"from\": time, \"count\": n}", where)
+                raise SimulationConfigError(
+                    "bad_schedule", 'must be an object {"from": time, "count": n}', where
+                )
             start = parse_time(step["from"], f"{where}.from")
             if steps and start <= steps[-1][0]:
-                raise SimulationConfigError("bad_schedule", "steps must be in increasing time order", f"{where}.from")
+                raise SimulationConfigError(
+                    "bad_schedule", "steps must be in increasing time order", f"{where}.from"
+                )
             steps.append((start, _count(step["count"], f"{where}.count")))
         # Everyone admitted is served, so a stage may not end the day with nobody on duty.
         if steps[-1][1] == 0:
             raise SimulationConfigError(
-                "bad_schedule", "the last step must have at least one server (everyone admitted is served)", field
+                "bad_schedule",
+                "the last step must have at least one server (everyone admitted is served)",
+                field,
             )
         return tuple(steps)
     return ((0.0, _count(value, field, positive=True)),)
@@ -157,7 +172,7 @@ def _parse_stage(spec: Any, field: str) -> Stage:
         raise SimulationConfigError("missing_field", "every stage needs a name", f"{field}.name")
     if "seats" in spec:
         if "servers" in spec:
-            raise SimulationConfigError("bad_stage", "give either \"servers\" or \"seats\", not both", field)
+            raise SimulationConfigError("bad_stage", 'give either "servers" or "seats", not both', field)
         schedule = _schedule(spec["seats"], f"{field}.seats")
         service = (
             parse_distribution(spec["service"], f"{field}.service")
@@ -168,9 +183,13 @@ def _parse_stage(spec: Any, field: str) -> Stage:
         is_observation = True
     else:
         if "servers" not in spec:
-            raise SimulationConfigError("missing_field", "a stage needs \"servers\" (or \"seats\")", f"{field}.servers")
+            raise SimulationConfigError(
+                "missing_field", 'a stage needs "servers" (or "seats")', f"{field}.servers"
+            )
         if "service" not in spec:
-            raise SimulationConfigError("missing_field", "a stage needs a service distribution", f"{field}.service")
+            raise SimulationConfigError(
+                "missing_field", "a stage needs a service distribution", f"{field}.service"
+            )
         schedule = _schedule(spec["servers"], f"{field}.servers")
         service = parse_distribution(spec["service"], f"{field}.service")
         staff_default = 1.0
@@ -205,7 +224,9 @@ def parse_config(data: Any) -> SimulationConfig:
     names = [stage.name for stage in stages]
     for i, name in enumerate(names):
         if name in names[:i]:
-            raise SimulationConfigError("duplicate_stage", f"stage name {name!r} is used twice", f"stages[{i}].name")
+            raise SimulationConfigError(
+                "duplicate_stage", f"stage name {name!r} is used twice", f"stages[{i}].name"
+            )
 
     if "close" not in data:
         raise SimulationConfigError("missing_field", "the closing time is required", "close")

@@ -140,7 +140,7 @@ def _number(spec: dict[str, Any], key: str, field: str, *, positive: bool = Fals
 def parse_distribution(spec: Any, field: str) -> ServiceTime:
     """Build a distribution from its config object, e.g. ``{"dist": "fixed", "minutes": 30}``."""
     if not isinstance(spec, dict):
-        raise SimulationConfigError("bad_type", "must be an object with a \"dist\" key", field)
+        raise SimulationConfigError("bad_type", 'must be an object with a "dist" key', field)
     kind = spec.get("dist")
     allowed = {"dist"}
     dist: ServiceTime
@@ -165,7 +165,9 @@ def parse_distribution(spec: Any, field: str) -> ServiceTime:
         allowed |= {"values"}
         values = spec.get("values")
         if not isinstance(values, list) or not values:
-            raise SimulationConfigError("bad_distribution", "must be a non-empty list of minutes", f"{field}.values")
+            raise SimulationConfigError(
+                "bad_distribution", "must be a non-empty list of minutes", f"{field}.values"
+            )
         dist = Empirical(tuple(check_number(v, f"{field}.values[{i}]") for i, v in enumerate(values)))
     else:
         raise SimulationConfigError(

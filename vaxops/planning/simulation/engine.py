@@ -15,6 +15,7 @@ SimPy processes.
 from __future__ import annotations
 
 import math
+from array import array
 from collections import deque
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
@@ -40,8 +41,19 @@ class _StageFlow:
     """The live state of one stage during a replication."""
 
     __slots__ = (
-        "env", "capacity", "busy", "queue", "service", "enter", "start", "move_on",
-        "max_queue", "peak_busy", "count_queue", "queue_cleared_at", "_done_cb",
+        "env",
+        "capacity",
+        "busy",
+        "queue",
+        "service",
+        "enter",
+        "start",
+        "move_on",
+        "max_queue",
+        "peak_busy",
+        "count_queue",
+        "queue_cleared_at",
+        "_done_cb",
     )
 
     def __init__(self, env: simpy.Environment, capacity: int, service: list[float], size: int) -> None:
@@ -50,8 +62,10 @@ class _StageFlow:
         self.busy = 0
         self.queue: deque[int] = deque()
         self.service = service
-        self.enter: list[float] = [math.nan] * size
-        self.start: list[float] = [math.nan] * size
+        # Typed arrays hold a long steady-state run's millions of times as raw doubles
+        # (a list would hold a float object each) and hand them to numpy without a copy.
+        self.enter = array("d", [math.nan]) * size
+        self.start = array("d", [math.nan]) * size
         self.move_on: Callable[[int], None] = _nobody
         self.max_queue = 0
         self.peak_busy = 0
@@ -149,10 +163,13 @@ class SiteDay:
         ]
         for flow, nxt in zip(self.flows, self.flows[1:], strict=False):
             flow.move_on = nxt.arrive
-        self.departure: list[float] = [math.nan] * size
+        self.departure = array("d", [math.nan]) * size
         self.flows[-1].move_on = self._depart
         self.completed = 0
-        self.env.process(self._arrivals(self.arrival_times.tolist()))
+        self._arrival_list: list[float] = self.arrival_times.tolist()
+        self._next_arrival = 0
+        if size:
+            Timeout(self.env, self._arrival_list[0]).callbacks.append(self._admit)
         for stage, flow in zip(config.stages, self.flows, strict=True):
             if any(start > 0 for start, _ in stage.schedule):
                 self.env.process(self._staffing(stage, flow))
@@ -166,19 +183,22 @@ class SiteDay:
         self.departure[person] = self.env._now
         self.completed += 1
 
-    def _arrivals(self, times: list[float]) -> Generator[Event, Any, None]:
-        env = self.env
+    def _admit(self, event: Event) -> None:
+        # Arrivals are a chain of timeouts, one per distinct arrival instant: a crowd of
+        # a thousand shares one event, and there is no generator to resume per arrival.
+        times = self._arrival_list
+        i = self._next_arrival
+        now = self.env._now
         enter_first = self.flows[0].arrive
-        i, n = 0, len(times)
-        while i < n:
-            delay = times[i] - env._now
-            if delay > 0:
-                yield env.timeout(delay)
-            now = env._now
-            # Everyone due by now (a crowd shares one instant) comes in, in index order.
-            while i < n and times[i] <= now:
-                enter_first(i)
-                i += 1
+        enter_first(i)
+        i += 1
+        n = len(times)
+        while i < n and times[i] <= now:
+            enter_first(i)
+            i += 1
+        self._next_arrival = i
+        if i < n:
+            Timeout(self.env, times[i] - now).callbacks.append(self._admit)
 
     def _staffing(self, stage: Stage, flow: _StageFlow) -> Generator[Event, Any, None]:
         env = self.env
@@ -199,12 +219,17 @@ class SiteDay:
             self.env.run()
         else:
             self.env.run(until=until)
+        enter = np.array([np.frombuffer(flow.enter) for flow in self.flows]).reshape(len(self.flows), -1)
+        # The clock reaches a drawn arrival time as a sum of delays, which can differ from
+        # it in the last bit; the arrival of record is the clock's, so that every duration
+        # is measured on one clock and none comes out negative.
+        arrival = np.where(np.isnan(enter[0]), self.arrival_times, enter[0])
         return ReplicationTrace(
-            arrival=self.arrival_times,
-            enter=np.array([flow.enter for flow in self.flows], dtype=float).reshape(len(self.flows), -1),
-            start=np.array([flow.start for flow in self.flows], dtype=float).reshape(len(self.flows), -1),
+            arrival=arrival,
+            enter=enter,
+            start=np.array([np.frombuffer(flow.start) for flow in self.flows]).reshape(len(self.flows), -1),
             service=np.array(self.service_times, dtype=float).reshape(len(self.flows), -1),
-            departure=np.array(self.departure, dtype=float),
+            departure=np.frombuffer(self.departure).copy(),
             admitted=len(self.arrival_times),
             turned_away=self.turned_away,
             max_queue=[flow.max_queue for flow in self.flows],

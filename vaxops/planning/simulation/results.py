@@ -57,7 +57,9 @@ def _queue_lengths(enter: np.ndarray, start: np.ndarray, times: np.ndarray) -> n
     return np.searchsorted(entered, times, side="right") - np.searchsorted(started, times, side="right")
 
 
-def replication_figures(config: SimulationConfig, trace: ReplicationTrace, replication: int) -> dict[str, Any]:
+def replication_figures(
+    config: SimulationConfig, trace: ReplicationTrace, replication: int
+) -> dict[str, Any]:
     """The figures of one replication (plain numbers, JSON-ready)."""
     counted = trace.arrival >= config.warmup_minutes
     done = counted & ~np.isnan(trace.departure)
@@ -185,8 +187,13 @@ def aggregate(config: SimulationConfig, per_replication: list[dict[str, Any]]) -
                 **{
                     key: over("stages", stage.name, key)
                     for key in (
-                        "mean_wait_minutes", "p95_wait_minutes", "max_queue", "utilisation",
-                        "mean_occupancy", "peak_occupancy", "queue_clears_at",
+                        "mean_wait_minutes",
+                        "p95_wait_minutes",
+                        "max_queue",
+                        "utilisation",
+                        "mean_occupancy",
+                        "peak_occupancy",
+                        "queue_clears_at",
                     )
                 },
             }

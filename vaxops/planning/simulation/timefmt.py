@@ -21,11 +21,13 @@ def parse_time(value: Any, field: str) -> float:
         match = _HHMM.match(value.strip())
         if not match:
             raise SimulationConfigError(
-                "bad_time", f"must be minutes from midnight or \"HH:MM\", got {value!r}", field
+                "bad_time", f'must be minutes from midnight or "HH:MM", got {value!r}', field
             )
         return float(int(match.group(1)) * 60 + int(match.group(2)))
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise SimulationConfigError("bad_time", f"must be minutes from midnight or \"HH:MM\", got {value!r}", field)
+        raise SimulationConfigError(
+            "bad_time", f'must be minutes from midnight or "HH:MM", got {value!r}', field
+        )
     if value < 0:
         raise SimulationConfigError("bad_time", f"must not be negative, got {value!r}", field)
     return float(value)
