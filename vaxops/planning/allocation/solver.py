@@ -76,6 +76,7 @@ class ChildOutcome:
     second_dose_binding: str
     explanation: str
     weight: float
+    second_doses_by_platform: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -461,7 +462,7 @@ def assign_products(
     result = linprog(
         cost,
         A_ub=a_ub,
-        b_ub=a.supply + 1e-6,
+        b_ub=a.supply,
         A_eq=a_eq,
         b_eq=rhs,
         bounds=(0, None),
@@ -611,41 +612,56 @@ def _round_to_packages(a: _Arrays, continuous: np.ndarray, floor_total: np.ndarr
     doses (lowest fill / weight first). A package goes only where all its doses can be
     given within capacity, maximum and demand.
     """
-    packages = np.floor(continuous / a.k + 1e-6)
+    # Solver output carries noise around 1e-9: snap it before taking whole packages.
+    continuous = np.round(continuous, 6)
+    packages = np.floor(continuous / a.k + 1e-9)
     shipped = packages * a.k
     _, n_products = shipped.shape
+    for p in range(n_products):
+        # Guard against noise pushing a product over its supply: take back the package that
+        # overshoots its continuous value most (in practice never taken).
+        while shipped[:, p].sum() > a.supply[p] + EPS:
+            shipped[np.argmax(shipped[:, p] - continuous[:, p]), p] -= a.k[p]
     due_pf = a.by_platform(a.due)
     with np.errstate(invalid="ignore", divide="ignore"):
         inv_demand_w = np.where(a.demand > 0, 1.0 / (a.demand * a.weight), 0.0)
-    for _ in range(10_000):
-        changed = False
-        for p in range(n_products):
-            spare = int(round((a.supply[p] - shipped[:, p].sum()) / a.k[p]))
-            if spare <= 0:
-                continue
-            due_room, first_room, limit, use = _rooms(a, shipped)
-            g = a.platform[p]
-            usable = np.minimum(limit, due_room[:, g] + first_room)
-            candidates = np.nonzero(usable >= a.k[p] - EPS)[0]
-            if candidates.size == 0:
-                continue
-            below_min = shipped.sum(axis=1)[candidates] < floor_total[candidates] - EPS
-            second_short = due_room[candidates, g] > EPS
-            with np.errstate(invalid="ignore", divide="ignore"):
-                second_fill = np.where(
-                    due_pf[candidates, g] > 0,
-                    use.second_by_platform[candidates, g] / due_pf[candidates, g],
-                    1.0,
-                )
-            first_key = use.first.sum(axis=1)[candidates] * inv_demand_w[candidates]
-            klass = np.where(below_min, 0, np.where(second_short, 1, 2))
-            key = np.where(klass == 1, second_fill, first_key)
-            order = np.lexsort((candidates, key, klass))
-            chosen = candidates[order[:spare]]
-            shipped[chosen, p] += a.k[p]
-            changed = True
-        if not changed:
-            break
+    # Two passes: minimums and due second doses first across all products, so a package of
+    # one product cannot take the capacity a second dose of another product needs.
+    for include_first_doses in (False, True):
+        for _ in range(10_000):
+            changed = False
+            for p in range(n_products):
+                spare = int(round((a.supply[p] - shipped[:, p].sum()) / a.k[p]))
+                if spare <= 0:
+                    continue
+                due_room, first_room, limit, use = _rooms(a, shipped)
+                g = a.platform[p]
+                below_min = shipped.sum(axis=1) < floor_total - EPS
+                second_short = due_room[:, g] > EPS
+                usable = np.minimum(limit, due_room[:, g] + first_room)
+                wanted = below_min | second_short if not include_first_doses else usable > 0
+                candidates = np.nonzero((usable >= a.k[p] - EPS) & wanted)[0]
+                if candidates.size == 0:
+                    continue
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    second_fill = np.where(
+                        due_pf[candidates, g] > 0,
+                        use.second_by_platform[candidates, g] / due_pf[candidates, g],
+                        1.0,
+                    )
+                first_key = use.first.sum(axis=1)[candidates] * inv_demand_w[candidates]
+                klass = np.where(below_min[candidates], 0, np.where(second_short[candidates], 1, 2))
+                key = np.where(klass == 1, second_fill, first_key)
+                # A package wholly given as second doses goes before one that is partly first doses.
+                partly_first = due_room[candidates, g] < a.k[p] - EPS
+                order = np.lexsort((candidates, key, partly_first, klass))
+                chosen = candidates[order[:spare]]
+                shipped[chosen, p] += a.k[p]
+                changed = True
+            if not changed:
+                break
+        if not include_first_doses:
+            _reclaim_for_second_doses(a, shipped, floor_total)
     below = np.nonzero(shipped.sum(axis=1) < floor_total - EPS)[0]
     if below.size:
         i = int(below[0])
@@ -656,6 +672,46 @@ def _round_to_packages(a: _Arrays, continuous: np.ndarray, floor_total: np.ndarr
             f"children[{i}].min",
         )
     return shipped
+
+
+def _reclaim_for_second_doses(a: _Arrays, shipped: np.ndarray, floor_total: np.ndarray) -> None:
+    """Move whole packages from first doses to due second doses that rounding left short.
+
+    Package sizes can leave a due second dose unserved while a package of the same platform
+    serves a first dose elsewhere (a box of 2 does not fit a child with room for 1, and the
+    box of 1 went to a first dose). Second doses come first, so such a package moves: from
+    the donor with the highest first-dose fill / weight that keeps its minimum, to the
+    short child with the lowest second-dose fill that can give all its doses.
+    """
+    due_pf = a.by_platform(a.due)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        inv_demand_w = np.where(a.demand > 0, 1.0 / (a.demand * a.weight), 0.0)
+    for _ in range(shipped.shape[0] * shipped.shape[1] + 1):
+        due_room, first_room, limit, use = _rooms(a, shipped)
+        moved = False
+        for p in np.argsort(a.k, kind="stable"):
+            g = a.platform[p]
+            usable = np.minimum(limit, due_room[:, g])
+            takers = np.nonzero(usable >= a.k[p] - EPS)[0]
+            if takers.size == 0:
+                continue
+            first_shipped = np.minimum(shipped[:, p], use.first[:, p])
+            donors = np.nonzero(
+                (first_shipped >= a.k[p] - EPS) & (shipped.sum(axis=1) - a.k[p] >= floor_total - EPS)
+            )[0]
+            donors = donors[~np.isin(donors, takers)]
+            if donors.size == 0:
+                continue
+            with np.errstate(invalid="ignore", divide="ignore"):
+                fill = use.second_by_platform[takers, g] / due_pf[takers, g]
+            taker = takers[np.argmin(fill)]
+            donor = donors[np.argmax(use.first.sum(axis=1)[donors] * inv_demand_w[donors])]
+            shipped[donor, p] -= a.k[p]
+            shipped[taker, p] += a.k[p]
+            moved = True
+            break
+        if not moved:
+            return
 
 
 def _outcome(
@@ -681,6 +737,7 @@ def _outcome(
     allocations: list[ProductAllocation] = []
     outcomes: list[ChildOutcome] = []
     due_pf = a.by_platform(a.due)
+    platform_names = sorted({p.platform for p in problem.products})
     max_first = a.maximum - (a.by_platform(ship_second)).sum(axis=1)
     for i, child in enumerate(problem.children):
         for j, product in enumerate(problem.products):
@@ -730,6 +787,9 @@ def _outcome(
                 second_dose_binding=second_binding,
                 explanation=why,
                 weight=child.weight,
+                second_doses_by_platform={
+                    g: int(round(use.second_by_platform[i, k])) for k, g in enumerate(platform_names)
+                },
             )
         )
     unallocated = {p.code: int(round(p.supply - shipped[:, j].sum())) for j, p in enumerate(problem.products)}
