@@ -462,7 +462,7 @@ def assign_products(
     result = linprog(
         cost,
         A_ub=a_ub,
-        b_ub=a.supply,
+        b_ub=a.supply * (1 + 1e-9) + 1e-6,  # float noise in the needs; rounding restores the bound
         A_eq=a_eq,
         b_eq=rhs,
         bounds=(0, None),
