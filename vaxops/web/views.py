@@ -14,7 +14,7 @@ from typing import Any
 
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.db.models import Sum
+from django.db.models import QuerySet, Sum
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -209,16 +209,32 @@ class Desk:
         return can(self.user, "dose.add") and bool(self.sites)
 
     def remembered(self) -> dict[str, str]:
-        """The site and product chosen last, so a reload or the next person keeps them."""
+        """The site and product chosen last, so a reload or the next person keeps them.
+
+        Before any choice, the first product that has a usable lot: a product with no stock
+        cannot be given, so offering it first would only cost the desk a step.
+        """
         session = self.request.session
         site = session.get("desk_site")
         product = session.get("desk_product")
+        if not any(p.code == product for p in self.products):
+            stocked = set(
+                self.usable_lots().values_list("product__code", flat=True).distinct().order_by()
+            )
+            product = next((p.code for p in self.products if p.code in stocked), None) or (
+                self.products[0].code if self.products else ""
+            )
         return {
             "site": site if any(s.code == site for s in self.sites) else self.sites[0].code,
-            "product": product if any(p.code == product for p in self.products) else (
-                self.products[0].code if self.products else ""
-            ),
+            "product": product,
         }
+
+    def usable_lots(self) -> QuerySet[Lot]:
+        """Released lots not yet expired, first-expiring first (the ones to use up first)."""
+        return restrict(
+            Lot.objects.filter(status=LotStatus.RELEASED, expiry_date__gte=timezone.localdate()),
+            self.user, "lot.view",
+        ).order_by("expiry_date", "lot_number")
 
     def remember(self, site: str, product: str) -> None:
         self.request.session["desk_site"] = site
@@ -249,12 +265,7 @@ class Desk:
         codes = {r.code for r in verdict.reasons}
         overridable = verdict.status != "eligible" and not codes & HARD_REASONS
         can_override = overridable and can(self.user, "dose.override")
-        lots = list(
-            restrict(
-                Lot.objects.filter(product=product, status=LotStatus.RELEASED, expiry_date__gte=today),
-                self.user, "lot.view",
-            ).order_by("expiry_date", "lot_number")
-        )
+        lots = list(self.usable_lots().filter(product=product))
         if dose_form is None:
             dose_form = DoseForm(
                 initial={
@@ -274,7 +285,8 @@ class Desk:
             reasons=[reason_message(r.code, dict(r.params)) for r in verdict.reasons],
             notes=[reason_message(r.code, dict(r.params)) for r in verdict.notes],
             can_override=can_override,
-            can_record=verdict.status == "eligible" or can_override,
+            # Without a usable lot nothing can be recorded; the card says so instead.
+            can_record=bool(lots) and (verdict.status == "eligible" or can_override),
             lots=lots,
             dose_form=dose_form,
         )

@@ -205,3 +205,18 @@ def test_a_site_outside_the_users_sites_is_refused(desk, person):
     r = desk.post(LOOKUP, {"site": "LD-MASS", "product": "BIBP", "id_number": person.id_number})
     assert r.context["stage"] == "ready"
     assert r.context["lookup_form"].errors["site"]
+
+
+def test_a_product_without_usable_lots_cannot_be_recorded(desk, world, person):
+    from vaxops.catalog.models import Product
+
+    other = Product.objects.exclude(code__in=["BIBP", "CORONAVAC"]).order_by("code").first()
+    r = lookup(desk, person.id_number, product=other.code)
+    assert r.context["lots"] == [] and r.context["can_record"] is False
+    body = r.content.decode()
+    assert 'data-testid="no-lot"' in body and 'data-testid="dose-form"' not in body
+
+
+def test_the_desk_starts_with_a_product_that_has_stock(desk):
+    r = desk.get(reverse("web:desk"))
+    assert r.context["lookup_form"]["product"].value() == "BIBP"

@@ -13,13 +13,14 @@
       animation: false,
       grid: { left: 8, right: 48, top: 8, bottom: 8, containLabel: true },
       tooltip: { trigger: "axis", axisPointer: { type: "shadow" }, valueFormatter: function (v) { return v == null ? "–" : v + "%"; } },
-      xAxis: { type: "value", min: 0, axisLabel: { formatter: "{value}%" } },
+      xAxis: { type: "value", min: 0, splitNumber: 4, axisLabel: { formatter: "{value}%", hideOverlap: true } },
       yAxis: { type: "category", data: data.names, inverse: true },
       series: [{
         type: "bar",
         data: data.percent,
         itemStyle: { color: BLUE },
-        label: { show: true, position: "right", formatter: function (p) { return p.value == null ? "–" : p.value + "%"; } },
+        // One decimal, as in the table below the chart.
+        label: { show: true, position: "right", formatter: function (p) { return p.value == null ? "–" : p.value.toFixed(1) + "%"; } },
         barMaxWidth: 28
       }]
     });
@@ -35,7 +36,7 @@
     });
     chart.setOption({
       animation: false,
-      grid: { left: 8, right: 16, top: 16, bottom: 8, containLabel: true },
+      grid: { left: 8, right: 24, top: 16, bottom: 8, containLabel: true },
       tooltip: {
         trigger: "axis",
         formatter: function (items) {
@@ -43,7 +44,7 @@
           return p.axisValue + "<br>" + data.series + ": " + p.value + (p.dataIndex === last ? " (" + data.partial + ")" : "");
         }
       },
-      xAxis: { type: "category", data: data.days, boundaryGap: false },
+      xAxis: { type: "category", data: data.days, boundaryGap: true, axisLabel: { hideOverlap: true } },
       yAxis: { type: "value", minInterval: 1 },
       series: [{
         name: data.series,
