@@ -590,16 +590,20 @@ def _check_minimums(
         )
 
 
-def _rooms(a: _Arrays, shipped: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, _Use]:
-    """Per child: doses of room for more second doses (by platform), first doses, and both."""
+def _rooms(a: _Arrays, shipped: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, _Use]:
+    """Per child: room for more second doses (by platform), for first doses, the capacity and
+    maximum limit on a package, and that limit for second doses, which may also take the
+    capacity that first doses from the child's own stock hold (the stock then waits)."""
     use = dispatch(a, a.stock + shipped)
     given = use.second.sum(axis=1) + use.first.sum(axis=1)
     cap_room = a.capacity - given
     max_room = a.maximum - shipped.sum(axis=1)
     due_room = np.maximum(a.by_platform(a.due) - use.second_by_platform, 0.0)
     first_room = np.maximum(a.demand - use.first.sum(axis=1), 0.0)
+    stock_first = np.minimum(use.first, np.maximum(a.stock - use.second, 0.0)).sum(axis=1)
     limit = np.minimum(cap_room, max_room)
-    return due_room, first_room, limit, use
+    second_limit = np.minimum(cap_room + stock_first, max_room)
+    return due_room, first_room, limit, second_limit, use
 
 
 def _round_to_packages(a: _Arrays, continuous: np.ndarray, floor_total: np.ndarray) -> np.ndarray:
@@ -634,11 +638,13 @@ def _round_to_packages(a: _Arrays, continuous: np.ndarray, floor_total: np.ndarr
                 spare = int(round((a.supply[p] - shipped[:, p].sum()) / a.k[p]))
                 if spare <= 0:
                     continue
-                due_room, first_room, limit, use = _rooms(a, shipped)
+                due_room, first_room, limit, second_limit, use = _rooms(a, shipped)
                 g = a.platform[p]
                 below_min = shipped.sum(axis=1) < floor_total - EPS
                 second_short = due_room[:, g] > EPS
                 usable = np.minimum(limit, due_room[:, g] + first_room)
+                if not include_first_doses:
+                    usable = np.maximum(usable, np.minimum(second_limit, due_room[:, g]))
                 wanted = below_min | second_short if not include_first_doses else usable > 0
                 candidates = np.nonzero((usable >= a.k[p] - EPS) & wanted)[0]
                 if candidates.size == 0:
@@ -687,11 +693,11 @@ def _reclaim_for_second_doses(a: _Arrays, shipped: np.ndarray, floor_total: np.n
     with np.errstate(invalid="ignore", divide="ignore"):
         inv_demand_w = np.where(a.demand > 0, 1.0 / (a.demand * a.weight), 0.0)
     for _ in range(shipped.shape[0] * shipped.shape[1] + 1):
-        due_room, first_room, limit, use = _rooms(a, shipped)
+        due_room, _, _, second_limit, use = _rooms(a, shipped)
         moved = False
         for p in np.argsort(a.k, kind="stable"):
             g = a.platform[p]
-            usable = np.minimum(limit, due_room[:, g])
+            usable = np.minimum(second_limit, due_room[:, g])
             takers = np.nonzero(usable >= a.k[p] - EPS)[0]
             if takers.size == 0:
                 continue

@@ -14,7 +14,7 @@ def check_invariants(problem: Problem, result: AllocationResult) -> None:
     outcome = {c.code: c for c in result.children}
     shipped_by_product = dict.fromkeys(products, 0)
     shipped_by_child = dict.fromkeys(children, 0)
-    first_on_platform: dict[str, int] = {}
+    first_by_product = dict.fromkeys(products, 0)
     for row in result.allocations:
         product = products[row.product]
         assert row.doses > 0
@@ -23,7 +23,7 @@ def check_invariants(problem: Problem, result: AllocationResult) -> None:
         assert row.first_doses >= 0 and row.second_doses >= 0
         shipped_by_product[row.product] += row.doses
         shipped_by_child[row.code] += row.doses
-        first_on_platform[product.platform] = first_on_platform.get(product.platform, 0) + row.first_doses
+        first_by_product[row.product] += row.first_doses
     for code, product in products.items():
         assert shipped_by_product[code] <= product.supply, "never more than the supply"
         assert result.unallocated[code] == product.supply - shipped_by_product[code]
@@ -41,7 +41,7 @@ def check_invariants(problem: Problem, result: AllocationResult) -> None:
         assert got.explanation
 
     # Second doses first: while a child could take a whole package of a platform for its
-    # due second doses, no dose of that platform goes to first doses anywhere. (A minimum is
+    # due second doses, no package of that platform that would fit goes to first doses anywhere. (A minimum is
     # a hard guarantee and may claim the last package, so problems with minimums are exempt.)
     platform_of = {p.code: p.platform for p in problem.products}
     shipped_first = dict.fromkeys(children, 0)
@@ -56,13 +56,11 @@ def check_invariants(problem: Problem, result: AllocationResult) -> None:
                 child.capacity - got.first_doses - got.second_doses + got.first_doses,
                 (child.maximum if child.maximum is not None else 10**12) - got.doses + shipped_first[code],
             )
-            sizes = [
-                p.package_size
-                for p in problem.products
-                if p.platform == platform and p.supply >= p.package_size
-            ]
-            if sizes and room >= min(sizes) and not any(c.minimum for c in problem.children):
-                assert first_on_platform.get(platform, 0) == 0, (code, platform, room)
+            if any(c.minimum for c in problem.children):
+                continue
+            for product in problem.products:
+                if product.platform == platform and product.package_size <= room:
+                    assert first_by_product[product.code] == 0, (code, product.code, room)
 
     # Max–min fairness with priority tilt, beyond one package of rounding per product: a
     # child below another is capped by its own limits, unless the other is above only on
