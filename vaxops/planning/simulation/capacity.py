@@ -64,11 +64,18 @@ def _mean(values: list[Any]) -> float:
 class CapacitySearch:
     """Evaluates layouts of one site, remembering each so no layout runs twice."""
 
-    def __init__(self, config: SimulationConfig, *, max_p95_wait: float, max_seat_wait: float,
-                 max_overrun: float, workers: int = 1) -> None:
+    def __init__(
+        self,
+        config: SimulationConfig,
+        *,
+        max_p95_wait: float,
+        max_seat_wait: float,
+        max_overrun: float,
+        workers: int = 1,
+    ) -> None:
         if config.stage(VACCINATION_STAGE) is None:
             raise SimulationConfigError(
-                "no_vaccination_stage", "plan-site needs a stage named \"vaccination\"", "stages"
+                "no_vaccination_stage", 'plan-site needs a stage named "vaccination"', "stages"
             )
         self.config = config
         self.max_p95_wait = max_p95_wait
@@ -149,15 +156,25 @@ def scaled_to_doses(config: SimulationConfig, doses_per_day: int) -> SimulationC
     """``config`` with its arrival profile scaled so that ``doses_per_day`` people are expected."""
     expected = config.expected_arrivals()
     if expected <= 0:
-        raise SimulationConfigError("no_arrivals", "the arrival profile brings nobody; nothing to scale", "arrivals")
+        raise SimulationConfigError(
+            "no_arrivals", "the arrival profile brings nobody; nothing to scale", "arrivals"
+        )
     factor = doses_per_day / expected
     return replace(config, arrivals=tuple(source.scaled(factor) for source in config.arrivals))
 
 
-def plan_site(config: SimulationConfig, *, doses_per_day: int, max_p95_wait: float,
-              max_seat_wait: float | None = None, max_overrun: float = 60.0,
-              max_stations: int = 400, scale_arrivals: bool = True, workers: int = 1,
-              curve_span: int = 3) -> dict[str, Any]:
+def plan_site(
+    config: SimulationConfig,
+    *,
+    doses_per_day: int,
+    max_p95_wait: float,
+    max_seat_wait: float | None = None,
+    max_overrun: float = 60.0,
+    max_stations: int = 400,
+    scale_arrivals: bool = True,
+    workers: int = 1,
+    curve_span: int = 3,
+) -> dict[str, Any]:
     """Search the fewest stations and seats for ``doses_per_day``; see the module docstring."""
     if scale_arrivals:
         config = scaled_to_doses(config, doses_per_day)
@@ -196,7 +213,9 @@ def plan_site(config: SimulationConfig, *, doses_per_day: int, max_p95_wait: flo
     final = search.evaluate(stations, seats).as_dict() if stations is not None else None
     # A stage other than vaccination that queues past the limit caps the site whatever the
     # number of stations; name it rather than let the stations take the blame.
-    other_waits = (search.evaluate(stations, seats) if stations is not None else search.evaluate(high)).other_p95_waits
+    other_waits = (
+        search.evaluate(stations, seats) if stations is not None else search.evaluate(high)
+    ).other_p95_waits
     bottlenecks = sorted(name for name, wait in other_waits.items() if wait > max_p95_wait)
     return {
         "doses_per_day": doses_per_day,
@@ -215,8 +234,8 @@ def plan_site(config: SimulationConfig, *, doses_per_day: int, max_p95_wait: flo
     }
 
 
-def _staff(config: SimulationConfig, stations: int, seats: int | None) -> float:
-    total = 0.0
+def _staff(config: SimulationConfig, stations: int, seats: int | None) -> int:
+    total = 0
     for stage in config.stages:
         if stage.name == VACCINATION_STAGE:
             stage = stage.with_servers(stations)

@@ -46,7 +46,9 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--replications", type=int, help="override the config's number of replications")
     parser.add_argument("--seed", type=int, help="override the config's seed")
     parser.add_argument(
-        "--workers", type=int, default=1,
+        "--workers",
+        type=int,
+        default=1,
         help="processes for the replications (0: one per CPU); the output does not depend on it",
     )
 
@@ -87,14 +89,20 @@ def plan_site_main(argv: list[str]) -> int:
     _common(parser)
     parser.add_argument("--doses-per-day", type=int, required=True, help="daily target (people vaccinated)")
     parser.add_argument("--max-p95-wait", type=float, required=True, help="limit on the p95 wait, minutes")
-    parser.add_argument("--max-seat-wait", type=float, help="limit on the p95 wait for a seat (default: --max-p95-wait)")
     parser.add_argument(
-        "--max-overrun", type=float, default=60.0,
+        "--max-seat-wait", type=float, help="limit on the p95 wait for a seat (default: --max-p95-wait)"
+    )
+    parser.add_argument(
+        "--max-overrun",
+        type=float,
+        default=60.0,
         help="minutes after closing by which the last person must have left (default 60)",
     )
     parser.add_argument("--max-stations", type=int, default=400, help="give up above this many stations")
     parser.add_argument(
-        "--keep-arrivals", action="store_true", help="use the config's arrivals as they are, do not scale them"
+        "--keep-arrivals",
+        action="store_true",
+        help="use the config's arrivals as they are, do not scale them",
     )
     args = parser.parse_args(argv)
     try:

@@ -79,9 +79,10 @@ class Stage:
             steps.append((start, max(new, 1) if old > 0 else 0))
         return replace(self, schedule=tuple(steps))
 
-    def staff(self) -> float:
-        """Staff the stage needs at its busiest (servers at peak times staff per server, plus fixed)."""
-        return self.peak_servers * self.staff_per_server + self.staff_fixed
+    def staff(self) -> int:
+        """Staff the stage needs at its busiest: servers at peak times staff per server (a
+        fraction such as one nurse per 40 seats rounds up), plus the fixed staff."""
+        return math.ceil(self.peak_servers * self.staff_per_server - 1e-9) + math.ceil(self.staff_fixed - 1e-9)
 
 
 @dataclass(frozen=True)

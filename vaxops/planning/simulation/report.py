@@ -28,11 +28,17 @@ def _figure(figure: dict[str, Any], decimals: int = 1, clock: bool = False) -> s
 
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:
     widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows, strict=True)]
-    lines = ["  ".join(h.ljust(w) if i == 0 else h.rjust(w) for i, (h, w) in enumerate(zip(header, widths, strict=True)))]
+    lines = [
+        "  ".join(
+            h.ljust(w) if i == 0 else h.rjust(w) for i, (h, w) in enumerate(zip(header, widths, strict=True))
+        )
+    ]
     lines.append("  ".join("-" * w for w in widths))
     for row in rows:
         lines.append(
-            "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True)))
+            "  ".join(
+                c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True))
+            )
         )
     return lines
 
@@ -67,19 +73,29 @@ def simulation_text(result: dict[str, Any], timeline_step: float = 30.0) -> str:
     lines.append("")
     stage_rows = []
     for name, stage in result["stages"].items():
-        stage_rows.append([
-            name,
-            str(stage["servers"]),
-            _figure(stage["mean_wait_minutes"]),
-            _figure(stage["p95_wait_minutes"]),
-            _figure(stage["max_queue"], 0),
-            _figure(stage["utilisation"], 2),
-            _figure(stage["peak_occupancy"], 0),
-            _figure(stage["queue_clears_at"], clock=True),
-        ])
+        stage_rows.append(
+            [
+                name,
+                str(stage["servers"]),
+                _figure(stage["mean_wait_minutes"]),
+                _figure(stage["p95_wait_minutes"]),
+                _figure(stage["max_queue"], 0),
+                _figure(stage["utilisation"], 2),
+                _figure(stage["peak_occupancy"], 0),
+                _figure(stage["queue_clears_at"], clock=True),
+            ]
+        )
     lines += _table(
-        ["stage", "servers", "mean wait (min)", "p95 wait (min)", "max queue", "utilisation", "peak busy",
-         "queue clears"],
+        [
+            "stage",
+            "servers",
+            "mean wait (min)",
+            "p95 wait (min)",
+            "max queue",
+            "utilisation",
+            "peak busy",
+            "queue clears",
+        ],
         stage_rows,
     )
     timeline = result.get("timeline")
@@ -109,7 +125,7 @@ def plan_text(plan: dict[str, Any]) -> str:
         lines.append(f"vaccination stations: {plan['stations']}")
         if plan["seats"] is not None:
             lines.append(f"observation seats:    {plan['seats']}")
-        lines.append(f"staff (at peak):      {plan['staff']:g}")
+        lines.append(f"staff (at peak):      {plan['staff']}")
         lines.append(
             f"completed {result['completed']:,.0f}, p95 wait at vaccination {result['p95_wait_minutes']:.1f} min, "
             f"last person leaves {format_time(result['last_departure'])}"
@@ -118,7 +134,8 @@ def plan_text(plan: dict[str, Any]) -> str:
         lines.append("no number of stations up to the search limit meets the target")
     if plan["other_stages_over_limit"]:
         lines.append(
-            "warning: p95 wait over the limit at " + ", ".join(plan["other_stages_over_limit"])
+            "warning: p95 wait over the limit at "
+            + ", ".join(plan["other_stages_over_limit"])
             + " (add servers there; vaccination stations cannot fix it)"
         )
     lines.append("")
@@ -137,6 +154,7 @@ def plan_text(plan: dict[str, Any]) -> str:
     ]
     lines.append("stations curve (ample observation seats)")
     lines += _table(
-        ["stations", "completed", "per hour", "mean wait", "p95 wait", "utilisation", "last out", "chosen"], rows
+        ["stations", "completed", "per hour", "mean wait", "p95 wait", "utilisation", "last out", "chosen"],
+        rows,
     )
     return "\n".join(lines) + "\n"
