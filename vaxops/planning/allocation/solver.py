@@ -10,8 +10,9 @@ The policy (``docs/allocation.md``) in the order it is applied:
 3. First doses: progressive filling of ``fill_i / weight_i`` (max–min fairness with a
    priority tilt), each child capped by its first-dose demand, its remaining capacity and
    its maximum, and raised to its minimum.
-4. A transportation LP (HiGHS) names the product of every dose: same-product second doses
-   are preferred, and a basic solution keeps most children on few products.
+4. Products: a second dose takes its own product (shared in proportion when short); a small
+   LP (HiGHS) sets how much of each product goes to substitute second doses and to first
+   doses; the northwest-corner rule spreads those totals over the children.
 5. Shipments are rounded down to whole packages, then the spare packages go, one at a
    time per child and round, to the child that is furthest behind and can use a whole
    package; this repeats until no child can use a package of what is left.
@@ -30,7 +31,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from scipy import sparse
 from scipy.optimize import linprog
 
 from .errors import AllocationError
@@ -227,15 +227,17 @@ def split_capacity(avail: np.ndarray, due: np.ndarray, capacity: np.ndarray) -> 
     enough = avail.sum(axis=1) <= capacity
     if enough.all():
         return avail
-    lo = np.zeros(avail.shape[0])
-    hi = np.ones(avail.shape[0])
-    for _ in range(60):
+    give = avail.copy()
+    short = np.nonzero(~enough)[0]
+    avail_s, due_s, cap_s = avail[short], due[short], capacity[short]
+    lo = np.zeros(short.size)
+    hi = np.ones(short.size)
+    for _ in range(50):
         mid = (lo + hi) / 2
-        ok = np.minimum(avail, due * mid[:, None]).sum(axis=1) <= capacity
+        ok = np.minimum(avail_s, due_s * mid[:, None]).sum(axis=1) <= cap_s
         lo = np.where(ok, mid, lo)
         hi = np.where(ok, hi, mid)
-    give = np.floor(np.minimum(avail, due * lo[:, None]) + 1e-9)
-    give = np.where(enough[:, None], avail, give)
+    give[short] = np.floor(np.minimum(avail_s, due_s * lo[:, None]) + 1e-9)
     for _ in range(avail.shape[1]):
         left = np.floor(capacity - give.sum(axis=1) + 1e-9)
         open_ = (give < avail) & (left[:, None] >= 1)
@@ -404,76 +406,103 @@ def first_dose_level(
     return level, doses
 
 
+def _northwest_corner(needs: np.ndarray, amounts: np.ndarray) -> np.ndarray:
+    """Spread product amounts over children in order: a basic transportation solution.
+
+    Child ``i`` covers the interval ``[D_{i-1}, D_i)`` of the cumulative needs and product
+    ``p`` the interval ``[C_{p-1}, C_p)`` of the cumulative amounts; the child gets the
+    overlap. At most ``children + products − 1`` pairs are non-zero, so nearly every child
+    receives one product of a kind, which keeps packages whole.
+    """
+    d_hi = np.cumsum(needs)
+    d_lo = d_hi - needs
+    c_hi = np.cumsum(amounts)
+    c_lo = c_hi - amounts
+    overlap = np.minimum(d_hi[:, None], c_hi[None, :]) - np.maximum(d_lo[:, None], c_lo[None, :])
+    return np.maximum(overlap, 0.0)
+
+
 def assign_products(
     a: _Arrays, second_need: np.ndarray, first_need: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The transportation LP naming the product of every central dose.
+    """Name the product of every central dose: same product, then an LP for the rest.
 
-    Variables: second doses of due product q at child i given with product p (same
-    platform) and first doses at child i given with product p. Rows: each child's second
-    doses by due product and its first doses are met exactly; no product beyond its supply.
-    Cost 1 for a second dose on another product than the series began with, 0 otherwise,
-    so substitution happens only where the same product is short. A basic optimal solution
-    (HiGHS interior point, then crossover to a vertex) sends most children few products, which keeps packages whole.
+    1. A second dose takes the product its series began with; where that product is short,
+       every child gets the same share of it (closed form, and it maximises same-product
+       doses).
+    2. A small LP (HiGHS) decides how many doses of each product go to substitute second
+       doses (cost 1, same platform only) and to first doses (cost 0), within what is left
+       of each product. Its size depends on the products only, not on the children.
+    3. Those totals are spread over the children by the northwest-corner rule.
     """
     n, m = second_need.shape
-    rows_i: list[np.ndarray] = []
-    cols_p: list[np.ndarray] = []
-    kinds: list[np.ndarray] = []  # due product index, or -1 for a first dose
-    costs: list[np.ndarray] = []
-    eq_row: list[np.ndarray] = []
-    offered = a.supply > 0
-    for q in range(m):
-        children = np.nonzero(second_need[:, q] > EPS)[0]
-        if children.size == 0:
-            continue
-        for p in range(m):
-            if a.platform[p] != a.platform[q] or not offered[p]:
-                continue
-            rows_i.append(children)
-            cols_p.append(np.full(children.size, p))
-            kinds.append(np.full(children.size, q))
-            costs.append(np.full(children.size, 0.0 if p == q else 1.0))
-            eq_row.append(children * (m + 1) + q)
-    children = np.nonzero(first_need > EPS)[0]
-    for p in range(m):
-        if not offered[p]:
-            continue
-        rows_i.append(children)
-        cols_p.append(np.full(children.size, p))
-        kinds.append(np.full(children.size, -1))
-        costs.append(np.zeros(children.size))
-        eq_row.append(children * (m + 1) + m)
     second = np.zeros((n, m))
     first = np.zeros((n, m))
-    if not rows_i or sum(r.size for r in rows_i) == 0:
-        return second, first
-    var_i = np.concatenate(rows_i)
-    var_p = np.concatenate(cols_p)
-    var_kind = np.concatenate(kinds)
-    cost = np.concatenate(costs)
-    eq_key = np.concatenate(eq_row)
-    n_var = var_i.size
-    keys, eq_index = np.unique(eq_key, return_inverse=True)
-    rhs_child, rhs_kind = keys // (m + 1), keys % (m + 1)
-    rhs = np.where(rhs_kind == m, first_need[rhs_child], second_need[rhs_child, np.minimum(rhs_kind, m - 1)])
-    a_eq = sparse.csr_matrix((np.ones(n_var), (eq_index, np.arange(n_var))), shape=(keys.size, n_var))
-    a_ub = sparse.csr_matrix((np.ones(n_var), (var_p, np.arange(n_var))), shape=(m, n_var))
+    left = a.supply.astype(float).copy()
+    need_left = second_need.copy()
+    for q in range(m):
+        total = second_need[:, q].sum()
+        if total <= EPS:
+            continue
+        share = min(1.0, left[q] / total)
+        second[:, q] = second_need[:, q] * share
+        left[q] -= second[:, q].sum()
+        need_left[:, q] -= second[:, q]
+    left = np.maximum(left, 0.0)
+    substitute_need = need_left.sum(axis=0)
+    first_total = float(first_need.sum())
+    # LP variables: u[q, p] for p ≠ q on the same platform, then v[p].
+    pairs = [
+        (q, p)
+        for q in range(m)
+        if substitute_need[q] > EPS
+        for p in range(m)
+        if p != q and a.platform[p] == a.platform[q]
+    ]
+    n_var = len(pairs) + m
+    cost = np.concatenate([np.ones(len(pairs)), np.zeros(m)])
+    a_eq_rows, b_eq = [], []
+    for q in range(m):
+        if substitute_need[q] > EPS:
+            row = np.zeros(n_var)
+            for k, (qq, _) in enumerate(pairs):
+                if qq == q:
+                    row[k] = 1.0
+            a_eq_rows.append(row)
+            b_eq.append(substitute_need[q])
+    row = np.zeros(n_var)
+    row[len(pairs) :] = 1.0
+    a_eq_rows.append(row)
+    b_eq.append(first_total)
+    a_ub = np.zeros((m, n_var))
+    for k, (_, p) in enumerate(pairs):
+        a_ub[p, k] = 1.0
+    a_ub[np.arange(m), len(pairs) + np.arange(m)] = 1.0
     result = linprog(
         cost,
         A_ub=a_ub,
-        b_ub=a.supply * (1 + 1e-9) + 1e-6,  # float noise in the needs; rounding restores the bound
-        A_eq=a_eq,
-        b_eq=rhs,
+        b_ub=left * (1 + 1e-9) + 1e-6,  # float noise in the needs; rounding restores the bound
+        A_eq=np.array(a_eq_rows),
+        b_eq=np.array(b_eq),
         bounds=(0, None),
-        method="highs-ipm",
+        method="highs",
     )
     if result.status != 0:
         raise AllocationError("solver_failed", f"the product assignment LP failed: {result.message}")
     x = np.maximum(result.x, 0.0)
-    is_first = var_kind < 0
-    np.add.at(first, (var_i[is_first], var_p[is_first]), x[is_first])
-    np.add.at(second, (var_i[~is_first], var_p[~is_first]), x[~is_first])
+    for q in range(m):
+        if substitute_need[q] <= EPS:
+            continue
+        amounts = np.zeros(m)
+        for k, (qq, p) in enumerate(pairs):
+            if qq == q:
+                amounts[p] = x[k]
+        amounts *= substitute_need[q] / max(amounts.sum(), EPS)
+        second += _northwest_corner(need_left[:, q], amounts)
+    v = x[len(pairs) :]
+    if first_total > EPS:
+        v = v * (first_total / max(v.sum(), EPS))
+        first = _northwest_corner(first_need, v)
     return second, first
 
 
@@ -745,47 +774,63 @@ def _outcome(
     due_pf = a.by_platform(a.due)
     platform_names = sorted({p.platform for p in problem.products})
     max_first = a.maximum - (a.by_platform(ship_second)).sum(axis=1)
+
+    # Whole numbers once, as Python ints: per-element numpy access is slow at 5,000 children.
+    def ints(x: np.ndarray) -> list:
+        return np.rint(x).astype(np.int64).tolist()
+
+    shipped_i, first_i, second_i = ints(shipped), ints(ship_first), ints(ship_second)
+    packages_i = ints(shipped / a.k)
+    doses_c, first_c, second_c = (
+        ints(shipped.sum(axis=1)),
+        ints(use.first.sum(axis=1)),
+        ints(use.second.sum(axis=1)),
+    )
+    due_c, stock_c = ints(a.due.sum(axis=1)), ints((stock_second + stock_first).sum(axis=1))
+    second_pf_c = ints(use.second_by_platform)
+    product_codes = [p.code for p in problem.products]
     for i, child in enumerate(problem.children):
-        for j, product in enumerate(problem.products):
-            if shipped[i, j] > 0:
+        for j, code in enumerate(product_codes):
+            if shipped_i[i][j] > 0:
                 allocations.append(
                     ProductAllocation(
                         code=child.code,
-                        product=product.code,
-                        doses=int(round(shipped[i, j])),
-                        first_doses=int(round(ship_first[i, j])),
-                        second_doses=int(round(ship_second[i, j])),
-                        packages=int(round(shipped[i, j] / a.k[j])),
+                        product=code,
+                        doses=shipped_i[i][j],
+                        first_doses=first_i[i][j],
+                        second_doses=second_i[i][j],
+                        packages=packages_i[i][j],
                     )
                 )
-        first = int(round(use.first[i].sum()))
-        second = int(round(use.second[i].sum()))
-        due = int(round(a.due[i].sum()))
+        first, second, due = first_c[i], second_c[i], due_c[i]
         demand = child.first_dose_demand
-        second_binding = _second_binding(
-            a, i, due_pf[i], use.second_by_platform[i], plat_level, child_level[i]
-        )
+        if due == 0 or second >= due:
+            second_binding = "demand"
+        else:
+            second_binding = _second_binding(
+                a, i, due_pf[i], use.second_by_platform[i], plat_level, child_level[i]
+            )
         binding, why = _first_binding(
             child,
             a,
             i,
             level,
-            upper[i],
-            floor[i],
-            first_central[i],
-            cap_first[i],
-            max_first[i],
+            float(upper[i]),
+            float(floor[i]),
+            float(first_central[i]),
+            float(cap_first[i]),
+            float(max_first[i]),
             second_binding,
         )
         outcomes.append(
             ChildOutcome(
                 code=child.code,
-                doses=int(round(shipped[i].sum())),
+                doses=doses_c[i],
                 first_doses=first,
                 second_doses=second,
                 first_dose_demand=demand,
                 second_dose_due=due,
-                stock_used=int(round((stock_second[i] + stock_first[i]).sum())),
+                stock_used=stock_c[i],
                 capacity=child.capacity,
                 first_dose_fill=first / demand if demand else None,
                 second_dose_fill=second / due if due else None,
@@ -793,9 +838,7 @@ def _outcome(
                 second_dose_binding=second_binding,
                 explanation=why,
                 weight=child.weight,
-                second_doses_by_platform={
-                    g: int(round(use.second_by_platform[i, k])) for k, g in enumerate(platform_names)
-                },
+                second_doses_by_platform=dict(zip(platform_names, second_pf_c[i], strict=True)),
             )
         )
     unallocated = {p.code: int(round(p.supply - shipped[:, j].sum())) for j, p in enumerate(problem.products)}
