@@ -1107,7 +1107,7 @@ def demo_state(scale: float, seed: int) -> str:
     same = (
         math.isclose(float(figures.get("scale", -1)), scale)
         and figures.get("seed") == seed
-        and DoseRecord.objects.filter(status=DoseStatus.VALID).count() == first + second
+        and DoseRecord.objects.count() == first + second
     )
     return "same" if same else "other"
 

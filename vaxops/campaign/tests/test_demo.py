@@ -1,0 +1,142 @@
+"""The demo build: exact reported figures, rules respected, valid IDs, counters consistent."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter, defaultdict
+
+import pytest
+from django.db.models import Count, Sum
+
+from vaxops.campaign import demo
+from vaxops.campaign.services import TZ, counter_snapshot, rebuild_counters, summary
+from vaxops.catalog import rules
+from vaxops.catalog.models import Product
+from vaxops.regions.models import Division, Level
+from vaxops.registry.idnumber import parse_id_number
+from vaxops.registry.models import Person
+from vaxops.sites.models import Site
+from vaxops.supply.models import Lot
+from vaxops.vaccination.models import DoseRecord
+from vaxops.vaccination.services import _fingerprint
+
+SCALE = 0.002
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def built() -> demo.DemoReport:
+    return demo.build_demo(scale=SCALE, seed=7)
+
+
+def test_summary_has_the_reported_figures_at_scale(built, client):
+    first, second = round(330_123 * SCALE), round(43_534 * SCALE)
+    figures = summary(Division.objects.get(code="513300"), demo.REPORT_AT)
+    assert (figures["first_dose_people"], figures["second_dose_people"]) == (first, second)
+    assert figures["doses_total"] == first + second
+    assert figures["booster_people"] == 0
+    assert DoseRecord.objects.count() == first + second
+    assert DoseRecord.objects.filter(administered_at__gt=demo.REPORT_AT).count() == 0
+    # The same through the API, as the prefecture command sees it.
+    token = demo.issue_demo_tokens()["prefecture_command"]
+    response = client.get(
+        "/api/v1/stats/summary", {"division": "513300", "at": "2021-06-01T19:00:00+08:00"},
+        HTTP_AUTHORIZATION=f"Bearer {token}",
+    )
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert (body["doses_total"], body["first_dose_people"], body["second_dose_people"]) == (
+        first + second, first, second,
+    )
+
+
+def test_counties_get_doses_in_proportion_to_population(built):
+    counties = {d.code: d for d in Division.objects.filter(level=Level.COUNTY)}
+    assert len(counties) == 18
+    assert sum(d.population for d in counties.values()) == 1_107_431
+    doses = dict(DoseRecord.objects.values_list("county_code").annotate(n=Count("id")))
+    total = sum(doses.values())
+    for code, county in counties.items():
+        expected = total * county.population / 1_107_431
+        assert abs(doses[code] - expected) <= 2, code
+
+
+def test_every_dose_passes_the_rules_when_replayed_in_order(built):
+    products = {p.code: p.rule for p in Product.objects.all()}
+    births = dict(Person.objects.values_list("pk", "birth_date"))
+    history: dict[int, list[rules.PriorDose]] = defaultdict(list)
+    doses = DoseRecord.objects.select_related("product", "site", "lot").order_by("administered_at", "pk")
+    for dose in doses:
+        on = dose.administered_at.astimezone(TZ).date()
+        verdict = rules.assess(product=products[dose.product.code], on=on, birth_date=births[dose.person_id],
+                               history=history[dose.person_id], products=products)
+        assert verdict.status == "eligible", (dose.pk, verdict.reason_codes)
+        assert (verdict.dose_number, verdict.kind, verdict.overdue) == (dose.dose_number, dose.kind, dose.overdue)
+        assert dose.completes_series == (dose.dose_number >= products[dose.product.code].doses_in_series)
+        assert dose.lot.status == "released" and dose.lot.expiry_date >= on
+        local = dose.administered_at.astimezone(TZ).time()
+        assert dt.time(8) <= local < dt.time(18)
+        assert dose.fingerprint == _fingerprint(dose.person_id, dose.product.code, dose.lot.lot_number,
+                                                dose.site.code, dose.administered_at)
+        assert dose.county_code == dose.site.county_code and dose.division_id == dose.site.division_id
+        history[dose.person_id].append(
+            rules.PriorDose(product_code=dose.product.code, dose_number=dose.dose_number, kind=dose.kind,
+                            given_on=on, series=dose.series)
+        )
+
+
+def test_second_doses_are_at_least_21_days_after_the_first(built):
+    given: dict[int, dict[int, dt.date]] = defaultdict(dict)
+    for person_id, number, at in DoseRecord.objects.values_list("person_id", "dose_number", "administered_at"):
+        given[person_id][number] = at.astimezone(TZ).date()
+    seconds = [d for d in given.values() if 2 in d]
+    assert seconds
+    assert all((d[2] - d[1]).days >= 21 for d in seconds)
+    assert all(set(d) <= {1, 2} for d in given.values())
+
+
+def test_residents_have_valid_ids_and_the_population_adds_up(built):
+    today = dt.date(2021, 6, 1)
+    codes = Counter()
+    for number, county, birth, sex in Person.objects.values_list("id_number", "county_code", "birth_date", "sex"):
+        parsed = parse_id_number(number, today=today)
+        assert (parsed.birth_date, parsed.sex) == (birth, sex)
+        assert parsed.division_code == county or (county == "513301" and parsed.division_code == "513321")
+        codes[parsed.division_code] += 1
+    assert codes["513321"] > 0  # older Kangding numbers
+    vaccinated = DoseRecord.objects.values("person_id").distinct().count()
+    assert Person.objects.count() == vaccinated + round(0.15 * vaccinated)
+    # Every division's population is the sum of its children's, band by band.
+    bands = ["pop_0_2", "pop_3_11", "pop_12_17", "pop_18_59", "pop_60_plus"]
+    sums = {row["parent_id"]: row for row in Division.objects.values("parent_id").annotate(**{b: Sum(b) for b in bands})}
+    for division in Division.objects.filter(children__isnull=False).distinct():
+        assert all(getattr(division, b) == sums[division.pk][b] for b in bands), division.code
+    assert Division.objects.filter(level=Level.TOWNSHIP).count() == 289
+    assert not Division.objects.filter(level__gte=Level.TOWNSHIP, is_synthetic=False).exists()
+
+
+def test_sites_lots_and_counters(built):
+    assert Site.objects.filter(kind="mass_site").count() == 2
+    assert Site.objects.filter(kind="fixed_site").count() == 16
+    assert Site.objects.filter(kind="township_health_centre").count() == 289
+    assert Site.objects.filter(code="513301-P2P-UNIV").exists()
+    assert set(Lot.objects.values_list("status", flat=True)) == {"released", "quarantined"}
+    assert Lot.objects.filter(expiry_date__lt=demo.CAMPAIGN_START).count() == 1
+    mass = DoseRecord.objects.filter(site__kind="mass_site")
+    assert mass.count() == round(demo.MASS_DOSES * SCALE)
+    before = counter_snapshot()
+    rebuild_counters()
+    assert counter_snapshot() == before
+
+
+def test_apportion_is_exact_and_proportional():
+    assert demo.apportion(10, [1, 1, 1]) == [4, 3, 3]
+    assert sum(demo.apportion(373_657, [c.population_2020 for c in demo.COUNTIES])) == 373_657
+    assert sum(demo.split_bands(126_785).values()) == 126_785
+    assert demo.targets(1.0) == (330_123, 43_534)
+
+
+def test_demo_state_and_reuse(built):
+    assert demo.demo_state(SCALE, 7) == "same"
+    assert demo.demo_state(SCALE, 8) == "other"
+    assert demo.demo_state(0.5, 7) == "other"
