@@ -27,7 +27,8 @@ class AreaWord:
     text: Promise
 
 
-# Contexts carry the Chinese word, so the translator knows which one each English phrase stands for.
+# Contexts carry the Chinese word, so the translator knows which one each English phrase stands for;
+# the translation is that word itself (全州, 全县 …).
 _WORDS: dict[str, Promise] = {
     "全省": pgettext_lazy("report area 全省", "the province"),
     "全区": pgettext_lazy("report area 全区 (autonomous region)", "the region"),
@@ -101,10 +102,13 @@ def area_word(division: Division) -> AreaWord:
 # Django date-format strings (see the "date" template filter), translated per language: the
 # Chinese report writes 6月1日19时 (or 6月1日19时5分), the English one "19:00 on 1 June".
 _TIME_ON_THE_HOUR = pgettext_lazy(
-    "report time on the hour; a Django date format, zh: n月j日G时", "H:i \\o\\n j F"
+    # Translators: a Django date format (letters as in the "date" template filter; backslash
+    # escapes a letter). English "19:00 on 1 June"; Chinese reports write n月j日G时 (6月1日19时).
+    "report time on the hour", "H:i \\o\\n j F"
 )
 _TIME_WITH_MINUTES = pgettext_lazy(
-    "report time with minutes; a Django date format, zh: n月j日G时i分", "H:i \\o\\n j F"
+    # Translators: a Django date format as above, for a time with minutes; Chinese: n月j日G时i分.
+    "report time with minutes", "H:i \\o\\n j F"
 )
 
 
@@ -129,6 +133,8 @@ def report_sentence(division: Division, at: dt.datetime, *, doses: int, first: i
         "second": grouped(second),
     }
     return ngettext(
+        # Translators: the report sentence of a health commission. Chinese: 截至%(time)s，%(area)s
+        # 累计接种新冠病毒疫苗%(doses)s剂次，其中第一剂%(first)s人，第二剂%(second)s人。
         "As of %(time)s, %(area)s had given %(doses)s dose of COVID-19 vaccine: "
         "%(first)s people had their first dose and %(second)s their second.",
         "As of %(time)s, %(area)s had given %(doses)s doses of COVID-19 vaccine: "

@@ -9,6 +9,7 @@ URL without HTMX returns the whole page, so every step also works without JavaSc
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
 from typing import Any
 
@@ -18,6 +19,7 @@ from django.db.models import QuerySet, Sum
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -31,7 +33,7 @@ from vaxops.core.errors import VaxopsError
 from vaxops.core.models import Source
 from vaxops.regions.models import Division
 from vaxops.registry.api import reachable_person, search_people
-from vaxops.registry.models import Person, Sex
+from vaxops.registry.models import Deferral, Person, Sex
 from vaxops.registry.services import register_person, validate_id_number
 from vaxops.sites.models import Site
 from vaxops.supply.models import Lot, LotStatus
@@ -117,7 +119,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         division = user_division(request.user, code)
     except VaxopsError as exc:
         return error_page(request, exc)
-    if not form.is_bound:
+    if not form.is_bound or form.is_valid():
+        # Show the moment and division actually used ("now" when the field was left empty).
         form = DashboardForm(initial={"at": at.replace(second=0, microsecond=0), "division": division.code})
 
     figures = summary(division, at)
@@ -172,6 +175,25 @@ ERROR_FIELDS = {
     "override_reason_required": "override_reason",
     "override_not_permitted": "override_reason",
 }
+
+
+ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def reason_text(reason: Any) -> str:
+    """A verdict reason in plain words: dates in the reader's format, deferral codes named.
+
+    The rules give their parameters as codes and ISO dates so the API can pass them on
+    unchanged; a person at the desk reads "acute illness … until 25/11/2026" instead.
+    """
+    params: dict[str, Any] = {}
+    for key, value in dict(reason.params).items():
+        if isinstance(value, str) and ISO_DATE.match(value):
+            value = date_format(dt.date.fromisoformat(value), "SHORT_DATE_FORMAT")
+        elif key == "deferral_code" and value in Deferral.Reason.values:
+            value = Deferral.Reason(value).label
+        params[key] = value
+    return reason_message(reason.code, params)
 
 
 def _desk_sites(request: HttpRequest) -> list[Site]:
@@ -282,8 +304,8 @@ class Desk:
             product=product,
             site=self.site(site),
             verdict=verdict,
-            reasons=[reason_message(r.code, dict(r.params)) for r in verdict.reasons],
-            notes=[reason_message(r.code, dict(r.params)) for r in verdict.notes],
+            reasons=[reason_text(r) for r in verdict.reasons],
+            notes=[reason_text(r) for r in verdict.notes],
             can_override=can_override,
             # Without a usable lot nothing can be recorded; the card says so instead.
             can_record=bool(lots) and (verdict.status == "eligible" or can_override),

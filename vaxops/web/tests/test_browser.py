@@ -174,3 +174,31 @@ def test_prefecture_dashboard_draws_its_charts(chromium, world, live_server):
     page.screenshot(path=str(SCREENSHOTS / "dashboard-tablet.png"), full_page=True)
     assert errors == []
     context.close()
+
+
+def test_site_manager_overrides_a_deferral_with_the_keyboard(chromium, world, live_server):
+    from django.utils import timezone
+
+    from vaxops.registry.models import Deferral
+
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    person = make_person(world, seq=77, name="Li Na", born=dt.date(1982, 9, 3))
+    today = timezone.localdate()
+    Deferral.objects.create(person=person, code="acute_illness", since=today - dt.timedelta(days=1),
+                            until=today + dt.timedelta(days=2))
+    context = chromium.new_context(locale="en-US", viewport={"width": 1024, "height": 900})
+    page = context.new_page()
+    log_in(page, live_server.url, "site_manager")
+    page.goto(live_server.url + "/desk/")
+    page.keyboard.type(person.id_number)
+    page.keyboard.press("Enter")
+    page.wait_for_selector('[data-testid="verdict"][data-status="not_yet"]')
+    # The override box takes the focus; Tab reaches the record button, Enter records.
+    page.wait_for_function("document.activeElement && document.activeElement.id === 'id_override_reason'")
+    page.keyboard.type("Fever gone; examined by the site doctor.")
+    page.screenshot(path=str(SCREENSHOTS / "desk-override.png"), full_page=True)
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+    page.wait_for_selector('[data-testid="confirmation"]')
+    assert "Dose 1 recorded for Li Na." in page.locator('[data-testid="confirmation"]').inner_text()
+    context.close()

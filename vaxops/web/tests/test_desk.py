@@ -177,7 +177,11 @@ def test_vaccinator_cannot_override_a_refusal(desk, deferred):
     assert r.context["can_override"] is False and r.context["can_record"] is False
     body = r.content.decode()
     assert "override_reason" not in body and 'data-testid="dose-form"' not in body
-    assert "Vaccination is deferred" in body
+    until = timezone.localdate() + dt.timedelta(days=3)
+    assert (
+        "Vaccination is deferred (fever, acute illness or acute attack of a chronic disease) "
+        f"until {until:%m/%d/%Y}" in body
+    )
 
 
 def test_site_manager_overrides_a_refusal_with_a_written_reason(client, world, deferred):
