@@ -788,6 +788,21 @@ def _outcome(
     )
     due_c, stock_c = ints(a.due.sum(axis=1)), ints((stock_second + stock_first).sum(axis=1))
     second_pf_c = ints(use.second_by_platform)
+    # After rounding, a child left with less room than the smallest package is capped by
+    # that limit, not by the supply: packages cannot be split.
+    offered = a.supply >= a.k
+    smallest = float(a.k[offered].min()) if offered.any() else np.inf
+    given_all = use.second.sum(axis=1) + use.first.sum(axis=1)
+    room_by = np.stack(
+        [
+            a.demand - use.first.sum(axis=1),
+            a.capacity - given_all,
+            a.maximum - shipped.sum(axis=1),
+        ],
+        axis=1,
+    )
+    tight = ints(np.argmin(room_by, axis=1))
+    tight_room = room_by.min(axis=1).tolist()
     product_codes = [p.code for p in problem.products]
     for i, child in enumerate(problem.children):
         for j, code in enumerate(product_codes):
@@ -822,6 +837,12 @@ def _outcome(
             float(max_first[i]),
             second_binding,
         )
+        if binding == "supply" and np.isfinite(smallest) and tight_room[i] < smallest - EPS:
+            binding = ("demand", "capacity", "maximum")[tight[i]]
+            why = (
+                f"{binding} leaves {max(tight_room[i], 0):.0f} doses of room, "
+                f"less than one package of {smallest:.0f}"
+            )
         outcomes.append(
             ChildOutcome(
                 code=child.code,
