@@ -425,7 +425,7 @@ def _replayed_dose(request: HttpRequest, data: dict[str, Any]) -> DoseRecord | N
     return (
         restrict(DoseRecord.objects.filter(client_uuid=data["client_uuid"]), request.user, "dose.view")
         .filter(
-            person_id=data["person_id"], product__code=data["product"], lot__lot_number=data["lot"],
+            person_id=data["person_id"], product__code=data["product"], lot__lot_number=data["lot"].strip(),
             site__code=data["site"],
         )
         .select_related("product", "lot")

@@ -31,9 +31,18 @@
     }
   });
 
-  // Errors (4xx/5xx) are swapped in too: they carry the message to show in plain words.
   document.addEventListener("htmx:beforeSwap", function (event) {
-    if (event.detail.xhr && event.detail.xhr.status >= 400 && event.detail.xhr.status < 500) {
+    var xhr = event.detail.xhr;
+    // The session ended (the request was redirected to the login page): show that page whole
+    // rather than inside the desk.
+    if (xhr && xhr.responseURL && xhr.responseURL.indexOf("/login/") !== -1) {
+      event.detail.shouldSwap = false;
+      // Back to the desk itself after logging in, not to the POST-only step that was refused.
+      window.location.assign(xhr.responseURL.split("?")[0] + "?next=" + encodeURIComponent(window.location.pathname));
+      return;
+    }
+    // Refusals (4xx) are swapped in too: they carry the message to show in plain words.
+    if (xhr && xhr.status >= 400 && xhr.status < 500) {
       event.detail.shouldSwap = true;
       event.detail.isError = false;
     }
