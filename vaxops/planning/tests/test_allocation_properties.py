@@ -70,7 +70,7 @@ def test_fills_match_the_progressive_filling_lp_sequence(data: dict) -> None:
     plan = result.plan
     assert plan is not None
     for (i, platform), fill in second.items():
-        assert abs(plan.second_dose_fill[i, plan.platforms.index(platform)] - fill) < 1e-5
+        assert abs(plan.second_dose_fill[i, plan.platforms.index(platform)] - fill) < 1e-4
     for i, fill in first.items():
-        assert abs(plan.first_dose_fill[i] - fill) < 1e-5
+        assert abs(plan.first_dose_fill[i] - fill) < 1e-4
     assert np.isnan(plan.first_dose_fill[[c.first_dose_demand == 0 for c in problem.children]]).all()
