@@ -82,7 +82,9 @@ class Stage:
     def staff(self) -> int:
         """Staff the stage needs at its busiest: servers at peak times staff per server (a
         fraction such as one nurse per 40 seats rounds up), plus the fixed staff."""
-        return math.ceil(self.peak_servers * self.staff_per_server - 1e-9) + math.ceil(self.staff_fixed - 1e-9)
+        return math.ceil(self.peak_servers * self.staff_per_server - 1e-9) + math.ceil(
+            self.staff_fixed - 1e-9
+        )
 
 
 @dataclass(frozen=True)
