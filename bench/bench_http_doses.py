@@ -586,7 +586,7 @@ def main() -> None:
     args.seconds = args.seconds or (10.0 if args.quick else 60.0)
     args.raw_seconds = args.raw_seconds or (5.0 if args.quick else 20.0)
     args.raw_count = args.raw_count or (20000 if args.quick else 200000)
-    spec = args.settings or ("2x8" if args.quick else "4x1,2x8,4x4")
+    spec = args.settings or ("2x8" if args.quick else "4x1,2x8")
     settings = [ServerSetting(*map(int, s.split("x"))) for s in spec.split(",")]
     BENCH_VAR.mkdir(parents=True, exist_ok=True)
     dbs = ["sqlite", "postgres"] if args.db == "both" else [args.db]
