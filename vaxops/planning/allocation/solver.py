@@ -549,7 +549,7 @@ def allocate(problem: Problem) -> AllocationResult:
     level, first_central = first_dose_level(a.weight * a.demand, start, floor, room, remaining_supply)
     timings["first_doses"] = time.perf_counter() - started
 
-    # 4. Products: the transportation LP.
+    # 4. Products: own product first, a small LP for the rest, northwest-corner spread.
     due_left = local.due_left
     share = np.zeros((n, m))
     need_pf = np.maximum(total_due_pf - covered_pf, 0.0)
