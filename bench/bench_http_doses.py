@@ -515,6 +515,14 @@ def report(results: dict[str, dict[str, Any]], args: argparse.Namespace, command
             f"{raw['rate']:.0f}", f"{best['rate'] / raw['rate']:.3f}", res["prep"]["queries_per_dose"],
             f"{target}: {verdict}",
         ])
+    ceilings = []
+    for db, res in results.items():
+        _, best = max(res["runs"], key=lambda r: r[1]["rate"])
+        cpu = best["server_cpu_ms"] + (best["db_cpu_ms"] or 0)
+        ceilings.append(f"{db}: {cpu:.1f} ms CPU per dose (gunicorn workers"
+                        + (" + PostgreSQL backends" if best["db_cpu_ms"] is not None else "")
+                        + f") → at most ~{(os.cpu_count() or 1) * 1000 / cpu:.0f} doses/s on "
+                        f"{os.cpu_count()} cores with nothing else running")
     lines = [
         *machine_lines(),
         f"- Command: `{command}`",
@@ -535,6 +543,9 @@ def report(results: dict[str, dict[str, Any]], args: argparse.Namespace, command
         "",
         table(["database", "gunicorn", "doses/s", "p50 ms", "p99 ms", "raw inserts/s", "doses ÷ raw",
                "queries/dose", "target"], summary_rows),
+        "",
+        "CPU ceiling: " + "; ".join(ceilings) + ". The 1-minute load average during each run is in the "
+        "table below: other work on this machine shared the 2 cores.",
         "",
         "All settings tried:",
         "",
