@@ -237,7 +237,8 @@ def parse_config(data: Any) -> SimulationConfig:
     if "open" in data:
         opening = parse_time(data["open"], "open")
     else:
-        opening = min(_nominal_start(source) for source in arrivals)
+        # Arrival windows after closing only bring people to be turned away.
+        opening = min(close, *(_nominal_start(source) for source in arrivals))
     if close < opening:
         raise SimulationConfigError("bad_time", "must not be before the opening time", "close")
 

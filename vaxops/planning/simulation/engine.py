@@ -224,7 +224,7 @@ class SiteDay:
         # it in the last bit; the arrival of record is the clock's, so that every duration
         # is measured on one clock and none comes out negative.
         arrival = np.where(np.isnan(enter[0]), self.arrival_times, enter[0])
-        return ReplicationTrace(
+        trace = ReplicationTrace(
             arrival=arrival,
             enter=enter,
             start=np.array([np.frombuffer(flow.start) for flow in self.flows]).reshape(len(self.flows), -1),
@@ -239,3 +239,17 @@ class SiteDay:
             queue_now=[len(flow.queue) for flow in self.flows],
             busy_now=[flow.busy for flow in self.flows],
         )
+        if until is None:
+            self._release()
+        return trace
+
+    def _release(self) -> None:
+        # The stages and the day point at each other through bound-method callbacks, a
+        # cycle that only the cyclic collector would free; it runs too rarely to keep up
+        # with long runs, whose per-person lists would pile up replication after
+        # replication. Break the cycle so they go as soon as the trace is taken.
+        for flow in self.flows:
+            flow.move_on = _nobody
+            flow._done_cb = None  # type: ignore[assignment]
+        self.flows = []
+        self._arrival_list = []
