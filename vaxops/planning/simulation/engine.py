@@ -8,8 +8,8 @@ The hot path is written for speed, since a mass site-day is tens of thousands of
 every random number is drawn up front with numpy; a person is an integer index into
 per-stage lists; a service is one SimPy ``Timeout`` whose callback moves the person on,
 rather than a generator process per person (which would cost an extra event and a
-generator resume per step). Arrivals and staffing changes, which are few, are ordinary
-SimPy processes.
+generator resume per step). Arrivals are a chain of timeouts, one per distinct arrival
+instant; staffing changes are events scheduled up front.
 """
 
 from __future__ import annotations
@@ -23,9 +23,10 @@ from typing import Any
 
 import numpy as np
 import simpy
+from simpy.core import URGENT
 from simpy.events import Event, Timeout
 
-from .config import SimulationConfig, Stage
+from .config import SimulationConfig
 
 
 def replication_rng(seed: int, replication: int) -> np.random.Generator:
@@ -108,6 +109,9 @@ class _StageFlow:
             self.busy -= 1
         self.move_on(person)
 
+    def on_staffing_change(self, event: Event) -> None:
+        self.set_capacity(event._value)
+
     def set_capacity(self, capacity: int) -> None:
         self.capacity = capacity
         queue = self.queue
@@ -171,8 +175,16 @@ class SiteDay:
         if size:
             Timeout(self.env, self._arrival_list[0]).callbacks.append(self._admit)
         for stage, flow in zip(config.stages, self.flows, strict=True):
-            if any(start > 0 for start, _ in stage.schedule):
-                self.env.process(self._staffing(stage, flow))
+            for start, count in stage.schedule:
+                if start > 0:
+                    # Urgent, so a shift change takes effect before arrivals and service
+                    # ends at the same instant: people arriving at 12:00 meet the lunch-hour
+                    # staffing, not the morning's.
+                    change = Event(self.env)
+                    change._ok = True
+                    change._value = count
+                    change.callbacks.append(flow.on_staffing_change)
+                    self.env.schedule(change, URGENT, start)
         if config.warmup_minutes > 0:
             self.env.process(self._end_warmup(config.warmup_minutes))
         else:
@@ -199,13 +211,6 @@ class SiteDay:
         self._next_arrival = i
         if i < n:
             Timeout(self.env, times[i] - now).callbacks.append(self._admit)
-
-    def _staffing(self, stage: Stage, flow: _StageFlow) -> Generator[Event, Any, None]:
-        env = self.env
-        for start, count in stage.schedule:
-            if start > env._now:
-                yield env.timeout(start - env._now)
-            flow.set_capacity(count)
 
     def _end_warmup(self, warmup: float) -> Generator[Event, Any, None]:
         yield self.env.timeout(warmup)
