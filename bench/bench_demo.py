@@ -72,6 +72,7 @@ def main() -> int:
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--postgres", action="store_true", help="also run on PostgreSQL at 127.0.0.1:5432")
     parser.add_argument("--no-write", action="store_true", help="do not update bench/RESULTS.md")
+    parser.add_argument("--note", action="append", default=[], help="a line to add under the table (repeatable)")
     args = parser.parse_args()
 
     results: list[tuple[str, dict[str, object]]] = [("SQLite (WAL, file)", run_demo(sqlite_url("demo.sqlite3"), args.scale))]
@@ -105,6 +106,7 @@ def main() -> int:
         "",
         "CPU time counts both threads (planning and the background writer); the load average shows how "
         "busy the shared machine was, so a wall time above the CPU time / 2 is time spent waiting for a core.",
+        *(f"\n{note}" for note in args.note),
     ])
     print(body)
     if not args.no_write:
