@@ -26,21 +26,43 @@ from vaxops.planning.simulation import parse_config, run_replication, simulate  
 SITE_DAY = {
     "name": "bench: 6,000-dose gymnasium day",
     "arrivals": [
-        {"kind": "appointments", "per_slot": 330, "slot_minutes": 30, "from": "08:30", "until": "17:00",
-         "no_show": 0.05, "punctuality_sd_minutes": 12},
+        {
+            "kind": "appointments",
+            "per_slot": 330,
+            "slot_minutes": 30,
+            "from": "08:30",
+            "until": "17:00",
+            "no_show": 0.05,
+            "punctuality_sd_minutes": 12,
+        },
         {"kind": "poisson", "rate_per_hour": 70, "from": "08:30", "until": "17:30"},
     ],
     "stages": [
         {"name": "registration", "servers": 14, "service": {"dist": "lognormal", "mean": 1.2, "sd": 0.5}},
-        {"name": "screening",
-         "servers": [{"from": "08:30", "count": 14}, {"from": "12:00", "count": 11}, {"from": "13:30", "count": 14}],
-         "service": {"dist": "lognormal", "mean": 1.0, "sd": 0.5}},
-        {"name": "vaccination",
-         "servers": [{"from": "08:30", "count": 24}, {"from": "12:00", "count": 18}, {"from": "13:30", "count": 24}],
-         "service": {"dist": "triangular", "low": 1.0, "mode": 1.5, "high": 3.0}},
+        {
+            "name": "screening",
+            "servers": [
+                {"from": "08:30", "count": 14},
+                {"from": "12:00", "count": 11},
+                {"from": "13:30", "count": 14},
+            ],
+            "service": {"dist": "lognormal", "mean": 1.0, "sd": 0.5},
+        },
+        {
+            "name": "vaccination",
+            "servers": [
+                {"from": "08:30", "count": 24},
+                {"from": "12:00", "count": 18},
+                {"from": "13:30", "count": 24},
+            ],
+            "service": {"dist": "triangular", "low": 1.0, "mode": 1.5, "high": 3.0},
+        },
         {"name": "observation", "seats": 420},
     ],
-    "open": "08:30", "close": "18:00", "replications": 100, "seed": 2026,
+    "open": "08:30",
+    "close": "18:00",
+    "replications": 100,
+    "seed": 2026,
 }
 
 
@@ -61,8 +83,10 @@ def main() -> int:
         cpu.append(time.process_time() - start_cpu)
         doses.append(figures["completed"])
     per_rep = statistics.median(times)
-    print(f"site-day: {statistics.mean(doses):,.0f} doses on average; per replication median {per_rep:.3f} s wall "
-          f"(max {max(times):.3f} s), median {statistics.median(cpu):.3f} s CPU (target <= 0.5 s)")
+    print(
+        f"site-day: {statistics.mean(doses):,.0f} doses on average; per replication median {per_rep:.3f} s wall "
+        f"(max {max(times):.3f} s), median {statistics.median(cpu):.3f} s CPU (target <= 0.5 s)"
+    )
 
     results = {}
     for workers in (1, 2):
@@ -75,8 +99,10 @@ def main() -> int:
         )
         digest = hashlib.sha256(json.dumps(result).encode()).hexdigest()[:16]
         results[workers] = (elapsed, digest)
-        print(f"100 replications, workers={workers}: {elapsed:.1f} s wall, {used:.1f} s CPU "
-              f"(target <= 30 s wall with 2 workers), output sha256 {digest}")
+        print(
+            f"100 replications, workers={workers}: {elapsed:.1f} s wall, {used:.1f} s CPU "
+            f"(target <= 30 s wall with 2 workers), output sha256 {digest}"
+        )
     identical = results[1][1] == results[2][1]
     print(f"identical output for 1 and 2 workers: {identical}")
     ok = per_rep <= 0.5 and results[2][0] <= 30 and identical
