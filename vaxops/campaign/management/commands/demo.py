@@ -71,7 +71,7 @@ class Command(BaseCommand):
                 f"{report.sites:,} sites, {report.lots} lots")
 
         tokens = demo.issue_demo_tokens()
-        self._print_logins(tokens)
+        self._print_logins(tokens, options["bind"])
 
         if options["no_serve"]:
             return
@@ -93,7 +93,7 @@ class Command(BaseCommand):
 
         return say
 
-    def _print_logins(self, tokens: dict[str, str]) -> None:
+    def _print_logins(self, tokens: dict[str, str], bind: str) -> None:
         rows = [("username", "role", "scope", "password"), *demo.demo_logins()]
         widths = [max(len(r[i]) for r in rows) for i in range(4)]
         self.stdout.write("")
@@ -108,6 +108,6 @@ class Command(BaseCommand):
             self.stdout.write(f"  {username:<20} {token}")
         self.stdout.write(
             "  e.g. curl -H 'Authorization: Bearer <token>' "
-            "'http://127.0.0.1:8000/api/v1/stats/summary?division=513300&at=2021-06-01T19:00:00%2B08:00'"
+            f"'http://{bind}/api/v1/stats/summary?division=513300&at=2021-06-01T19:00:00%2B08:00'"
         )
         self.stdout.write("")
