@@ -190,8 +190,8 @@ def plan_site(
     # No fewer stations than the work divided by the opening hours: below that the queue
     # can only grow all day. Search upwards from there by doubling, then bisect.
     work = config.expected_arrivals() * vaccination.service.mean
-    hours_open = max(config.close - config.open, 1.0)
-    low = max(1, min(max_stations, math.floor(work / hours_open)))
+    minutes_open = max(config.close - config.open, 1.0)
+    low = max(1, min(max_stations, math.floor(work / minutes_open)))
     while low > 1 and search.stations_enough(low):
         low -= 1
     high = low
