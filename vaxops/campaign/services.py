@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Count, Q, Sum
-from django.db.models.functions import Substr, TruncDate
+from django.db.models.functions import Substr
 
 from vaxops.campaign.models import DoseCounter
 from vaxops.regions.models import Division
@@ -58,39 +58,36 @@ def bump_counter(dose: DoseRecord, delta: int, *, path: str) -> None:
 def rebuild_counters() -> int:
     """Recompute every counter from the valid dose records; returns the number of rows.
 
-    One transaction: readers see either the old table or the new one, never half of each.
+    One INSERT … SELECT … GROUP BY in one transaction: the database does the aggregation, and
+    readers see either the old table or the new one, never half of each. The local day is
+    computed by the database in the campaign's time zone (on SQLite with the same function
+    Django's TruncDate uses).
     """
-    rows = (
-        DoseRecord.objects.filter(status=DoseStatus.VALID)
-        .annotate(day=TruncDate("administered_at", tzinfo=TZ))
-        .values(
-            "division_id", "division__path", "county_code", "day", "product__code", "dose_number",
-            "kind", "completes_series", "age_band", "priority_group",
-        )
-        .annotate(n=Count("id"))
-        .order_by()
+    if connection.vendor == "postgresql":
+        day = "(d.administered_at AT TIME ZONE %s)::date"
+        day_params = [settings.TIME_ZONE]
+    else:
+        day = "django_datetime_cast_date(d.administered_at, %s, 'UTC')"
+        day_params = [settings.TIME_ZONE]
+    counters = DoseCounter._meta.db_table
+    doses = DoseRecord._meta.db_table
+    divisions = Division._meta.db_table
+    products = DoseRecord._meta.get_field("product").related_model._meta.db_table
+    sql = (
+        f"INSERT INTO {counters} (division_id, path, county_code, day, product_code, dose_number, kind, "
+        f"completes_series, age_band, priority_group, count) "
+        f"SELECT d.division_id, r.path, d.county_code, {day}, p.code, d.dose_number, d.kind, "
+        f"d.completes_series, d.age_band, d.priority_group, COUNT(*) "
+        f"FROM {doses} d JOIN {divisions} r ON r.id = d.division_id JOIN {products} p ON p.id = d.product_id "
+        f"WHERE d.status = %s "
+        f"GROUP BY d.division_id, r.path, d.county_code, {day}, p.code, d.dose_number, d.kind, "
+        f"d.completes_series, d.age_band, d.priority_group"
     )
     with transaction.atomic():
         DoseCounter.objects.all().delete()
-        batch: list[DoseCounter] = []
-        total = 0
-        for r in rows.iterator(chunk_size=5000):
-            batch.append(
-                DoseCounter(
-                    division_id=r["division_id"], path=r["division__path"], county_code=r["county_code"],
-                    day=r["day"], product_code=r["product__code"], dose_number=r["dose_number"],
-                    kind=r["kind"], completes_series=r["completes_series"], age_band=r["age_band"],
-                    priority_group=r["priority_group"], count=r["n"],
-                )
-            )
-            if len(batch) >= 5000:
-                DoseCounter.objects.bulk_create(batch)
-                total += len(batch)
-                batch = []
-        DoseCounter.objects.bulk_create(batch)
-        total += len(batch)
-        DoseCounter.objects.filter(count=0).delete()
-    return total
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [*day_params, DoseStatus.VALID, *day_params])
+        return DoseCounter.objects.count()
 
 
 def counter_snapshot() -> dict[tuple, int]:

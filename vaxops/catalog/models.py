@@ -5,7 +5,10 @@ from __future__ import annotations
 from functools import cached_property
 
 from django.db import models
+from django.db.models.signals import post_delete, post_save
 from django.utils.translation import get_language
+
+_RULES: dict[tuple[int, str], object] = {}
 
 
 class Product(models.Model):
@@ -35,7 +38,23 @@ class Product(models.Model):
 
     @cached_property
     def rule(self):
-        """The pure rule object (``catalog.rules.ProductRule``) built from ``schedule``."""
+        """The pure rule object (``catalog.rules.ProductRule``) built from ``schedule``.
+
+        Parsed once per process and product version: every dose assessment needs the rules of
+        all products, and rebuilding them per request costs more than the queries around them.
+        """
         from vaxops.catalog.rules import ProductRule
 
-        return ProductRule.from_dict(self.schedule)
+        key = (self.pk, self.code)
+        rule = _RULES.get(key)
+        if rule is None:
+            rule = _RULES[key] = ProductRule.from_dict(self.schedule)
+        return rule
+
+
+def _forget_rules(sender, **kwargs) -> None:
+    _RULES.clear()
+
+
+post_save.connect(_forget_rules, sender=Product)
+post_delete.connect(_forget_rules, sender=Product)

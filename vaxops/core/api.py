@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 from django.conf import settings
 from django.http import HttpRequest, JsonResponse
@@ -12,22 +13,44 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer, SessionAuth
 
 from vaxops.access.models import ApiToken
+from vaxops.access.scope import grants_for
 from vaxops.core.errors import VaxopsError
+
+# token hash -> (expiry on the monotonic clock, user with its role grants loaded)
+_TOKEN_CACHE: dict[str, tuple[float, object]] = {}
+TOKEN_CACHE_SECONDS = 30.0
 
 
 class BearerToken(HttpBearer):
-    """``Authorization: Bearer <token>``; tokens are looked up by their SHA-256."""
+    """``Authorization: Bearer <token>``; tokens are looked up by their SHA-256.
+
+    A device sends hundreds of doses an hour with one token, so the user and their role
+    grants are kept for ``TOKEN_CACHE_SECONDS`` per process: revoking a token or changing a
+    role takes effect within that time.
+    """
 
     def authenticate(self, request: HttpRequest, token: str):
-        row = (
-            ApiToken.objects.filter(key_hash=ApiToken.hash(token), revoked=False, user__is_active=True)
-            .select_related("user")
-            .first()
-        )
-        if row is None:
-            return None
-        request.user = row.user
-        return row.user
+        key = ApiToken.hash(token)
+        cached = _TOKEN_CACHE.get(key)
+        now = time.monotonic()
+        if cached is not None and cached[0] > now:
+            user = cached[1]
+        else:
+            row = (
+                ApiToken.objects.filter(key_hash=key, revoked=False, user__is_active=True)
+                .select_related("user")
+                .first()
+            )
+            if row is None:
+                _TOKEN_CACHE.pop(key, None)
+                return None
+            user = row.user
+            grants_for(user)
+            if len(_TOKEN_CACHE) > 10_000:
+                _TOKEN_CACHE.clear()
+            _TOKEN_CACHE[key] = (now + TOKEN_CACHE_SECONDS, user)
+        request.user = user
+        return user
 
 
 class WebSession(SessionAuth):

@@ -33,8 +33,9 @@ SESSION_KIND_FOR_SITE = {
 }
 
 
-def products_by_code() -> dict[str, rules.ProductRule]:
-    return {p.code: p.rule for p in Product.objects.all()}
+def catalog_products() -> dict[str, Product]:
+    """All products by code (a handful of rows; their parsed rules are cached per process)."""
+    return {p.code: p for p in Product.objects.all()}
 
 
 def dose_history(person: Person) -> list[DoseRecord]:
@@ -45,7 +46,13 @@ def dose_history(person: Person) -> list[DoseRecord]:
     )
 
 
-def assess_person(person: Person, product: Product, on: dt.date, history: list[DoseRecord] | None = None):
+def assess_person(
+    person: Person,
+    product: Product,
+    on: dt.date,
+    history: list[DoseRecord] | None = None,
+    products: dict[str, Product] | None = None,
+):
     """The eligibility verdict for ``person`` and ``product`` on ``on`` (see catalog.rules)."""
     history = dose_history(person) if history is None else history
     prior = [
@@ -68,7 +75,8 @@ def assess_person(person: Person, product: Product, on: dt.date, history: list[D
     ]
     return rules.assess(
         product=product.rule, on=on, birth_date=person.birth_date, history=prior,
-        products=products_by_code(), other_vaccinations=others, deferrals=deferrals,
+        products={code: p.rule for code, p in (products or catalog_products()).items()},
+        other_vaccinations=others, deferrals=deferrals,
     )
 
 
@@ -175,7 +183,7 @@ def record_dose(
         administered_at = timezone.make_aware(administered_at, TZ)
     fingerprint = _fingerprint(person_id, product_code, lot_number, site_code, administered_at)
     existing = DoseRecord.objects.filter(client_uuid=client_uuid).first()
-    if existing is not None:
+    if existing is not None:  # a retry: answer it without taking any lock
         return _replay(existing, fingerprint)
     if administered_at > timezone.now() + CLOCK_SKEW:
         raise VaxopsError("administered_in_future", {"administered_at": administered_at.isoformat()})
@@ -185,7 +193,8 @@ def record_dose(
         Site.objects.select_related("division"), acting_user, "dose.add",
         not_found="site_not_found", detail={"site_code": site_code}, code=site_code,
     )
-    product = Product.objects.filter(code=product_code).first()
+    products = catalog_products()
+    product = products.get(product_code)
     if product is None:
         raise VaxopsError("product_not_found", {"product": product_code})
     lot = usable_lot(product, lot_number, on)
@@ -216,7 +225,7 @@ def record_dose(
                 raise VaxopsError(
                     "dose_already_recorded", {"id": same_day.pk, "dose_number": same_day.dose_number}
                 )
-            verdict = assess_person(person, product, on, history)
+            verdict = assess_person(person, product, on, history, products)
             if dose_number is not None and verdict.dose_number != dose_number:
                 taken = next((d for d in history if d.series == product.series and d.dose_number == dose_number), None)
                 if taken is not None:
