@@ -41,6 +41,7 @@ MIDDLEWARE = [
     # Serves the vendored static files itself: intranet deployments have no CDN and often no proxy.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "vaxops.core.middleware.ChineseFirstForPages",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

@@ -50,15 +50,19 @@ def test_summary_has_the_reported_figures_at_scale(built, client):
     )
 
 
-def test_counties_get_doses_in_proportion_to_population(built):
+def test_counties_get_doses_by_population_tilted_to_mass_sites_and_borders(built):
     counties = {d.code: d for d in Division.objects.filter(level=Level.COUNTY)}
     assert len(counties) == 18
     assert sum(d.population for d in counties.values()) == 1_107_431
     doses = dict(DoseRecord.objects.values_list("county_code").annotate(n=Count("id")))
     total = sum(doses.values())
-    for code, county in counties.items():
-        expected = total * county.population / 1_107_431
+    facts = {f.code: f for f in demo.COUNTIES}
+    weights = {code: c.population * demo.uptake_factor(facts[code], 7) for code, c in counties.items()}
+    for code in counties:
+        expected = total * weights[code] / sum(weights.values())
         assert abs(doses[code] - expected) <= 2, code
+    factors = [demo.uptake_factor(f, 7) for f in demo.COUNTIES]
+    assert min(factors) >= 0.8 and max(factors) <= 1.4 and max(factors) - min(factors) > 0.1
 
 
 def test_every_dose_passes_the_rules_when_replayed_in_order(built):

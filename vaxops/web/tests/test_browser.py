@@ -85,11 +85,18 @@ def log_in(page, base: str, username: str) -> None:
     page.wait_for_url(base + "/")
 
 
+def english_context(chromium, base: str, viewport: dict):
+    """A browser context that has chosen English with the language switch (pages default to zh-Hans)."""
+    context = chromium.new_context(locale="en-US", viewport=viewport)
+    context.add_cookies([{"name": settings.LANGUAGE_COOKIE_NAME, "value": "en", "url": base}])
+    return context
+
+
 def test_vaccinator_records_doses_with_the_keyboard_and_the_dashboard_counts_them(chromium, world, live_server):
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     known = make_person(world, seq=88, name="Wang Fang", born=dt.date(1975, 2, 14))
     base = live_server.url
-    context = chromium.new_context(locale="en-US", viewport={"width": 1280, "height": 900})
+    context = english_context(chromium, live_server.url, {"width": 1280, "height": 900})
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
@@ -152,7 +159,7 @@ def test_vaccinator_records_doses_with_the_keyboard_and_the_dashboard_counts_the
 def test_prefecture_dashboard_draws_its_charts(chromium, world, live_server):
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     seed_campaign(world)
-    context = chromium.new_context(locale="en-US", viewport={"width": 1280, "height": 900})
+    context = english_context(chromium, live_server.url, {"width": 1280, "height": 900})
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
@@ -186,7 +193,7 @@ def test_site_manager_overrides_a_deferral_with_the_keyboard(chromium, world, li
     today = timezone.localdate()
     Deferral.objects.create(person=person, code="acute_illness", since=today - dt.timedelta(days=1),
                             until=today + dt.timedelta(days=2))
-    context = chromium.new_context(locale="en-US", viewport={"width": 1024, "height": 900})
+    context = english_context(chromium, live_server.url, {"width": 1024, "height": 900})
     page = context.new_page()
     log_in(page, live_server.url, "site_manager")
     page.goto(live_server.url + "/desk/")

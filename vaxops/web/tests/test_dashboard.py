@@ -7,6 +7,7 @@ import uuid
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.conf import settings
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -31,7 +32,7 @@ def give(world, person, *, at: str, site="KD-MASS", user="vaccinator", product="
 
 @pytest.fixture
 def en(client):
-    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
     return client
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
@@ -25,7 +26,7 @@ NEW_ID = make_id_number("513301", dt.date(1985, 3, 4), 55)
 @pytest.fixture
 def desk(client, world):
     """A vaccinator at the Kangding mass site, reading the desk in English."""
-    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
     client.force_login(world.users["vaccinator"])
     return client
 
@@ -185,7 +186,7 @@ def test_vaccinator_cannot_override_a_refusal(desk, deferred):
 
 
 def test_site_manager_overrides_a_refusal_with_a_written_reason(client, world, deferred):
-    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
     client.force_login(world.users["site_manager"])
     card = lookup(client, deferred.id_number)
     assert card.context["can_override"] is True

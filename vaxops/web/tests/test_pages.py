@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.conf import settings
 from django.urls import reverse
 
 DASHBOARD = reverse("web:dashboard")
@@ -12,7 +13,7 @@ DESK = reverse("web:desk")
 @pytest.fixture
 def en(client):
     """The test client reading the pages in English (the default language is Chinese)."""
-    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
     return client
 
 
