@@ -745,6 +745,13 @@ class DemoBuilder:
         lots.append(Lot(product=self.products["CORONAVAC"], lot_number="E202002011",
                         manufacturer=LOT_SPECS["CORONAVAC"][1], expiry_date=dt.date(2021, 2, 28),
                         status=LotStatus.RELEASED))
+        # The campaign's lots have long expired by the day someone opens the demo; one fresh lot
+        # per product (not used by the replay) lets the site desk record a dose today.
+        today = self.now.astimezone(TZ).date()
+        for code, (_fmt, maker, _per_month, _shelf) in LOT_SPECS.items():
+            lots.append(Lot(product=self.products[code], lot_number=f"DEMO-{code}-{today:%Y%m}",
+                            manufacturer=maker, expiry_date=today + dt.timedelta(days=365),
+                            status=LotStatus.RELEASED))
         Lot.objects.bulk_create(lots, batch_size=200)
         saved = {(lot.product_id, lot.lot_number): lot.pk
                  for lot in Lot.objects.filter(lot_number__in=[x.lot_number for x in lots])}
@@ -756,7 +763,7 @@ class DemoBuilder:
         for entries in self.lots.values():
             entries.sort()
         self.report.lots = len(lots)
-        self.clock.done("lots", f"{len(lots)} lots (1 quarantined, 1 expired)")
+        self.clock.done("lots", f"{len(lots)} lots (1 quarantined, 1 expired, {len(LOT_SPECS)} for today's desk)")
 
     # ---- people and doses
 

@@ -126,6 +126,11 @@ def test_sites_lots_and_counters(built):
     assert Site.objects.filter(code="513301-P2P-UNIV").exists()
     assert set(Lot.objects.values_list("status", flat=True)) == {"released", "quarantined"}
     assert Lot.objects.filter(expiry_date__lt=demo.CAMPAIGN_START).count() == 1
+    # Every product has a lot the site desk can use today.
+    from django.utils import timezone
+
+    usable_today = Lot.objects.filter(status="released", expiry_date__gte=timezone.localdate())
+    assert set(usable_today.values_list("product__code", flat=True)) == set(demo.LOT_SPECS)
     mass = DoseRecord.objects.filter(site__kind="mass_site")
     assert mass.count() == round(demo.MASS_DOSES * SCALE)
     before = counter_snapshot()
