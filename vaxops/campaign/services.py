@@ -13,7 +13,7 @@ from django.db.models import Count, Q, Sum
 from django.db.models.functions import Substr
 
 from vaxops.campaign.models import DoseCounter
-from vaxops.regions.models import Division
+from vaxops.regions.models import Division, Level
 from vaxops.vaccination.models import DoseRecord, DoseStatus
 
 TZ = ZoneInfo(settings.TIME_ZONE)
@@ -127,12 +127,20 @@ def summary(division: Division, at: dt.datetime) -> dict[str, Any]:
     by_child: dict[str, dict[str, int]] = defaultdict(_zero)
     aggregates = {name: Sum("count", filter=q) for name, q in METRICS.items()}
     counters = DoseCounter.objects.filter(path__startswith=division.path, day__lt=day)
+    # The part-day comes from one day of dose rows, found through the (county_code,
+    # administered_at) index: hot rows carry their county, so no join decides the range scan.
+    if division.level <= Level.COUNTY:
+        counties = list(division.subtree().filter(level=Level.COUNTY).values_list("code", flat=True))
+    else:
+        counties = [division.county_code]
     today = DoseRecord.objects.filter(
-        division__path__startswith=division.path,
-        status=DoseStatus.VALID,
+        county_code__in=counties,
         administered_at__gte=day_start,
         administered_at__lte=at,
+        status=DoseStatus.VALID,
     )
+    if division.level > Level.COUNTY:
+        today = today.filter(division__path__startswith=division.path)
     today_aggregates = {name: Count("id", filter=q) for name, q in METRICS.items()}
     sources = [
         (counters, "path", aggregates),
