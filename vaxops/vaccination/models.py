@@ -70,3 +70,7 @@ class DoseRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.person_id} {self.product_id} #{self.dose_number} {self.administered_at:%Y-%m-%d}"
+
+    @property
+    def product_code(self) -> str:
+        return self.product.code

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -35,7 +36,8 @@ SESSION_KIND_FOR_SITE = {
 
 def catalog_products() -> dict[str, Product]:
     """All products by code (a handful of rows; their parsed rules are cached per process)."""
-    return {p.code: p for p in Product.objects.all()}
+    # The schedule JSON is left unread: parsed rules are cached per process (Product.rule).
+    return {p.code: p for p in Product.objects.defer("schedule").order_by()}
 
 
 def dose_history(person: Person) -> list[DoseRecord]:
@@ -46,18 +48,46 @@ def dose_history(person: Person) -> list[DoseRecord]:
     )
 
 
+def _one(queryset):
+    """The first row or None, without the ORDER BY that ``first()`` adds (none is needed)."""
+    return next(iter(queryset[:1]), None)
+
+
+@dataclass(frozen=True, slots=True)
+class PastDose:
+    """The columns of a valid dose that eligibility and duplicate checks read."""
+
+    pk: int
+    product_code: str
+    dose_number: int
+    kind: str
+    administered_at: dt.datetime
+    series: str
+
+
+def past_doses(person_id: int, products: dict[str, Product]) -> list[PastDose]:
+    """A person's valid doses, oldest first, read without building model instances."""
+    code_of = {p.pk: code for code, p in products.items()}
+    rows = (
+        DoseRecord.objects.filter(person_id=person_id, status=DoseStatus.VALID)
+        .order_by("administered_at")
+        .values_list("pk", "product_id", "dose_number", "kind", "administered_at", "series")
+    )
+    return [PastDose(pk, code_of[product_id], n, kind, at, series) for pk, product_id, n, kind, at, series in rows]
+
+
 def assess_person(
     person: Person,
     product: Product,
     on: dt.date,
-    history: list[DoseRecord] | None = None,
+    history: list[DoseRecord] | list[PastDose] | None = None,
     products: dict[str, Product] | None = None,
 ):
     """The eligibility verdict for ``person`` and ``product`` on ``on`` (see catalog.rules)."""
     history = dose_history(person) if history is None else history
     prior = [
         rules.PriorDose(
-            product_code=d.product.code, dose_number=d.dose_number, kind=d.kind,
+            product_code=d.product_code, dose_number=d.dose_number, kind=d.kind,
             given_on=d.administered_at.astimezone(TZ).date(), series=d.series,
         )
         for d in history
@@ -70,7 +100,7 @@ def assess_person(
     ]
     deferrals = [
         rules.ActiveDeferral(code=d.code, until=d.until)
-        for d in person.deferrals.filter(lifted_at__isnull=True, since__lte=on)
+        for d in person.deferrals.filter(lifted_at__isnull=True, since__lte=on).only("code", "until")
         if d.until is None or d.until >= on
     ]
     return rules.assess(
@@ -93,7 +123,8 @@ def _replay(existing: DoseRecord, fingerprint: str) -> tuple[DoseRecord, bool]:
 
 def usable_lot(product: Product, lot_number: str, on: dt.date) -> Lot:
     """The lot of ``product`` numbered ``lot_number``, if it may be used on ``on``."""
-    lots = list(Lot.objects.filter(lot_number=lot_number).select_related("product"))
+    # Read fresh on every dose: a lot quarantined a moment ago must be refused now.
+    lots = list(Lot.objects.filter(lot_number=lot_number).order_by())
     lot = next((x for x in lots if x.product_id == product.pk), None)
     if lot is None:
         if lots:
@@ -182,9 +213,9 @@ def record_dose(
     if timezone.is_naive(administered_at):
         administered_at = timezone.make_aware(administered_at, TZ)
     fingerprint = _fingerprint(person_id, product_code, lot_number, site_code, administered_at)
-    existing = DoseRecord.objects.filter(client_uuid=client_uuid).first()
-    if existing is not None:  # a retry: answer it without taking any lock
-        return _replay(existing, fingerprint)
+    if _one(DoseRecord.objects.filter(client_uuid=client_uuid).values_list("pk")) is not None:
+        # A retry: answer it without taking any lock.
+        return _replay(DoseRecord.objects.get(client_uuid=client_uuid), fingerprint)
     if administered_at > timezone.now() + CLOCK_SKEW:
         raise VaxopsError("administered_in_future", {"administered_at": administered_at.isoformat()})
     on = administered_at.astimezone(TZ).date()
@@ -202,21 +233,20 @@ def record_dose(
     replay: DoseRecord | None = None
     try:
         with transaction.atomic(durable=True):
-            person = (
+            person = _one(
                 restrict(Person.objects.select_for_update(), acting_user, "person.vaccinate")
                 .filter(pk=person_id)
-                .first()
+                .only("pk", "birth_date", "status", "priority_groups")
             )
             if person is None:
                 raise VaxopsError("person_not_found", {"person_id": person_id})
             # The same submission may have committed while this one waited for the lock.
-            existing = DoseRecord.objects.filter(client_uuid=client_uuid).first()
-            if existing is not None:
-                replay = existing
+            if _one(DoseRecord.objects.filter(client_uuid=client_uuid).values_list("pk")) is not None:
+                replay = DoseRecord.objects.get(client_uuid=client_uuid)
                 raise _Replay
             if person.status != PersonStatus.ACTIVE:
                 raise VaxopsError("person_inactive", {"status": person.get_status_display()})
-            history = dose_history(person)
+            history = past_doses(person.pk, products)
             same_day = next(
                 (d for d in history if d.series == product.series and d.administered_at.astimezone(TZ).date() == on),
                 None,
