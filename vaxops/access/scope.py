@@ -9,7 +9,7 @@ existence is not revealed.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import reduce
 from operator import or_
@@ -85,45 +85,70 @@ def can(user: Any, action: str) -> bool:
     return any(g.role in allowed for g in grants_for(user))
 
 
-def _area(g: Grant, *, path_field: str, site_field: str | None, county_field: str | None) -> Q:
-    """The filter for one grant on a model described by its path/site/county lookups."""
-    if g.everything:
-        return Q()
-    if g.division_path is not None:
-        return Q(**{f"{path_field}__startswith": g.division_path})
-    if site_field is not None:
-        return Q(**{site_field: g.site_id})
-    if county_field is not None:
-        # A site serves its county: site staff see the residents and figures of that county.
-        return Q(**{county_field: g.site_county_code})
-    return Q(**{f"{path_field}__startswith": g.site_division_path})
+@dataclass(frozen=True)
+class _Placement:
+    """Where a model's rows sit in the area tree: the lookups a grant is tested against.
+
+    ``path`` is the lookup of the row's division path (``None``: not area-restricted);
+    ``site`` and ``county`` the lookups of its site and county, when it has them; for the
+    actions in ``open_for`` every row is reachable.
+    """
+
+    path: str | None
+    site: str | None = None
+    county: str | None = None
+    open_for: frozenset[str] = frozenset()
 
 
-# model label -> how a grant becomes a filter on it
-_RULES: dict[str, Callable[[Grant, str], Q]] = {
-    "regions.division": lambda g, a: _area(g, path_field="path", site_field=None, county_field=None),
-    "campaign.dosecounter": lambda g, a: _area(g, path_field="path", site_field=None, county_field=None),
-    "sites.site": lambda g, a: _area(g, path_field="division__path", site_field="pk", county_field=None),
-    "vaccination.doserecord": lambda g, a: _area(
-        g, path_field="division__path", site_field="site_id", county_field=None
-    ),
-    "registry.person": lambda g, a: (
-        Q()
-        if a == "person.vaccinate"
-        else _area(g, path_field="home_division__path", site_field=None, county_field="county_code")
+# model label -> how its rows are placed; ``restrict`` and ``admits`` both read only this.
+_PLACEMENTS: dict[str, _Placement] = {
+    "regions.division": _Placement(path="path"),
+    "campaign.dosecounter": _Placement(path="path"),
+    "sites.site": _Placement(path="division__path", site="pk"),
+    "vaccination.doserecord": _Placement(path="division__path", site="site_id"),
+    "registry.person": _Placement(
+        path="home_division__path", county="county_code", open_for=frozenset({"person.vaccinate"})
     ),
     # Lots are product-wide reference data until stores carry stock.
-    "supply.lot": lambda g, a: Q(),
+    "supply.lot": _Placement(path=None),
 }
+
+
+def _area(g: Grant, place: _Placement, action: str) -> Q:
+    """The filter for one grant on a model (``Q()``: the grant reaches every row)."""
+    if place.path is None or action in place.open_for or g.everything:
+        return Q()
+    if g.division_path is not None:
+        return Q(**{f"{place.path}__startswith": g.division_path})
+    if place.site is not None:
+        return Q(**{place.site: g.site_id})
+    if place.county is not None:
+        # A site serves its county: site staff see the residents and figures of that county.
+        return Q(**{place.county: g.site_county_code})
+    return Q(**{f"{place.path}__startswith": g.site_division_path})
+
+
+def _area_admits(g: Grant, place: _Placement, action: str, row: Mapping[str, Any]) -> bool:
+    """``_area`` evaluated in memory on one row's values (keyed by the same lookups)."""
+    if place.path is None or action in place.open_for or g.everything:
+        return True
+    if g.division_path is not None:
+        return row[place.path].startswith(g.division_path)
+    if place.site is not None:
+        return row[place.site] == g.site_id
+    if place.county is not None:
+        return row[place.county] == g.site_county_code
+    return row[place.path].startswith(g.site_division_path)
+
 
 M = TypeVar("M", bound=models.Model)
 
 
 def restrict(queryset: models.QuerySet[M], user: Any, action: str) -> models.QuerySet[M]:
     """``queryset`` filtered to what ``user`` may reach for ``action`` (empty if nothing)."""
-    rule = _RULES[queryset.model._meta.label_lower]
+    place = _PLACEMENTS[queryset.model._meta.label_lower]
     allowed = PERMISSIONS[action]
-    filters = [rule(g, action) for g in grants_for(user) if g.role in allowed]
+    filters = [_area(g, place, action) for g in grants_for(user) if g.role in allowed]
     if not filters:
         return queryset.none()
     if any(not f for f in filters):  # an unrestricted grant
@@ -145,6 +170,41 @@ def get_scoped(
         return restrict(queryset, user, action).get(**lookup)
     except queryset.model.DoesNotExist:
         pass
+    if not can(user, action):
+        raise VaxopsError("permission_denied")
+    raise VaxopsError(not_found, detail)
+
+
+def admits(user: Any, action: str, model: type[models.Model], row: Mapping[str, Any]) -> bool:
+    """Whether ``restrict(model.objects…, user, action)`` would keep ``row``, decided in memory.
+
+    For a row already fetched (or cached) by the caller: ``row`` maps the model's placement
+    lookups (e.g. ``{"pk": …, "division__path": …}`` for a site) to the row's values. The
+    same grants and the same rules as ``restrict``, so the two cannot disagree.
+    """
+    place = _PLACEMENTS[model._meta.label_lower]
+    allowed = PERMISSIONS[action]
+    return any(_area_admits(g, place, action, row) for g in grants_for(user) if g.role in allowed)
+
+
+def check_scoped(
+    user: Any,
+    action: str,
+    model: type[models.Model],
+    row: Mapping[str, Any] | None,
+    *,
+    not_found: str,
+    detail=None,
+) -> None:
+    """``get_scoped`` for a row the caller already holds (``None``: no such row).
+
+    Raises exactly what ``get_scoped`` would: ``not_authenticated``, ``permission_denied``
+    when no role allows ``action``, ``not_found`` when the row is missing or outside the area.
+    """
+    if not getattr(user, "is_authenticated", False):
+        raise VaxopsError("not_authenticated")
+    if row is not None and admits(user, action, model, row):
+        return
     if not can(user, action):
         raise VaxopsError("permission_denied")
     raise VaxopsError(not_found, detail)
