@@ -4,21 +4,24 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import time
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Model
+from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 
-from vaxops.access.scope import can, get_scoped, require, restrict
+from vaxops.access.scope import admits, can, check_scoped, get_scoped, require
 from vaxops.campaign.services import TZ, bump_counter
 from vaxops.catalog import rules
 from vaxops.catalog.models import Product
-from vaxops.core.audit import audit
+from vaxops.core.audit import audit, insert_row
 from vaxops.core.errors import VaxopsError
-from vaxops.regions.models import age_band
-from vaxops.registry.models import Person, PersonStatus
+from vaxops.regions.models import Division, age_band
+from vaxops.registry.models import Deferral, Person, PersonStatus
 from vaxops.sites.models import Session, SessionKind, Site, SiteKind
 from vaxops.supply.models import Lot, LotStatus
 from vaxops.vaccination.models import DoseKind, DoseRecord, DoseStatus
@@ -34,23 +37,115 @@ SESSION_KIND_FOR_SITE = {
 }
 
 
+# Reference rows every dose reads (products, sites with their division, sessions) are kept per
+# process for REFERENCE_TTL seconds, and dropped at once when this process saves or deletes one
+# (signals at the end of this module); other processes see a change within the TTL, as with role
+# grants (vaxops.core.api). Lots are never cached: a lot quarantined, recalled or past its expiry
+# must be refused on the very next dose, so usable_lot reads it every time.
+REFERENCE_TTL = 30.0
+_REFERENCE_MAX = 10_000
+
+
+@dataclass(frozen=True)
+class _Catalog:
+    by_code: dict[str, Product]
+    by_id: dict[int, Product]
+    rule_of: dict[str, rules.ProductRule]
+    expires: float
+
+
+_catalog: _Catalog | None = None
+# site code -> (expiry on the monotonic clock, site with its division)
+_SITES: dict[str, tuple[float, Site]] = {}
+# (site id, day, session kind) -> (expiry, session id); filled only with committed sessions
+_SESSIONS: dict[tuple[int, dt.date, str], tuple[float, int]] = {}
+
+
+def _load_catalog(*, refresh: bool = False) -> _Catalog:
+    global _catalog
+    cached = _catalog
+    now = time.monotonic()
+    if cached is None or refresh or cached.expires <= now:
+        products = list(Product.objects.order_by())
+        cached = _catalog = _Catalog(
+            by_code={p.code: p for p in products},
+            by_id={p.pk: p for p in products},
+            rule_of={p.code: p.rule for p in products},
+            expires=now + REFERENCE_TTL,
+        )
+    return cached
+
+
 def catalog_products() -> dict[str, Product]:
-    """All products by code (a handful of rows; their parsed rules are cached per process)."""
-    # The schedule JSON is left unread: parsed rules are cached per process (Product.rule).
-    return {p.code: p for p in Product.objects.defer("schedule").order_by()}
+    """All products by code (a handful of rows, cached per process; do not modify the dict)."""
+    return _load_catalog().by_code
+
+
+def _product_by_id(product_id: int) -> Product:
+    product = _load_catalog().by_id.get(product_id)
+    if product is None:  # created by another process since the catalog was read
+        product = _load_catalog(refresh=True).by_id[product_id]
+    return product
+
+
+def cached_site(code: str) -> Site | None:
+    """The site coded ``code`` with its division (cached per process), or ``None``.
+
+    Only the site's identity and place are used from it (id, kind, county, division and its
+    path); the caller still checks the user's area (``access.scope.check_scoped``).
+    """
+    now = time.monotonic()
+    hit = _SITES.get(code)
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    site = next(iter(Site.objects.select_related("division").filter(code=code).order_by()[:1]), None)
+    if site is not None:
+        if len(_SITES) > _REFERENCE_MAX:
+            _SITES.clear()
+        _SITES[code] = (now + REFERENCE_TTL, site)
+    return site
+
+
+def _session_id(site: Site, on: dt.date) -> int:
+    """The id of ``site``'s session on ``on``, created on first use; call inside the dose's
+    transaction (a session it creates commits or rolls back with the dose)."""
+    kind = SESSION_KIND_FOR_SITE.get(site.kind, SessionKind.FIXED)
+    key = (site.pk, on, kind)
+    now = time.monotonic()
+    hit = _SESSIONS.get(key)
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    session, created = Session.objects.get_or_create(site_id=site.pk, date=on, kind=kind)
+
+    def remember(session_id: int = session.pk) -> None:
+        if len(_SESSIONS) > _REFERENCE_MAX:
+            _SESSIONS.clear()
+        _SESSIONS[key] = (time.monotonic() + REFERENCE_TTL, session_id)
+
+    # A session created here exists for others only once the dose commits; doses protect it from
+    # deletion from then on, so a cached id always names a row.
+    if created:
+        transaction.on_commit(remember)
+    else:
+        remember()
+    return session.pk
 
 
 def dose_history(person: Person) -> list[DoseRecord]:
-    return list(
-        DoseRecord.objects.filter(person=person, status=DoseStatus.VALID)
-        .select_related("product")
-        .order_by("administered_at")
+    """The person's valid doses, oldest first, with their products (from the catalog cache)."""
+    doses = list(
+        DoseRecord.objects.filter(person_id=person.pk, status=DoseStatus.VALID).order_by("administered_at")
     )
+    for d in doses:
+        d.product = _product_by_id(d.product_id)
+    return doses
 
 
-def _one(queryset):
-    """The first row or None, without the ORDER BY that ``first()`` adds (none is needed)."""
-    return next(iter(queryset[:1]), None)
+# --- Hand-written reads of the dose path -------------------------------------------------------
+# Each is one short statement whose ORM form cost 5-20 times more CPU to compile than to run,
+# on every dose. They return only the columns the checks read; values come back as the ORM would
+# give them (aware datetimes, dates, decoded JSON) on both SQLite and PostgreSQL, and
+# vaccination/tests/test_hot_path.py runs them on both engines.
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,15 +160,101 @@ class PastDose:
     series: str
 
 
-def past_doses(person_id: int, products: dict[str, Product]) -> list[PastDose]:
-    """A person's valid doses, oldest first, read without building model instances."""
-    code_of = {p.pk: code for code, p in products.items()}
-    rows = (
-        DoseRecord.objects.filter(person_id=person_id, status=DoseStatus.VALID)
-        .order_by("administered_at")
-        .values_list("pk", "product_id", "dose_number", "kind", "administered_at", "series")
+M = TypeVar("M", bound=Model)
+_PRIORITY_GROUPS = Person._meta.get_field("priority_groups")
+_CLIENT_UUID = DoseRecord._meta.get_field("client_uuid")
+
+
+def _loaded(model: type[M], values: dict[str, Any]) -> M:
+    """An instance of ``model`` as the ORM loads it with ``only(*values)``: the other fields are
+    deferred (read on access), never silently empty."""
+    fields = model._meta.concrete_fields
+    return model.from_db(connection.alias, list(values), [values[f.attname] for f in fields if f.attname in values])
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    # SQLite hands back the stored UTC time without its zone; PostgreSQL an aware datetime.
+    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
+
+
+def _lot_rows(lot_number: str) -> list[tuple[int, int, dt.date, str]]:
+    """(id, product id, expiry date, status) of every lot numbered ``lot_number``, oldest first."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id, product_id, expiry_date, status FROM {Lot._meta.db_table} "
+            "WHERE lot_number = %s ORDER BY id",
+            [lot_number],
+        )
+        return cursor.fetchall()
+
+
+def _person_for_dose(person_id: int, acting_user: Any) -> Person | None:
+    """The person to vaccinate, row-locked, if the user may reach them (``person.vaccinate``).
+
+    ``SELECT … FOR UPDATE OF`` the person on PostgreSQL; SQLite has no row locks and needs none
+    (the IMMEDIATE transaction already holds the database's write lock). The area rule is
+    applied by ``access.scope.admits`` on the row's home division path and county, the same rule
+    ``restrict`` turns into a filter. Only the columns recording a dose reads are loaded.
+    """
+    persons, divisions = Person._meta.db_table, Division._meta.db_table
+    sql = (
+        f"SELECT p.id, p.birth_date, p.status, p.priority_groups, p.county_code, d.path "
+        f"FROM {persons} p JOIN {divisions} d ON d.id = p.home_division_id WHERE p.id = %s"
     )
-    return [PastDose(pk, code_of[product_id], n, kind, at, series) for pk, product_id, n, kind, at, series in rows]
+    if connection.features.has_select_for_update_of:
+        sql += " FOR UPDATE OF p"
+    elif connection.features.has_select_for_update:
+        sql += " FOR UPDATE"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [person_id])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    pk, birth_date, status, groups, county_code, path = row
+    if not admits(acting_user, "person.vaccinate", Person, {"home_division__path": path, "county_code": county_code}):
+        return None
+    groups = _PRIORITY_GROUPS.from_db_value(groups, None, connection)
+    return _loaded(
+        Person, {"id": pk, "birth_date": birth_date, "status": status, "priority_groups": groups, "county_code": county_code}
+    )
+
+
+def _history_and_replay(person_id: int, client_uuid: uuid.UUID) -> tuple[list[PastDose], bool]:
+    """The person's valid doses (oldest first), and whether ``client_uuid`` is already recorded.
+
+    One statement serves both: the replay check must see a submission that committed while this
+    one waited for the person's lock, and the history is read under the same lock.
+    """
+    key = _CLIENT_UUID.get_db_prep_value(client_uuid, connection)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id, person_id, product_id, series, dose_number, kind, administered_at, status, "
+            f"client_uuid = %s FROM {DoseRecord._meta.db_table} "
+            f"WHERE (person_id = %s AND status = %s) OR client_uuid = %s ORDER BY administered_at, id",
+            [key, person_id, DoseStatus.VALID, key],
+        )
+        rows = cursor.fetchall()
+    history = [
+        PastDose(pk, _product_by_id(product_id).code, number, kind, _aware(at), series)
+        for pk, owner, product_id, series, number, kind, at, status, _this in rows
+        if owner == person_id and status == DoseStatus.VALID
+    ]
+    return history, any(row[8] for row in rows)
+
+
+def _active_deferrals(person_id: int, on: dt.date) -> list[rules.ActiveDeferral]:
+    """The person's deferrals in force on ``on``."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT code, until FROM {Deferral._meta.db_table} "
+            "WHERE person_id = %s AND lifted_at IS NULL AND since <= %s",
+            [person_id, connection.ops.adapt_datefield_value(on)],
+        )
+        return [
+            rules.ActiveDeferral(code=code, until=until)
+            for code, until in cursor.fetchall()
+            if until is None or until >= on
+        ]
 
 
 def assess_person(
@@ -98,15 +279,13 @@ def assess_person(
         for d in history
         if d.series != product.series
     ]
-    deferrals = [
-        rules.ActiveDeferral(code=d.code, until=d.until)
-        for d in person.deferrals.filter(lifted_at__isnull=True, since__lte=on).only("code", "until")
-        if d.until is None or d.until >= on
-    ]
+    catalog = _load_catalog()
     return rules.assess(
         product=product.rule, on=on, birth_date=person.birth_date, history=prior,
-        products={code: p.rule for code, p in (products or catalog_products()).items()},
-        other_vaccinations=others, deferrals=deferrals,
+        products=catalog.rule_of if products is None or products is catalog.by_code else {
+            code: p.rule for code, p in products.items()
+        },
+        other_vaccinations=others, deferrals=_active_deferrals(person.pk, on),
     )
 
 
@@ -122,23 +301,30 @@ def _replay(existing: DoseRecord, fingerprint: str) -> tuple[DoseRecord, bool]:
 
 
 def usable_lot(product: Product, lot_number: str, on: dt.date) -> Lot:
-    """The lot of ``product`` numbered ``lot_number``, if it may be used on ``on``."""
-    # Read fresh on every dose: a lot quarantined a moment ago must be refused now.
-    lots = list(Lot.objects.filter(lot_number=lot_number).order_by())
-    lot = next((x for x in lots if x.product_id == product.pk), None)
-    if lot is None:
-        if lots:
+    """The lot of ``product`` numbered ``lot_number``, if it may be used on ``on``.
+
+    Read from the database on every call (never cached): its status and expiry decide whether
+    the dose may be given at all.
+    """
+    rows = _lot_rows(lot_number)
+    row = next((r for r in rows if r[1] == product.pk), None)
+    if row is None:
+        if rows:
             raise VaxopsError(
                 "lot_wrong_product",
-                {"lot_number": lot_number, "lot_product": lots[0].product.code, "product": product.code},
+                {"lot_number": lot_number, "lot_product": _product_by_id(rows[0][1]).code, "product": product.code},
             )
         raise VaxopsError("lot_not_found", {"lot_number": lot_number})
+    lot = _loaded(
+        Lot, {"id": row[0], "product_id": row[1], "lot_number": lot_number, "expiry_date": row[2], "status": row[3]}
+    )
     if lot.status == LotStatus.QUARANTINED:
         raise VaxopsError("lot_quarantined", {"lot_number": lot_number})
     if lot.status == LotStatus.RECALLED:
         raise VaxopsError("lot_recalled", {"lot_number": lot_number})
     if lot.expiry_date < on:
         raise VaxopsError("lot_expired", {"lot_number": lot_number, "expiry_date": lot.expiry_date.isoformat()})
+    lot.product = product
     return lot
 
 
@@ -179,6 +365,14 @@ class _Replay(Exception):
     """Leaves the transaction (writing nothing) when the submission turns out to be a replay."""
 
 
+def _submitted(client_uuid: uuid.UUID) -> DoseRecord | None:
+    """The dose recorded for a submission, with what the API answer shows, or ``None``."""
+    return next(
+        iter(DoseRecord.objects.filter(client_uuid=client_uuid).select_related("product", "lot", "site")[:1]),
+        None,
+    )
+
+
 def record_dose(
     *,
     client_uuid: uuid.UUID | str,
@@ -213,40 +407,42 @@ def record_dose(
     if timezone.is_naive(administered_at):
         administered_at = timezone.make_aware(administered_at, TZ)
     fingerprint = _fingerprint(person_id, product_code, lot_number, site_code, administered_at)
-    if _one(DoseRecord.objects.filter(client_uuid=client_uuid).values_list("pk")) is not None:
-        # A retry: answer it without taking any lock.
-        return _replay(DoseRecord.objects.get(client_uuid=client_uuid), fingerprint)
-    if administered_at > timezone.now() + CLOCK_SKEW:
-        raise VaxopsError("administered_in_future", {"administered_at": administered_at.isoformat()})
-    on = administered_at.astimezone(TZ).date()
-
-    site = get_scoped(
-        Site.objects.select_related("division"), acting_user, "dose.add",
-        not_found="site_not_found", detail={"site_code": site_code}, code=site_code,
-    )
-    products = catalog_products()
-    product = products.get(product_code)
-    if product is None:
-        raise VaxopsError("product_not_found", {"product": product_code})
-    lot = usable_lot(product, lot_number, on)
+    try:
+        if administered_at > timezone.now() + CLOCK_SKEW:
+            raise VaxopsError("administered_in_future", {"administered_at": administered_at.isoformat()})
+        on = administered_at.astimezone(TZ).date()
+        site = cached_site(site_code)
+        check_scoped(
+            acting_user, "dose.add", Site,
+            None if site is None else {"pk": site.pk, "division__path": site.division.path},
+            not_found="site_not_found", detail={"site_code": site_code},
+        )
+        products = catalog_products()
+        product = products.get(product_code)
+        if product is None:
+            raise VaxopsError("product_not_found", {"product": product_code})
+        lot = usable_lot(product, lot_number, on)
+    except VaxopsError:
+        # A retry is answered with the first record whatever has changed since (a lot
+        # quarantined, a role moved): only a refused submission pays for this lookup.
+        existing = _submitted(client_uuid)
+        if existing is not None:
+            return _replay(existing, fingerprint)
+        raise
 
     replay: DoseRecord | None = None
     try:
         with transaction.atomic(durable=True):
-            person = _one(
-                restrict(Person.objects.select_for_update(), acting_user, "person.vaccinate")
-                .filter(pk=person_id)
-                .only("pk", "birth_date", "status", "priority_groups")
-            )
+            person = _person_for_dose(person_id, acting_user)
             if person is None:
                 raise VaxopsError("person_not_found", {"person_id": person_id})
-            # The same submission may have committed while this one waited for the lock.
-            if _one(DoseRecord.objects.filter(client_uuid=client_uuid).values_list("pk")) is not None:
-                replay = DoseRecord.objects.get(client_uuid=client_uuid)
+            # A retry, or the same submission committed while this one waited for the lock.
+            history, seen = _history_and_replay(person_id, client_uuid)
+            if seen:
+                replay = _submitted(client_uuid)
                 raise _Replay
             if person.status != PersonStatus.ACTIVE:
                 raise VaxopsError("person_inactive", {"status": person.get_status_display()})
-            history = past_doses(person.pk, products)
             same_day = next(
                 (d for d in history if d.series == product.series and d.administered_at.astimezone(TZ).date() == on),
                 None,
@@ -263,18 +459,17 @@ def record_dose(
             stored_reason = _check_verdict(verdict, override_reason=override_reason, acting_user=acting_user)
             number = verdict.dose_number or (sum(1 for d in history if d.series == product.series) + 1)
             kind = verdict.kind or DoseKind.PRIMARY
-            session, _created = Session.objects.get_or_create(
-                site=site, date=on, kind=SESSION_KIND_FOR_SITE.get(site.kind, SessionKind.FIXED)
-            )
-            dose = DoseRecord.objects.create(
+            dose = DoseRecord(
                 person=person, product=product, lot=lot, series=product.series,
                 dose_number=number, kind=kind,
                 completes_series=kind == DoseKind.PRIMARY and number >= product.doses_in_series,
-                overdue=bool(verdict.overdue), site=site, session=session, division=site.division,
-                county_code=site.county_code, vaccinator=acting_user, administered_at=administered_at,
-                age_band=age_band(person.age_on(on)), priority_group=person.primary_group,
-                client_uuid=client_uuid, fingerprint=fingerprint, override_reason=stored_reason,
+                overdue=bool(verdict.overdue), site=site, session_id=_session_id(site, on),
+                division_id=site.division_id, county_code=site.county_code, vaccinator=acting_user,
+                administered_at=administered_at, age_band=age_band(person.age_on(on)),
+                priority_group=person.primary_group, client_uuid=client_uuid, fingerprint=fingerprint,
+                override_reason=stored_reason,
             )
+            insert_row(dose)
             bump_counter(dose, +1, path=site.division.path)
             audit(
                 "dose.record", dose, actor=acting_user, source=source, county_code=dose.county_code,
@@ -290,7 +485,7 @@ def record_dose(
     except IntegrityError:
         # Lost a race: either the same submission committed first (a replay) or another
         # submission took this dose number for the person.
-        existing = DoseRecord.objects.filter(client_uuid=client_uuid).first()
+        existing = _submitted(client_uuid)
         if existing is not None:
             return _replay(existing, fingerprint)
         taken = DoseRecord.objects.filter(
@@ -326,3 +521,25 @@ def void_dose(*, dose_id: int, reason: str, acting_user: Any, source: str) -> Do
             before={"status": DoseStatus.VALID}, after={"status": DoseStatus.VOIDED, "reason": reason},
         )
     return dose
+
+
+def _forget_sites(sender, **kwargs) -> None:
+    _SITES.clear()
+    _SESSIONS.clear()
+
+
+def _forget_sessions(sender, **kwargs) -> None:
+    _SESSIONS.clear()
+
+
+def _forget_catalog(sender, **kwargs) -> None:
+    global _catalog
+    _catalog = None
+
+
+# Saves and deletes in this process take effect at once; other processes within REFERENCE_TTL.
+for _model, _receiver in (
+    (Site, _forget_sites), (Division, _forget_sites), (Session, _forget_sessions), (Product, _forget_catalog),
+):
+    post_save.connect(_receiver, sender=_model, dispatch_uid=f"vaccination.reference.{_model.__name__}.save")
+    post_delete.connect(_receiver, sender=_model, dispatch_uid=f"vaccination.reference.{_model.__name__}.delete")
