@@ -40,8 +40,9 @@ SESSION_KIND_FOR_SITE = {
 # Reference rows every dose reads (products, sites with their division, sessions) are kept per
 # process for REFERENCE_TTL seconds, and dropped at once when this process saves or deletes one
 # (signals at the end of this module); other processes see a change within the TTL, as with role
-# grants (vaxops.core.api). Lots are never cached: a lot quarantined, recalled or past its expiry
-# must be refused on the very next dose, so usable_lot reads it every time.
+# grants (vaxops.core.api); so does a change this process reads back and then rolls back. Lots
+# are never cached: a lot quarantined, recalled or past its expiry must be refused on the very
+# next dose, so usable_lot reads it every time.
 REFERENCE_TTL = 30.0
 _REFERENCE_MAX = 10_000
 
