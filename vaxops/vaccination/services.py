@@ -197,9 +197,12 @@ def _person_for_dose(person_id: int, acting_user: Any) -> Person | None:
     applied by ``access.scope.admits`` on the row's home division path and county, the same rule
     ``restrict`` turns into a filter. Only the columns recording a dose reads are loaded.
     """
-    persons, divisions = Person._meta.db_table, Division._meta.db_table
+    persons, divisions, deferrals = Person._meta.db_table, Division._meta.db_table, Deferral._meta.db_table
+    # Whether any deferral is still open rides along, so that the usual person without one costs
+    # no separate deferral read (``may_have_deferrals`` on the returned person).
     sql = (
-        f"SELECT p.id, p.birth_date, p.status, p.priority_groups, p.county_code, d.path "
+        f"SELECT p.id, p.birth_date, p.status, p.priority_groups, p.county_code, d.path, "
+        f"EXISTS (SELECT 1 FROM {deferrals} x WHERE x.person_id = p.id AND x.lifted_at IS NULL) "
         f"FROM {persons} p JOIN {divisions} d ON d.id = p.home_division_id WHERE p.id = %s"
     )
     if connection.features.has_select_for_update_of:
@@ -211,13 +214,15 @@ def _person_for_dose(person_id: int, acting_user: Any) -> Person | None:
         row = cursor.fetchone()
     if row is None:
         return None
-    pk, birth_date, status, groups, county_code, path = row
+    pk, birth_date, status, groups, county_code, path, open_deferral = row
     if not admits(acting_user, "person.vaccinate", Person, {"home_division__path": path, "county_code": county_code}):
         return None
     groups = _PRIORITY_GROUPS.from_db_value(groups, None, connection)
-    return _loaded(
+    person = _loaded(
         Person, {"id": pk, "birth_date": birth_date, "status": status, "priority_groups": groups, "county_code": county_code}
     )
+    person.may_have_deferrals = bool(open_deferral)
+    return person
 
 
 def _history_and_replay(person_id: int, client_uuid: uuid.UUID) -> tuple[list[PastDose], bool]:
@@ -265,7 +270,11 @@ def assess_person(
     history: list[DoseRecord] | list[PastDose] | None = None,
     products: dict[str, Product] | None = None,
 ):
-    """The eligibility verdict for ``person`` and ``product`` on ``on`` (see catalog.rules)."""
+    """The eligibility verdict for ``person`` and ``product`` on ``on`` (see catalog.rules).
+
+    The person's open deferrals are read unless the person was loaded knowing it has none
+    (``may_have_deferrals`` False, set by the dose path's person read).
+    """
     history = dose_history(person) if history is None else history
     prior = [
         rules.PriorDose(
@@ -286,7 +295,8 @@ def assess_person(
         products=catalog.rule_of if products is None or products is catalog.by_code else {
             code: p.rule for code, p in products.items()
         },
-        other_vaccinations=others, deferrals=_active_deferrals(person.pk, on),
+        other_vaccinations=others,
+        deferrals=_active_deferrals(person.pk, on) if getattr(person, "may_have_deferrals", True) else [],
     )
 
 

@@ -20,9 +20,9 @@ from vaxops.vaccination import services
 from vaxops.vaccination.models import DoseRecord, DoseStatus
 
 AT = dt.datetime.fromisoformat("2021-05-10T10:00:00+08:00")
-# lot, savepoint, person (locked), history + replay check, deferrals, session, dose, counter,
-# audit event, release: the transaction's BEGIN/COMMIT are savepoints inside a test's atomic.
-STATEMENTS_PER_DOSE = 10
+# lot, savepoint, person (locked, with whether a deferral is open), history + replay check,
+# session, dose, counter, audit event, release: BEGIN/COMMIT are savepoints inside a test's atomic.
+STATEMENTS_PER_DOSE = 9
 
 
 @pytest.fixture
@@ -139,9 +139,19 @@ def test_hand_written_person_and_deferral_reads_match_the_orm(world):
     )
     assert loaded.name == orm.name  # a column not read by the dose path is loaded on access
     assert services._person_for_dose(person.pk, world.users["supply_officer"]) is None
+    assert loaded.may_have_deferrals
     assert [(d.code, d.until) for d in services._active_deferrals(person.pk, dt.date(2021, 5, 10))] == [
         ("pregnancy", dt.date(2021, 6, 1))
     ]
+    Deferral.objects.filter(person=person).update(lifted_at=dt.datetime(2021, 5, 2, tzinfo=dt.UTC))
+    assert not services._person_for_dose(person.pk, world.users["vaccinator"]).may_have_deferrals
+
+
+def test_a_person_with_an_open_deferral_is_refused(vaccinator, world):
+    person = make_person(world)
+    Deferral.objects.create(person=person, code="acute_illness", since=dt.date(2021, 5, 1), until=dt.date(2021, 5, 20))
+    r = vaccinator.post("/doses", dose_body(person.pk))
+    assert r.status_code == 422 and r.json()["code"] == "not_eligible", r.content
 
 
 def test_an_inactive_person_is_refused_with_the_status_name(vaccinator, world):
