@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -46,6 +47,19 @@ class DoseRecord(models.Model):
     client_uuid = models.UUIDField(unique=True)
     fingerprint = models.CharField(max_length=64)
     override_reason = models.TextField(blank=True)
+    # Codes of the eligibility reasons a site manager overrode (empty when none was needed).
+    override_codes = models.JSONField(default=list, blank=True)
+    # The resident's home division when the dose was given (coverage is counted there; a later
+    # move does not carry the dose along unless a rebuild is asked to).
+    residence_division = models.ForeignKey(
+        "regions.Division", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    # When the record entered vaxops (``created_at`` is the row's insert time; the demo replays
+    # history and sets this to the moment the dose would have been recorded).
+    recorded_at = models.DateTimeField(default=timezone.now)
+    # Recorded more than VAXOPS_RETROSPECTIVE_HOURS after it was given, by a role that may.
+    retrospective = models.BooleanField(default=False)
+    retrospective_reason = models.TextField(blank=True)
     status = models.CharField(max_length=8, choices=DoseStatus.choices, default=DoseStatus.VALID)
     void_reason = models.TextField(blank=True)
     voided_at = models.DateTimeField(null=True, blank=True)
@@ -66,6 +80,9 @@ class DoseRecord(models.Model):
             models.Index(fields=["person", "series"]),
             models.Index(fields=["county_code", "administered_at"]),
             models.Index(fields=["administered_at"]),
+            models.Index(fields=["recorded_at"]),
+            models.Index(fields=["county_code", "recorded_at"], condition=Q(retrospective=True), name="dose_retrospective"),
+            models.Index(fields=["county_code", "recorded_at"], condition=~Q(override_reason=""), name="dose_override"),
         ]
 
     def __str__(self) -> str:
