@@ -1045,12 +1045,15 @@ class DemoBuilder:
             "id", "person", "product", "lot", "series", "dose_number", "kind", "completes_series", "overdue",
             "site", "session", "division", "county_code", "vaccinator", "administered_at", "age_band",
             "priority_group", "client_uuid", "fingerprint", "override_reason", "status", "void_reason", "created_at",
+            "override_codes", "recorded_at", "retrospective", "retrospective_reason",
         ]
         rows: list[tuple] = []
         first = second = overdue = 0
         utc = dt.UTC
         db_at = w.db_utc_datetime
         counters: Counter[tuple] = Counter()
+        no_codes = w.db_json([])
+        # Recorded at the desk as it was given: the replayed history has no late entries.
         for at, person_id, product, site, number, completes, is_overdue, band, group in self.doses:
             day = at.date()
             key = (site.code, day, product)
@@ -1068,7 +1071,7 @@ class DemoBuilder:
                 completes, is_overdue, site.id, session_ids[(site.code, day)], site.division_id, site.county_code,
                 rng.choice(site.staff), db_at(at_utc), band, group,
                 w.db_uuid(uuid.UUID(int=rng.getrandbits(128), version=4)), fingerprint, "", DoseStatus.VALID, "",
-                self.created_at,
+                self.created_at, no_codes, db_at(at_utc), False, "",
             ))
             counters[(site.division_id, day, product, number, completes, band, group)] += 1
             if len(rows) == self.w.BATCH:

@@ -36,7 +36,7 @@ def counter_key(dose: DoseRecord) -> dict[str, Any]:
     }
 
 
-def bump_counter(dose: DoseRecord, delta: int, *, path: str) -> None:
+def bump_counter(dose: DoseRecord, delta: int, *, path: str, residence_path: str | None = None) -> None:
     """Add ``delta`` to the dose's counter row in one upsert; call inside the dose's transaction.
 
     INSERT … ON CONFLICT DO UPDATE is atomic on both PostgreSQL and SQLite, so concurrent doses

@@ -201,7 +201,7 @@ def _person_for_dose(person_id: int, acting_user: Any) -> Person | None:
     # Whether any deferral is still open rides along, so that the usual person without one costs
     # no separate deferral read (``may_have_deferrals`` on the returned person).
     sql = (
-        f"SELECT p.id, p.birth_date, p.status, p.priority_groups, p.county_code, d.path, "
+        f"SELECT p.id, p.birth_date, p.status, p.priority_groups, p.county_code, d.path, p.home_division_id, "
         f"EXISTS (SELECT 1 FROM {deferrals} x WHERE x.person_id = p.id AND x.lifted_at IS NULL) "
         f"FROM {persons} p JOIN {divisions} d ON d.id = p.home_division_id WHERE p.id = %s"
     )
@@ -214,14 +214,16 @@ def _person_for_dose(person_id: int, acting_user: Any) -> Person | None:
         row = cursor.fetchone()
     if row is None:
         return None
-    pk, birth_date, status, groups, county_code, path, open_deferral = row
+    pk, birth_date, status, groups, county_code, path, home_id, open_deferral = row
     if not admits(acting_user, "person.vaccinate", Person, {"home_division__path": path, "county_code": county_code}):
         return None
     groups = _PRIORITY_GROUPS.from_db_value(groups, None, connection)
     person = _loaded(
-        Person, {"id": pk, "birth_date": birth_date, "status": status, "priority_groups": groups, "county_code": county_code}
+        Person, {"id": pk, "birth_date": birth_date, "status": status, "priority_groups": groups,
+                 "county_code": county_code, "home_division_id": home_id},
     )
     person.may_have_deferrals = bool(open_deferral)
+    person.home_path = path
     return person
 
 
@@ -343,6 +345,12 @@ def _reasons(verdict) -> list[dict[str, Any]]:
     from vaxops.catalog.messages import verdict_reasons
 
     return verdict_reasons(verdict)
+
+
+def is_overridable(verdict) -> bool:
+    """Whether a site manager may override this verdict: it refuses, and every reason may be
+    overridden (the desk offers the override box only then)."""
+    return verdict.status != "eligible" and not {r.code for r in verdict.reasons} & HARD_REASONS
 
 
 def _check_verdict(verdict, *, override_reason: str | None, acting_user: Any) -> str:
@@ -478,10 +486,11 @@ def record_dose(
                 division_id=site.division_id, county_code=site.county_code, vaccinator=acting_user,
                 administered_at=administered_at, age_band=age_band(person.age_on(on)),
                 priority_group=person.primary_group, client_uuid=client_uuid, fingerprint=fingerprint,
-                override_reason=stored_reason,
+                override_reason=stored_reason, override_codes=sorted(r.code for r in verdict.reasons) if stored_reason else [],
+                residence_division_id=person.home_division_id, recorded_at=timezone.now(),
             )
             insert_row(dose)
-            bump_counter(dose, +1, path=site.division.path)
+            bump_counter(dose, +1, path=site.division.path, residence_path=person.home_path)
             audit(
                 "dose.record", dose, actor=acting_user, source=source, county_code=dose.county_code,
                 after={
@@ -516,7 +525,7 @@ def void_dose(*, dose_id: int, reason: str, acting_user: Any, source: str) -> Do
         raise VaxopsError("void_reason_required")
     with transaction.atomic(durable=True):
         dose = get_scoped(
-            DoseRecord.objects.select_for_update().select_related("product", "division"),
+            DoseRecord.objects.select_for_update().select_related("product", "division", "residence_division"),
             acting_user, "dose.void", not_found="dose_not_found", pk=dose_id,
         )
         if dose.status == DoseStatus.VOIDED:
@@ -526,7 +535,10 @@ def void_dose(*, dose_id: int, reason: str, acting_user: Any, source: str) -> Do
         dose.voided_at = timezone.now()
         dose.voided_by = acting_user
         dose.save(update_fields=["status", "void_reason", "voided_at", "voided_by"])
-        bump_counter(dose, -1, path=dose.division.path)
+        bump_counter(
+            dose, -1, path=dose.division.path,
+            residence_path=dose.residence_division.path if dose.residence_division_id else None,
+        )
         audit(
             "dose.void", dose, actor=acting_user, source=source, county_code=dose.county_code,
             before={"status": DoseStatus.VALID}, after={"status": DoseStatus.VOIDED, "reason": reason},

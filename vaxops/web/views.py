@@ -38,7 +38,7 @@ from vaxops.registry.services import register_person, validate_id_number
 from vaxops.sites.models import Site
 from vaxops.supply.models import Lot, LotStatus
 from vaxops.vaccination.models import DoseRecord
-from vaxops.vaccination.services import HARD_REASONS, assess_person, dose_history, record_dose
+from vaxops.vaccination.services import assess_person, dose_history, is_overridable, record_dose
 from vaxops.web.forms import DashboardForm, DoseForm, LookupForm, RegisterForm
 from vaxops.web.report import report_sentence
 
@@ -284,8 +284,7 @@ class Desk:
         # the person was reached through the desk's exact-ID lookup (person.vaccinate).
         history = dose_history(person)
         verdict = assess_person(person, product, today, history)
-        codes = {r.code for r in verdict.reasons}
-        overridable = verdict.status != "eligible" and not codes & HARD_REASONS
+        overridable = is_overridable(verdict)
         can_override = overridable and can(self.user, "dose.override")
         lots = list(self.usable_lots().filter(product=product))
         if dose_form is None:
