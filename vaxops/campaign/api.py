@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Literal
 
 from django.utils import timezone
-from ninja import Router, Schema
+from ninja import Field, Router, Schema
 
 from vaxops.access.scope import get_scoped, require, restrict
 from vaxops.campaign.services import summary
@@ -13,6 +14,19 @@ from vaxops.regions.models import Division
 from vaxops.registry.api import ErrorOut
 
 router = Router(tags=["stats"])
+
+
+class ResidenceSummary(Schema):
+    """Coverage: the area's residents (home division when vaccinated), wherever vaccinated."""
+
+    first_dose_people: int
+    second_dose_people: int
+    completed_series_people: int
+    booster_people: int
+    population_18_plus: int
+    first_dose_coverage_18_plus: float | None = Field(
+        description="Residents with a first dose ÷ resident population aged 18+ (ratio, 4 decimals)."
+    )
 
 
 class ChildSummary(Schema):
@@ -24,7 +38,11 @@ class ChildSummary(Schema):
     completed_series_people: int
     booster_people: int
     population_18_plus: int
-    first_dose_coverage_18_plus: float | None
+    first_dose_coverage_18_plus: float | None = Field(
+        description="Doses given at the area's sites (first doses) ÷ its population 18+: a workload "
+        "ratio kept for compatibility; coverage is residence.first_dose_coverage_18_plus."
+    )
+    residence: ResidenceSummary
 
 
 class SummaryOut(Schema):
@@ -38,6 +56,17 @@ class SummaryOut(Schema):
     booster_people: int
     population_18_plus: int
     children: list[ChildSummary]
+    residence: ResidenceSummary
+    unassigned: ChildSummary = Field(
+        description="What no child holds (county-level sites, mobile teams, residents registered only at "
+        "this level): children + unassigned = the total, in both views."
+    )
+    late_entries: int = Field(
+        description="Doses given in the area by `at` but recorded after it (they change a figure published at `at`)."
+    )
+    view: Literal["administered", "recorded"] = Field(
+        description="administered: doses given by `at`; recorded: doses entered by `at`."
+    )
 
 
 def user_division(user, code: str | None) -> Division:
@@ -57,9 +86,14 @@ def user_division(user, code: str | None) -> Division:
 
 
 @router.get("/summary", response={200: SummaryOut, 404: ErrorOut})
-def stats_summary(request, division: str | None = None, at: dt.datetime | None = None):
+def stats_summary(
+    request, division: str | None = None, at: dt.datetime | None = None,
+    view: Literal["administered", "recorded"] = "administered",
+):
+    """Figures of a division as of `at` (default now): by site (the top-level and child fields),
+    by residence (`residence`), the "not assigned to a child" row, and the late entries."""
     div = user_division(request.user, division)
     when = at or timezone.now()
     if timezone.is_naive(when):
         when = timezone.make_aware(when)
-    return summary(div, when)
+    return summary(div, when, view=view)

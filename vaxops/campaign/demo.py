@@ -52,7 +52,7 @@ from django.db import connection, models, transaction
 from django.utils import timezone
 
 from vaxops.access.models import ApiToken, Role, RoleAssignment
-from vaxops.campaign.models import DoseCounter
+from vaxops.campaign.models import DoseCounter, ResidenceCounter
 from vaxops.campaign.services import TZ
 from vaxops.catalog import rules
 from vaxops.catalog.models import Product
@@ -1045,14 +1045,17 @@ class DemoBuilder:
             "id", "person", "product", "lot", "series", "dose_number", "kind", "completes_series", "overdue",
             "site", "session", "division", "county_code", "vaccinator", "administered_at", "age_band",
             "priority_group", "client_uuid", "fingerprint", "override_reason", "status", "void_reason", "created_at",
-            "override_codes", "recorded_at", "retrospective", "retrospective_reason",
+            "override_codes", "recorded_at", "retrospective", "retrospective_reason", "residence_division",
         ]
         rows: list[tuple] = []
         first = second = overdue = 0
         utc = dt.UTC
         db_at = w.db_utc_datetime
         counters: Counter[tuple] = Counter()
+        residence_counters: Counter[tuple] = Counter()
         no_codes = w.db_json([])
+        # Every resident's home (their grid) by person id; ids are consecutive from the first.
+        persons, first_person = self.persons, self.persons[0][0] if self.persons else 0
         # Recorded at the desk as it was given: the replayed history has no late entries.
         for at, person_id, product, site, number, completes, is_overdue, band, group in self.doses:
             day = at.date()
@@ -1062,6 +1065,7 @@ class DemoBuilder:
                 available = [(pk, num) for since, pk, num in self.lots[product] if since <= day]
                 lot = lot_of[key] = rng.choice(available[-3:])
             at_utc = at.astimezone(utc)
+            home = persons[person_id - first_person][6]
             # The same fields and form as the dose service's fingerprint.
             fingerprint = hashlib.sha256(
                 f"{person_id}|{product}|{lot[1]}|{site.code}|{at_utc.isoformat()}".encode()
@@ -1071,9 +1075,10 @@ class DemoBuilder:
                 completes, is_overdue, site.id, session_ids[(site.code, day)], site.division_id, site.county_code,
                 rng.choice(site.staff), db_at(at_utc), band, group,
                 w.db_uuid(uuid.UUID(int=rng.getrandbits(128), version=4)), fingerprint, "", DoseStatus.VALID, "",
-                self.created_at, no_codes, db_at(at_utc), False, "",
+                self.created_at, no_codes, db_at(at_utc), False, "", home,
             ))
             counters[(site.division_id, day, product, number, completes, band, group)] += 1
+            residence_counters[(home, day, number, completes, band)] += 1
             if len(rows) == self.w.BATCH:
                 w.submit(DoseRecord, dose_fields, rows)
                 rows = []
@@ -1083,6 +1088,7 @@ class DemoBuilder:
             overdue += bool(is_overdue)
         w.submit(DoseRecord, dose_fields, rows)
         self.counters = counters
+        self.residence_counters = residence_counters
         report.doses = dose_id - self.dose_id
         report.first_dose_people, report.second_dose_people, report.overdue_doses = first, second, overdue
         self.clock.done("doses", f"{report.doses:,} doses ({first:,} first, {second:,} second), "
@@ -1104,12 +1110,21 @@ class DemoBuilder:
              DoseKind.PRIMARY, completes, band, group, count)
             for (division_id, day, product, number, completes, band, group), count in sorted(self.counters.items())
         ]
+        # By residence: every demo dose has its resident's grid as residence (none is missing).
+        residence_rows = [
+            (paths[home], paths[home].rstrip("/").rsplit("/", 1)[-1][:6], w.db_date(day), number,
+             DoseKind.PRIMARY, completes, band, count)
+            for (home, day, number, completes, band), count in sorted(self.residence_counters.items())
+        ]
         DoseCounter.objects.all().delete()
+        ResidenceCounter.objects.all().delete()
         w.insert(DoseCounter, ["division", "path", "county_code", "day", "product_code", "dose_number", "kind",
                                "completes_series", "age_band", "priority_group", "count"], rows)
-        self.report.counter_rows = len(rows)
+        w.insert(ResidenceCounter, ["path", "county_code", "day", "dose_number", "kind", "completes_series",
+                                    "age_band", "count"], residence_rows)
+        self.report.counter_rows = len(rows) + len(residence_rows)
         w.reset_sequences()
-        self.clock.done("counters", f"{len(rows):,} counter rows")
+        self.clock.done("counters", f"{len(rows):,} counter rows by site, {len(residence_rows):,} by residence")
 
 
 def _accumulate(values: Any) -> Any:
