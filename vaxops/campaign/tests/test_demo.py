@@ -6,7 +6,7 @@ import datetime as dt
 from collections import Counter, defaultdict
 
 import pytest
-from django.db.models import Count, Sum
+from django.db.models import Count, Q, Sum
 
 from vaxops.campaign import demo
 from vaxops.campaign.services import TZ, counter_snapshot, rebuild_counters, summary
@@ -149,3 +149,48 @@ def test_demo_state_and_reuse(built):
     assert demo.demo_state(SCALE, 7) == "same"
     assert demo.demo_state(SCALE, 8) == "other"
     assert demo.demo_state(0.5, 7) == "other"
+
+
+def test_every_breakdown_of_the_demo_adds_up_in_both_views(built):
+    """Children + "not assigned to a child" = the parent, by site and by residence, as
+    administered and as recorded; and each child's row is that child's own total. Every
+    division down to the townships (whose rows are the villages), and the villages of Kangding
+    (whose rows are the grids): all villages would only repeat the same code 1,300 times."""
+    from vaxops.campaign.services import METRICS, RECORDED, RESIDENCE_METRICS
+
+    totals: dict[str, dict] = {}
+    rows_of: dict[str, dict] = {}
+    parents = (
+        Division.objects.filter(children__isnull=False)
+        .filter(Q(level__lte=Level.TOWNSHIP) | Q(code__startswith="513301"))
+        .distinct().order_by("level", "code")
+    )
+    for division in parents:
+        # The demo has no late entries, so as recorded = as administered: checked down to counties.
+        for view in ("administered", RECORDED) if division.level <= Level.COUNTY else ("administered",):
+            figures = summary(division, demo.REPORT_AT, view=view)
+            rows = [*figures["children"], figures["unassigned"]]
+            for name in METRICS:
+                assert sum(r[name] for r in rows) == figures[name], (division.code, view, name)
+            for name in RESIDENCE_METRICS:
+                assert sum(r["residence"][name] for r in rows) == figures["residence"][name], (division.code, name)
+            assert sum(r["population_18_plus"] for r in rows) == figures["population_18_plus"]
+            if view == "administered":
+                totals[division.code] = figures
+                rows_of.update({c["code"]: c for c in figures["children"]})
+            else:
+                assert figures["late_entries"] == 0 and figures["doses_total"] == totals[division.code]["doses_total"]
+    for code, figures in totals.items():
+        if code in rows_of:
+            assert rows_of[code]["doses_total"] == figures["doses_total"], code
+            assert rows_of[code]["residence"] == figures["residence"], code
+    prefecture = totals["513300"]
+    # Every demo resident lives in a grid of the prefecture, and every site is in a county.
+    assert prefecture["residence"]["first_dose_people"] == prefecture["first_dose_people"]
+    assert prefecture["unassigned"]["doses_total"] == 0
+    # Mobile teams are county-level sites: Kangding's township rows do not hold their doses.
+    kangding = totals["513301"]
+    mobile = DoseRecord.objects.filter(site__kind="mobile_team", county_code="513301").count()
+    assert kangding["unassigned"]["doses_total"] == mobile
+    assert kangding["unassigned"]["residence"]["first_dose_people"] == 0
+    assert DoseRecord.objects.filter(residence_division__isnull=True).count() == 0
