@@ -131,3 +131,7 @@ LOGGING = {
 
 # Campaign-wide settings (observation minutes is configurable per campaign later).
 VAXOPS_OBSERVATION_MINUTES = 30
+
+# Campaign figures: the moment the dashboard opens at when none is chosen (ISO 8601, e.g.
+# "2021-06-01T19:00:00+08:00"; empty: now). `vaxops demo` sets it to the demo's report moment.
+VAXOPS_CAMPAIGN_MOMENT = os.environ.get("VAXOPS_CAMPAIGN_MOMENT", "")

@@ -16,21 +16,6 @@ from django.utils.translation import gettext_lazy as _
 from vaxops.catalog.models import Product
 from vaxops.sites.models import Site
 
-# <input type="datetime-local"> sends "2021-06-01T19:00"; the other forms are for hand-typed URLs.
-DATETIME_LOCAL_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d"]
-
-
-class DashboardForm(forms.Form):
-    """Which division and which moment the dashboard shows (both optional)."""
-
-    at = forms.DateTimeField(
-        label=_("As of"),
-        required=False,
-        input_formats=DATETIME_LOCAL_FORMATS,
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
-    )
-    division = forms.CharField(label=_("Division"), required=False, max_length=15)
-
 
 class DeskForm(forms.Form):
     """The site and product the desk works with; every desk form carries them."""

@@ -78,6 +78,8 @@ class Command(BaseCommand):
         call_command("collectstatic", interactive=False, verbosity=0)
         gunicorn = Path(sys.executable).with_name("gunicorn")
         argv = [str(gunicorn), "vaxops.wsgi", "-b", options["bind"], "-w", str(options["workers"])]
+        # The dashboard opens at the demo's report moment (and says so), not at "now" years later.
+        os.environ.setdefault("VAXOPS_CAMPAIGN_MOMENT", demo.REPORT_AT.isoformat())
         say(f"serving on http://{options['bind']}/  ({' '.join(argv[1:])}; Ctrl-C stops)")
         sys.stdout.flush()
         connections.close_all()

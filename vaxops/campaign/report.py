@@ -9,12 +9,13 @@ localised on their own, so no Chinese is assembled in code.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 
-from django.utils import formats
+from django.utils import formats, timezone
 from django.utils.dateformat import format as date_format
 from django.utils.functional import Promise
-from django.utils.translation import ngettext, pgettext_lazy
+from django.utils.translation import ngettext, pgettext, pgettext_lazy
 
 from vaxops.regions.models import Division, Level
 
@@ -82,13 +83,21 @@ _BY_LEVEL = {
 }
 
 
+# A trailing remark in brackets is not part of the name's ending: the demo labels its synthetic
+# places "康定市第1街道（示例）", and the unit word (街道, 乡, 镇, 社区 …) comes before the remark.
+_REMARK = re.compile(r"\s*[（(][^（()）]*[)）]\s*$")
+
+
 def area_word(division: Division) -> AreaWord:
     """The word for "the whole of" ``division`` in a report (全州, 全县, 全市, 全乡 …).
 
     Chinese reports take it from the last characters of the official name: a county-level
-    city says 全市, an autonomous prefecture 全州, a street office 全街道.
+    city says 全市, an autonomous prefecture 全州, a street office 全街道 — the name is the one
+    reliable signal of a division's kind (the level alone does not tell a street office from a
+    township). A remark in brackets at the end is skipped; only a name that names no unit falls
+    back to the level.
     """
-    name = division.name_zh.strip()
+    name = _REMARK.sub("", division.name_zh.strip())
     for ending, key in _ENDINGS:
         if name.endswith(ending):
             # 自治区 is a province-level region; any other name ending in 区 is a city district.
@@ -112,9 +121,25 @@ _TIME_WITH_MINUTES = pgettext_lazy(
 )
 
 
-def report_time(at: dt.datetime) -> str:
-    """``at`` (already in local time) as a report writes it."""
-    pattern = _TIME_ON_THE_HOUR if at.minute == 0 else _TIME_WITH_MINUTES
+_YEAR_ON_THE_HOUR = pgettext_lazy(
+    # Translators: as "report time on the hour", with the year (a moment of another year).
+    # English "19:00 on 1 June 2021"; Chinese Y年n月j日G时 (2021年6月1日19时).
+    "report time on the hour with year", "H:i \\o\\n j F Y"
+)
+_YEAR_WITH_MINUTES = pgettext_lazy(
+    # Translators: as "report time with minutes", with the year; Chinese Y年n月j日G时i分.
+    "report time with minutes with year", "H:i \\o\\n j F Y"
+)
+
+
+def report_time(at: dt.datetime, *, today: dt.date | None = None) -> str:
+    """``at`` (already in local time) as a report writes it; with the year unless ``at`` is in
+    the current year (``today``'s, by default the campaign's local date)."""
+    this_year = (today or timezone.localdate()).year
+    if at.year == this_year:
+        pattern = _TIME_ON_THE_HOUR if at.minute == 0 else _TIME_WITH_MINUTES
+    else:
+        pattern = _YEAR_ON_THE_HOUR if at.minute == 0 else _YEAR_WITH_MINUTES
     return date_format(at, str(pattern))
 
 
@@ -123,10 +148,22 @@ def grouped(number: int) -> str:
     return formats.number_format(number, force_grouping=True)
 
 
-def report_sentence(division: Division, at: dt.datetime, *, doses: int, first: int, second: int) -> str:
-    """The sentence a health commission publishes: doses so far, first and second doses."""
+def view_phrase(view: str) -> str:
+    """Which clock a figure follows, as the report sentence says it."""
+    if view == "recorded":
+        return pgettext("report view", "as recorded by then")
+    return pgettext("report view", "by time of vaccination")
+
+
+def report_sentence(
+    division: Division, at: dt.datetime, *, doses: int, first: int, second: int,
+    view: str = "administered", today: dt.date | None = None,
+) -> str:
+    """The sentence a health commission publishes: doses so far, first and second doses, and
+    which view the figures are in (doses given by ``at``, or entered by ``at``)."""
     params = {
-        "time": report_time(at),
+        "view": view_phrase(view),
+        "time": report_time(at, today=today),
         "area": str(area_word(division).text),
         "doses": grouped(doses),
         "first": grouped(first),
@@ -134,10 +171,10 @@ def report_sentence(division: Division, at: dt.datetime, *, doses: int, first: i
     }
     return ngettext(
         # Translators: the report sentence of a health commission. Chinese: 截至%(time)s，%(area)s
-        # 累计接种新冠病毒疫苗%(doses)s剂次，其中第一剂%(first)s人，第二剂%(second)s人。
+        # 累计接种新冠病毒疫苗%(doses)s剂次，其中第一剂%(first)s人，第二剂%(second)s人（%(view)s）。
         "As of %(time)s, %(area)s had given %(doses)s dose of COVID-19 vaccine: "
-        "%(first)s people had their first dose and %(second)s their second.",
+        "%(first)s people had their first dose and %(second)s their second (%(view)s).",
         "As of %(time)s, %(area)s had given %(doses)s doses of COVID-19 vaccine: "
-        "%(first)s people had their first dose and %(second)s their second.",
+        "%(first)s people had their first dose and %(second)s their second (%(view)s).",
         doses,
     ) % params

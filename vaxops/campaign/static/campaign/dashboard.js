@@ -7,21 +7,30 @@
   var charts = [];
 
   function coverageChart(el, data) {
+    // Horizontal bars with every name shown: a county has up to 30 townships, so the chart grows
+    // with them (a bar and its label per row) instead of dropping labels that would overlap.
+    el.style.height = Math.max(240, 28 * data.names.length + 48) + "px";
     var chart = echarts.init(el, null, { renderer: "svg" });
-    // Horizontal bars: division names are long and a prefecture has up to 18 counties.
+    var narrow = el.clientWidth < 480;
     chart.setOption({
       animation: false,
-      grid: { left: 8, right: 48, top: 8, bottom: 8, containLabel: true },
-      tooltip: { trigger: "axis", axisPointer: { type: "shadow" }, valueFormatter: function (v) { return v == null ? "–" : v + "%"; } },
+      grid: { left: 8, right: 56, top: 8, bottom: 8, containLabel: true },
+      tooltip: {
+        trigger: "axis", axisPointer: { type: "shadow" },
+        formatter: function (items) { var p = items[0]; return p.name + ": " + data.labels[p.dataIndex]; }
+      },
       xAxis: { type: "value", min: 0, splitNumber: 4, axisLabel: { formatter: "{value}%", hideOverlap: true } },
-      yAxis: { type: "category", data: data.names, inverse: true },
+      yAxis: {
+        type: "category", data: data.names, inverse: true,
+        axisLabel: { interval: 0, width: narrow ? 120 : 220, overflow: "break", lineHeight: 14 }
+      },
       series: [{
         type: "bar",
         data: data.percent,
         itemStyle: { color: BLUE },
-        // One decimal, as in the table below the chart.
-        label: { show: true, position: "right", formatter: function (p) { return p.value == null ? "–" : p.value.toFixed(1) + "%"; } },
-        barMaxWidth: 28
+        // The label is the page's own text for the value (core.formats): chart and table agree.
+        label: { show: true, position: "right", formatter: function (p) { return data.labels[p.dataIndex]; } },
+        barMaxWidth: 22
       }]
     });
     return chart;

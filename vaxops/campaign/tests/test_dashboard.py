@@ -1,4 +1,4 @@
-"""The command dashboard: figures as of a moment, the report sentence, constant query count."""
+"""The command dashboard: figures as of a moment in both views, the report sentence, constant query count."""
 
 from __future__ import annotations
 
@@ -16,7 +16,9 @@ from django.utils import translation
 from conftest import make_person
 from vaxops.regions.models import Division, Level
 from vaxops.vaccination.services import record_dose
-from vaxops.web.report import area_word, report_sentence
+from vaxops.campaign.report import area_word, report_sentence
+from vaxops.core.formats import format_percent, percent
+from vaxops.vaccination.models import DoseRecord
 
 TZ = ZoneInfo("Asia/Shanghai")
 DASHBOARD = reverse("web:dashboard")
@@ -27,6 +29,8 @@ def give(world, person, *, at: str, site="KD-MASS", user="vaccinator", product="
         client_uuid=uuid.uuid4(), person_id=person.pk, product_code=product, lot_number=lot, site_code=site,
         administered_at=dt.datetime.fromisoformat(at), acting_user=world.users[user], source="web",
     )
+    # Entered at the desk as it was given (not a late entry, although the test runs years later).
+    DoseRecord.objects.filter(pk=dose.pk).update(recorded_at=dose.administered_at)
     return dose
 
 
@@ -65,15 +69,15 @@ def test_dashboard_shows_the_figures_after_doses_are_recorded(en, campaign):
         assert f'<span class="figure-value">{value}</span>' in block[:300]
     children = {c["code"]: c for c in r.context["children"]}
     assert (children["513301"]["doses_total"], children["513322"]["doses_total"]) == (3, 1)
-    assert children["513301"]["first_dose_coverage_18_plus"] == round(2 / 1300, 4)
+    assert children["513301"]["residence"]["first_dose_coverage_18_plus"] == round(2 / 1300, 4)
 
 
 def test_the_report_sentence_reads_like_the_health_commission(en, campaign):
     en.force_login(campaign.users["prefecture_command"])
     r = en.get(DASHBOARD, {"at": "2021-06-01T19:00"})
     assert r.context["sentence"] == (
-        "As of 19:00 on 1 June, the prefecture had given 4 doses of COVID-19 vaccine: "
-        "3 people had their first dose and 1 their second."
+        "As of 19:00 on 1 June 2021, the prefecture had given 4 doses of COVID-19 vaccine: "
+        "3 people had their first dose and 1 their second (by time of vaccination)."
     )
     assert r.context["sentence"] in r.content.decode()
 
@@ -91,7 +95,7 @@ def test_county_command_sees_only_its_county(en, campaign):
     r = en.get(DASHBOARD, {"at": "2021-06-01T19:00"})
     assert r.context["division"].code == "513301"
     assert figures(r) == (3, 2, 1, 1)
-    assert r.context["sentence"].startswith("As of 19:00 on 1 June, the city had given 3 doses")
+    assert r.context["sentence"].startswith("As of 19:00 on 1 June 2021, the city had given 3 doses")
 
 
 def test_daily_chart_has_every_day_and_the_partial_last_day(en, campaign):
@@ -110,13 +114,14 @@ def test_coverage_chart_has_one_bar_per_child_in_percent(en, campaign):
     en.force_login(campaign.users["prefecture_command"])
     coverage = en.get(DASHBOARD, {"at": "2021-06-01T19:00"}).context["chart_data"]["coverage"]
     assert coverage["names"] == ["Kangding", "Luding"]
-    assert coverage["percent"] == [round(2 / 1300 * 100, 2), round(1 / 1300 * 100, 2)]
+    assert coverage["percent"] == [percent(2 / 1300), percent(1 / 1300)]
+    assert coverage["labels"] == ["0.2%", "0.1%"]
 
 
 def test_children_link_to_drill_down(en, campaign):
     en.force_login(campaign.users["prefecture_command"])
     body = en.get(DASHBOARD, {"at": "2021-06-01T19:00"}).content.decode()
-    assert "?division=513301&amp;at=2021-06-01T19:00" in body
+    assert "?division=513301&amp;at=2021-06-01T19:00&amp;view=administered" in body
     r = en.get(DASHBOARD, {"division": "513301", "at": "2021-06-01T19:00"})
     assert [c["code"] for c in r.context["children"]] == ["513301001"]
 
@@ -158,6 +163,12 @@ def test_dashboard_query_count_does_not_grow_with_children(client, world, django
         ("壬庄乡", Level.TOWNSHIP, "全乡"),
         ("泸桥镇", Level.TOWNSHIP, "全镇"),
         ("炉城街道", Level.TOWNSHIP, "全街道"),
+        # The demo's synthetic names end in a remark; the unit word before it still decides.
+        ("康定市第1街道（示例）", Level.TOWNSHIP, "全街道"),
+        ("泸定县第1镇（示例）", Level.TOWNSHIP, "全镇"),
+        ("泸定县第3乡（示例）", Level.TOWNSHIP, "全乡"),
+        ("康定市第1街道第2社区（示例）", Level.VILLAGE, "全社区"),
+        ("泸定县第3乡第1村（示例）", Level.VILLAGE, "全村"),
         ("示例", Level.COUNTY, "全县"),
     ],
 )
@@ -169,10 +180,10 @@ def test_report_sentence_of_the_ganzi_report_in_english():
     ganzi = Division(code="513300", level=Level.PREFECTURE, name_zh="甘孜藏族自治州")
     at = dt.datetime(2021, 6, 1, 19, 0, tzinfo=TZ)
     with translation.override("en"):
-        sentence = report_sentence(ganzi, at, doses=373657, first=330123, second=43534)
+        sentence = report_sentence(ganzi, at, doses=373657, first=330123, second=43534, today=dt.date(2021, 6, 3))
     assert sentence == (
         "As of 19:00 on 1 June, the prefecture had given 373,657 doses of COVID-19 vaccine: "
-        "330,123 people had their first dose and 43,534 their second."
+        "330,123 people had their first dose and 43,534 their second (by time of vaccination)."
     )
 
 
@@ -182,3 +193,96 @@ def test_report_sentence_in_chinese_does_not_group_digits():
     with translation.override("zh-hans"):
         sentence = report_sentence(ganzi, at, doses=373657, first=330123, second=43534)
     assert "373657" in sentence and "330123" in sentence and "43534" in sentence
+
+
+def test_report_sentence_carries_the_year_of_another_year_and_says_its_view():
+    ganzi = Division(code="513300", level=Level.PREFECTURE, name_zh="甘孜藏族自治州")
+    at = dt.datetime(2021, 6, 1, 19, 0, tzinfo=TZ)
+    with translation.override("zh-hans"):
+        this_year = report_sentence(ganzi, at, doses=3, first=2, second=1, today=dt.date(2021, 6, 3))
+        later = report_sentence(ganzi, at, doses=3, first=2, second=1, today=dt.date(2026, 1, 5))
+        recorded = report_sentence(ganzi, at, doses=3, first=2, second=1, view="recorded",
+                                   today=dt.date(2026, 1, 5))
+    assert this_year.startswith("截至6月1日19时，全州累计接种")
+    assert later.startswith("截至2021年6月1日19时，全州累计接种")
+    assert later.endswith("（按接种时间统计）。") and recorded.endswith("（按录入时间统计）。")
+
+
+def test_a_street_office_of_the_demo_reports_as_a_street():
+    street = Division(code="513301001", level=Level.TOWNSHIP, name_zh="康定市第1街道（示例）")
+    at = dt.datetime(2021, 6, 1, 19, 0, tzinfo=TZ)
+    with translation.override("zh-hans"):
+        sentence = report_sentence(street, at, doses=3, first=2, second=1)
+    assert "全街道累计接种" in sentence and "全乡" not in sentence
+
+
+def test_dashboard_says_its_view_and_the_late_entries(en, campaign):
+    late = DoseRecord.objects.get(administered_at=dt.datetime.fromisoformat("2021-06-01T10:00:00+08:00"))
+    DoseRecord.objects.filter(pk=late.pk).update(recorded_at=dt.datetime.fromisoformat("2021-06-01T20:30:00+08:00"))
+    en.force_login(campaign.users["prefecture_command"])
+    administered = en.get(DASHBOARD, {"at": "2021-06-01T19:00"})
+    note = administered.content.decode()
+    assert "As administered: doses given by 19:00 on 1 June 2021, including 1 late entry" in note
+    assert figures(administered)[0] == 4
+    recorded = en.get(DASHBOARD, {"at": "2021-06-01T19:00", "view": "recorded"})
+    assert figures(recorded)[0] == 3
+    assert "As recorded: doses entered by 19:00 on 1 June 2021. 1 dose given by then was entered later" in (
+        recorded.content.decode()
+    )
+    assert recorded.context["sentence"].endswith("(as recorded by then).")
+    # The daily chart stays by day of vaccination in either view.
+    assert recorded.context["chart_data"]["daily"]["doses"][-1] == 1
+
+
+def test_residence_and_site_tables_add_up_with_the_not_assigned_row(en, campaign):
+    en.force_login(campaign.users["county_command"])
+    r = en.get(DASHBOARD, {"at": "2021-06-01T19:00"})
+    rows = r.context["rows"]
+    # Kangding's gymnasium is a county-level site: its doses are in no township.
+    assert [row["is_child"] for row in rows] == [True, False]
+    assert sum(row["doses_total"] for row in rows) == r.context["figures"]["doses_total"] == 3
+    assert sum(row["residence"]["first_dose_people"] for row in rows) == 2
+    body = r.content.decode()
+    assert 'data-testid="unassigned-sites"' in body and "Not assigned to a township" in body
+
+
+def test_headline_table_and_chart_round_a_percentage_the_same_way(en, world):
+    """0.25 % reads 0.3 % everywhere (rounded half up once, by core.formats.percent)."""
+    for code in ("513301", "513301001"):
+        Division.objects.filter(code=code).update(pop_18_59=300, pop_60_plus=100)
+    person = make_person(world, seq=601, division="513301001")
+    give(world, person, at="2021-05-10T10:00:00+08:00")
+    en.force_login(world.users["county_command"])
+    r = en.get(DASHBOARD, {"at": "2021-06-01T19:00"})
+    assert r.context["coverage_text"] == format_percent(1 / 400) == "0.3%"
+    assert r.context["chart_data"]["coverage"]["percent"] == [0.3]
+    assert r.context["chart_data"]["coverage"]["labels"] == ["0.3%"]
+    body = r.content.decode()
+    assert body.count("0.3%") >= 3 and "0.2%" not in body
+
+
+def test_the_dashboard_opens_at_the_campaign_moment_and_says_so(en, campaign, settings):
+    settings.VAXOPS_CAMPAIGN_MOMENT = "2021-06-01T09:00:00+08:00"
+    en.force_login(campaign.users["prefecture_command"])
+    r = en.get(DASHBOARD)
+    assert r.context["at"] == dt.datetime(2021, 6, 1, 9, 0, tzinfo=TZ)
+    assert figures(r) == (3, 3, 0, 0)
+    assert "Opened at the campaign moment set for this installation: 09:00 on 1 June 2021" in r.content.decode()
+    # A chosen moment is not the campaign moment, and without the setting the default is now.
+    assert "campaign moment" not in en.get(DASHBOARD, {"at": "2021-06-01T19:00"}).content.decode()
+    settings.VAXOPS_CAMPAIGN_MOMENT = ""
+    assert en.get(DASHBOARD).context["at"].year >= 2025
+
+
+def test_a_province_with_one_prefecture_shows_its_counties(en, world):
+    province = Division.objects.create(code="520000", level=Level.PROVINCE, name_zh="贵州省", name_en="Guizhou")
+    prefecture = Division.objects.create(code="522300", level=Level.PREFECTURE, parent=province,
+                                         name_zh="黔西南布依族苗族自治州", name_en="Qianxinan")
+    for code, name in [("522301", "Xingyi"), ("522302", "Xingren")]:
+        Division.objects.create(code=code, level=Level.COUNTY, parent=prefecture, name_zh=name, name_en=name)
+    en.force_login(world.users["admin"])
+    r = en.get(DASHBOARD, {"division": "520000", "at": "2021-06-01T19:00"})
+    assert r.context["breakdown_division"].code == "522300"
+    assert [row["code"] for row in r.context["rows"] if row["is_child"]] == ["522301", "522302"]
+    assert r.context["chart_data"]["coverage"]["names"] == ["Xingyi", "Xingren"]
+    assert "By division of Qianxinan, the only division below." in r.content.decode()
