@@ -6,7 +6,8 @@ products with one lot each, and dose records generated in SQL (``INSERT … SELE
 generate_series``, with the table's secondary indexes and constraints dropped during the load
 and rebuilt after it) spread over 100 days (2021-04-01 … 2021-07-09, 08:00-20:00 local), all
 5 products, 5 age bands, 3 priority groups, dose numbers 1-3, 0.5 % voided. The counters are
-then built by ``campaign.services.rebuild_counters()``.
+then built by ``campaign.services.rebuild_counters()`` (by site and by residence: each
+person lives in the town of the dose's site).
 
 At each scale it times ``summary()`` (the service) and ``GET /api/v1/stats/summary`` (through
 Django's test client with a prefecture-command bearer token) at the prefecture (513300) and at
@@ -148,14 +149,18 @@ def load_doses(world: dict[str, Any], first: int, last: int) -> float:
             "INSERT INTO vaccination_doserecord (person_id, product_id, lot_id, series, dose_number, kind, "
             "completes_series, overdue, site_id, session_id, division_id, county_code, vaccinator_id, "
             "administered_at, age_band, priority_group, client_uuid, fingerprint, override_reason, status, "
-            "void_reason, voided_at, voided_by_id, created_at) "
+            "void_reason, voided_at, voided_by_id, created_at, residence_division_id, recorded_at, retrospective, "
+            "retrospective_reason, override_codes) "
             "SELECT (g - 1) / 3 + 1, p.id, p.lot, 'COVID19', mod(g - 1, 3) + 1, "
             "CASE WHEN mod(g - 1, 3) = 2 THEN 'booster' ELSE 'primary' END, mod(g - 1, 3) = 1, false, t.site, "
             "NULL, t.id, t.county, %s, "
             "timestamptz '2021-04-01 08:00+08' + r.day * interval '1 day' + r.sec * interval '1 second', "
             "(array['0-2','3-11','12-17','18-59','60+'])[1 + r.band], "
             "(array['','medical_staff','teacher'])[1 + r.grp], md5(g::text)::uuid, '', '', "
-            "CASE WHEN mod(g, 200) = 0 THEN 'voided' ELSE 'valid' END, '', NULL, NULL, now() "
+            "CASE WHEN mod(g, 200) = 0 THEN 'voided' ELSE 'valid' END, '', NULL, NULL, now(), "
+            # Residents of the town of their site, recorded as given (no late entries).
+            "t.id, timestamptz '2021-04-01 08:00+08' + r.day * interval '1 day' + r.sec * interval '1 second', "
+            "false, '', '[]'::jsonb "
             "FROM (SELECT g, floor(random() * %s)::int AS town, floor(random() * %s)::int AS prod, "
             "floor(random() * 100)::int AS day, floor(random() * 43200)::int AS sec, "
             "floor(random() * 5)::int AS band, floor(random() * 3)::int AS grp "
@@ -180,7 +185,7 @@ def rebuild() -> tuple[int, float]:
     started = time.perf_counter()
     rows = rebuild_counters()
     with connection.cursor() as cur:
-        cur.execute("ANALYZE campaign_dosecounter")
+        cur.execute("ANALYZE campaign_dosecounter; ANALYZE campaign_residencecounter")
     return rows, time.perf_counter() - started
 
 

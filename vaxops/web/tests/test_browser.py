@@ -156,33 +156,6 @@ def test_vaccinator_records_doses_with_the_keyboard_and_the_dashboard_counts_the
     context.close()
 
 
-def test_prefecture_dashboard_draws_its_charts(chromium, world, live_server):
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    seed_campaign(world)
-    context = english_context(chromium, live_server.url, {"width": 1280, "height": 900})
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    log_in(page, live_server.url, "prefecture_command")
-    page.goto(live_server.url + "/?at=2021-06-01T19:00")
-    assert figure(page, "doses-total") == 36
-    assert page.locator('[data-testid="report-sentence"]').inner_text().startswith(
-        "As of 19:00 on 1 June, the prefecture had given 36 doses"
-    )
-    # ECharts drew both charts (SVG renderer) from the page's own data.
-    page.wait_for_selector("#coverage-chart svg")
-    page.wait_for_selector("#daily-chart svg")
-    page.screenshot(path=str(SCREENSHOTS / "dashboard-prefecture.png"), full_page=True)
-
-    # A tablet in portrait: the same page still fits.
-    page.set_viewport_size({"width": 768, "height": 1024})
-    page.wait_for_timeout(200)
-    assert page.evaluate("document.documentElement.scrollWidth") <= 768
-    page.screenshot(path=str(SCREENSHOTS / "dashboard-tablet.png"), full_page=True)
-    assert errors == []
-    context.close()
-
-
 def test_site_manager_overrides_a_deferral_with_the_keyboard(chromium, world, live_server):
     from django.utils import timezone
 
