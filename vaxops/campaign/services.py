@@ -164,17 +164,19 @@ def rebuild_counters() -> int:
 
 
 def counter_snapshot() -> dict[tuple, int]:
-    """All non-zero counters of both views as {("site" | "residence", *key): count}, for
-    comparing live counters with a rebuild."""
-    site = {
-        ("site", *(r[f] for f in KEY_FIELDS)): r["count"]
+    """All non-zero counters by site as {key: count}, for comparing live counters with a rebuild."""
+    return {
+        tuple(r[f] for f in KEY_FIELDS): r["count"]
         for r in DoseCounter.objects.exclude(count=0).values(*KEY_FIELDS, "count")
     }
-    residence = {
-        ("residence", *(r[f] for f in RESIDENCE_KEY_FIELDS)): r["count"]
+
+
+def residence_snapshot() -> dict[tuple, int]:
+    """All non-zero counters by residence as {key: count}, the same for the second view."""
+    return {
+        tuple(r[f] for f in RESIDENCE_KEY_FIELDS): r["count"]
         for r in ResidenceCounter.objects.exclude(count=0).values(*RESIDENCE_KEY_FIELDS, "count")
     }
-    return site | residence
 
 
 # -- reading -----------------------------------------------------------------------------------

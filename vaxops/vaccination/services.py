@@ -525,7 +525,10 @@ def void_dose(*, dose_id: int, reason: str, acting_user: Any, source: str) -> Do
         raise VaxopsError("void_reason_required")
     with transaction.atomic(durable=True):
         dose = get_scoped(
-            DoseRecord.objects.select_for_update().select_related("product", "division", "residence_division"),
+            # Lock the dose row only: PostgreSQL cannot lock the nullable side of the outer join
+            # that the optional residence division brings.
+            DoseRecord.objects.select_for_update(of=("self",))
+            .select_related("product", "division", "residence_division"),
             acting_user, "dose.void", not_found="dose_not_found", pk=dose_id,
         )
         if dose.status == DoseStatus.VOIDED:

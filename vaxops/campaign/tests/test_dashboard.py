@@ -14,11 +14,11 @@ from django.urls import reverse
 from django.utils import translation
 
 from conftest import make_person
-from vaxops.regions.models import Division, Level
-from vaxops.vaccination.services import record_dose
 from vaxops.campaign.report import area_word, report_sentence
 from vaxops.core.formats import format_percent, percent
+from vaxops.regions.models import Division, Level
 from vaxops.vaccination.models import DoseRecord
+from vaxops.vaccination.services import record_dose
 
 TZ = ZoneInfo("Asia/Shanghai")
 DASHBOARD = reverse("web:dashboard")

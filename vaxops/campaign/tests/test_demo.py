@@ -9,7 +9,7 @@ import pytest
 from django.db.models import Count, Q, Sum
 
 from vaxops.campaign import demo
-from vaxops.campaign.services import TZ, counter_snapshot, rebuild_counters, summary
+from vaxops.campaign.services import TZ, counter_snapshot, rebuild_counters, residence_snapshot, summary
 from vaxops.catalog import rules
 from vaxops.catalog.models import Product
 from vaxops.regions.models import Division, Level
@@ -133,9 +133,12 @@ def test_sites_lots_and_counters(built):
     assert set(usable_today.values_list("product__code", flat=True)) == set(demo.LOT_SPECS)
     mass = DoseRecord.objects.filter(site__kind="mass_site")
     assert mass.count() == round(demo.MASS_DOSES * SCALE)
-    before = counter_snapshot()
+    before, before_residence = counter_snapshot(), residence_snapshot()
+    assert sum(before_residence.values()) == sum(before.values()) == DoseRecord.objects.count()
     rebuild_counters()
     assert counter_snapshot() == before
+    # The demo's residence counters (summed while writing) are exactly what a rebuild computes.
+    assert residence_snapshot() == before_residence
 
 
 def test_apportion_is_exact_and_proportional():
