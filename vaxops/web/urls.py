@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from vaxops.web import views
 
@@ -7,8 +7,5 @@ urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", views.LogoutView.as_view(), name="logout"),
-    path("desk/", views.desk, name="desk"),
-    path("desk/lookup/", views.desk_lookup, name="desk_lookup"),
-    path("desk/register/", views.desk_register, name="desk_register"),
-    path("desk/record/", views.desk_record, name="desk_record"),
+    path("", include("vaxops.vaccination.urls")),
 ]
