@@ -23,8 +23,18 @@ Decisions:
   while divisions are merged and renamed (513321, Kangding before 2015, is still on cards).
   Only a province part of ``00`` is rejected (``id_bad_division_code``): no province has that
   code, and ``000000…`` is the usual placeholder typed when the real number is unknown.
+  A province part that no edition of GB/T 2260 ever used (e.g. ``99``) is *accepted* with the
+  warning ``id_unknown_province_code`` in :attr:`ResidentId.warnings`: a person holding such a
+  card is not turned away for a gap in our code list; the desk shows the warning so the number
+  is checked against the card.
+* Birth years before 1900 are refused (``id_birth_year_before_1900``): nobody alive was born
+  then, and such a date is a mistyped year (``1880`` for ``1980``).
+* Input is forgiving where that is safe: full-width digits and ``Ｘ``/``ｘ`` (what a Chinese
+  input method types), spaces and hyphens (how numbers are written out and read aloud) are
+  normalised by :func:`normalise_id_input` before any check. Nothing else is rewritten: a
+  letter O is not a zero.
 * Checks run in a fixed order - length, characters, check character, division, date,
-  future date - so one input always gives the same error code.
+  year before 1900, future date - so one input always gives the same error code.
 * Errors carry a stable ``code``, an English message and a ``detail`` dict. The Django layer
   translates from the code with :data:`MESSAGES` (``MESSAGES[code].format(**detail)``).
 """
@@ -38,11 +48,14 @@ from typing import Literal
 
 __all__ = [
     "MESSAGES",
+    "PROVINCE_CODES",
+    "WARNINGS",
     "IdNumberError",
     "ResidentId",
     "check_character",
     "make_id_number",
     "mask_id_number",
+    "normalise_id_input",
     "parse_id_number",
     "random_id_number",
 ]
@@ -54,6 +67,23 @@ _DIGITS = frozenset("0123456789")
 
 Sex = Literal["M", "F"]
 
+#: Province parts of division codes used by any edition of GB/T 2260 (1980 onwards; 46 Hainan
+#: since 1988, 50 Chongqing since 1997, 71 Taiwan, 81 Hong Kong, 82 Macao).
+PROVINCE_CODES = frozenset({
+    "11", "12", "13", "14", "15", "21", "22", "23", "31", "32", "33", "34", "35", "36", "37",
+    "41", "42", "43", "44", "45", "46", "50", "51", "52", "53", "54", "61", "62", "63", "64",
+    "65", "71", "81", "82",
+})
+
+# Full-width digits and X (U+FF10-FF19, U+FF38, U+FF58) read as their ASCII forms; spaces
+# (ASCII, no-break, ideographic) and hyphens/dashes (ASCII, U+2010-U+2015, full-width) dropped.
+_FORGIVEN = {
+    **{0xFF10 + i: str(i) for i in range(10)},
+    0xFF38: "X",
+    0xFF58: "X",
+    **{ord(c): None for c in " \t\r\n\u00a0\u3000-\u2010\u2011\u2012\u2013\u2014\u2015\uff0d"},
+}
+
 #: Error code -> English message template; placeholders are keys of ``IdNumberError.detail``.
 MESSAGES: dict[str, str] = {
     "id_wrong_length": "An identity number has 18 characters (or 15 digits in the old form); got {length}.",
@@ -64,7 +94,16 @@ MESSAGES: dict[str, str] = {
     "id_bad_check_character": "The check character should be {expected}, not {actual}: a character is mistyped.",
     "id_bad_division_code": "The division code {division_code} does not exist: the province part cannot be 00.",
     "id_impossible_date": "The birth date {birth_digits} is not a real calendar date.",
+    "id_birth_year_before_1900": "The birth year {year} is before 1900: the year is mistyped.",
     "id_future_birth_date": "The birth date {birth_date} is after today ({today}).",
+}
+
+#: Warning code -> English message template; an accepted number may carry these.
+WARNINGS: dict[str, str] = {
+    "id_unknown_province_code": (
+        "The division code {division_code} is in no edition of the national division codes: "
+        "check the number against the card."
+    ),
 }
 
 
@@ -102,6 +141,8 @@ class ResidentId:
     """The 3-digit sequence (positions 15-17) as an integer 0-999; odd = male."""
     converted_from_15: bool
     """True when the input was the 15-digit GB 11643-1989 form."""
+    warnings: tuple[str, ...] = ()
+    """Codes of :data:`WARNINGS` that apply: the number is accepted, but worth a second look."""
 
 
 def check_character(first17: str) -> str:
@@ -112,14 +153,21 @@ def check_character(first17: str) -> str:
     return _CHECK_CHARS[total % 11]
 
 
+def normalise_id_input(raw: str) -> str:
+    """The typed number with full-width digits and X made ASCII, spaces and hyphens removed,
+    and a lower-case ``x`` upper-cased; every other character is left for the checks to name."""
+    return raw.translate(_FORGIVEN).upper()
+
+
 def parse_id_number(raw: str, *, today: date) -> ResidentId:
     """Validate and normalise an identity number; raise :class:`IdNumberError` if invalid.
 
-    Surrounding whitespace is ignored, a lower-case ``x`` is accepted, and the 15-digit form
-    is converted to 18 characters. ``today`` is explicit so that the "not in the future"
-    check is reproducible in tests and imports.
+    The input is first passed through :func:`normalise_id_input` (full-width characters,
+    spaces, hyphens, lower-case ``x``), and the 15-digit form is converted to 18 characters.
+    ``today`` is explicit so that the "not in the future" check is reproducible in tests and
+    imports.
     """
-    text = raw.strip().upper()
+    text = normalise_id_input(raw)
     if len(text) not in (15, 18):
         raise IdNumberError.from_code("id_wrong_length", length=len(text))
     for position, character in enumerate(text, start=1):
@@ -140,12 +188,15 @@ def parse_id_number(raw: str, *, today: date) -> ResidentId:
     division_code = first17[:6]
     if division_code[:2] == "00":
         raise IdNumberError.from_code("id_bad_division_code", division_code=division_code)
+    warnings = () if division_code[:2] in PROVINCE_CODES else ("id_unknown_province_code",)
 
     birth_digits = first17[6:14]
     try:
         birth_date = date(int(birth_digits[:4]), int(birth_digits[4:6]), int(birth_digits[6:8]))
     except ValueError:
         raise IdNumberError.from_code("id_impossible_date", birth_digits=birth_digits)
+    if birth_date.year < 1900:
+        raise IdNumberError.from_code("id_birth_year_before_1900", year=birth_date.year)
     if birth_date > today:
         raise IdNumberError.from_code(
             "id_future_birth_date", birth_date=birth_date.isoformat(), today=today.isoformat()
@@ -159,6 +210,7 @@ def parse_id_number(raw: str, *, today: date) -> ResidentId:
         sex="M" if sequence % 2 else "F",
         sequence=sequence,
         converted_from_15=converted,
+        warnings=warnings,
     )
 
 

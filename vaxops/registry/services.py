@@ -24,6 +24,12 @@ ID_REASON_MESSAGES = {
     "id_bad_division_code": _("the division code {division_code} does not exist."),
     "id_impossible_date": _("the birth date {birth_digits} is not a real date."),
     "id_future_birth_date": _("the birth date {birth_date} is in the future."),
+    "id_birth_year_before_1900": _("the birth year {year} is before 1900: the year is mistyped."),
+    # A warning, not a refusal (registry.idnumber.WARNINGS): the number is accepted.
+    "id_unknown_province_code": _(
+        "the division code {division_code} is in no edition of the national division codes: "
+        "check the number against the card."
+    ),
 }
 
 PHONE_RE = re.compile(r"^1\d{10}$")

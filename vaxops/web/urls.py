@@ -8,8 +8,5 @@ urlpatterns = [
     path("", include("vaxops.campaign.urls")),
     path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", views.LogoutView.as_view(), name="logout"),
-    path("desk/", views.desk, name="desk"),
-    path("desk/lookup/", views.desk_lookup, name="desk_lookup"),
-    path("desk/register/", views.desk_register, name="desk_register"),
-    path("desk/record/", views.desk_record, name="desk_record"),
+    path("", include("vaxops.vaccination.urls")),
 ]
