@@ -9,6 +9,7 @@ from ninja import Router, Schema
 
 from vaxops.access.scope import get_scoped, require, restrict
 from vaxops.campaign.services import summary
+from vaxops.core.schema import Instant
 from vaxops.regions.models import Division
 from vaxops.registry.api import ErrorOut
 
@@ -57,7 +58,7 @@ def user_division(user, code: str | None) -> Division:
 
 
 @router.get("/summary", response={200: SummaryOut, 404: ErrorOut})
-def stats_summary(request, division: str | None = None, at: dt.datetime | None = None):
+def stats_summary(request, division: str | None = None, at: Instant | None = None):
     div = user_division(request.user, division)
     when = at or timezone.now()
     if timezone.is_naive(when):
