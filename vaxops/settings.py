@@ -58,8 +58,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "vaxops.core.api.ApiRequestGuard",
+    # Outside the API guard, so the guard's own answers carry the policy too.
     "vaxops.core.middleware.ContentSecurityPolicy",
+    "vaxops.core.api.ApiRequestGuard",
     "vaxops.core.middleware.SessionActivity",
 ]
 

@@ -44,7 +44,9 @@ def validate_name(raw: str) -> str:
     try:
         return normalise_name(raw)
     except NameRefused as exc:
-        detail = {"reason": exc.reason, "position": exc.position, "character": exc.character}
+        # position counts from 1, as a person reads it.
+        position = None if exc.position is None else exc.position + 1
+        detail = {"reason": exc.reason, "position": position, "character": exc.character}
         reason = str(NAME_REASON_MESSAGES[exc.reason]).format(**detail)
         raise VaxopsError("invalid_name", {**detail, "reason_message": reason}) from None
 
