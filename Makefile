@@ -16,7 +16,7 @@ env: .venv/.synced
 	@touch $@
 
 demo: env
-	.venv/bin/vaxops demo $(ARGS)
+	VAXOPS_DEMO=1 .venv/bin/vaxops demo $(ARGS)
 
 test: env
 	bash scripts/test.sh $(ARGS)

@@ -57,7 +57,8 @@ def build_world() -> World:
     div("513322001", Level.TOWNSHIP, ld, "泸桥镇", "Luqiao")
     # Another prefecture: outside the area of every user but the admin.
     ab = div("513200", Level.PREFECTURE, sc, "阿坝藏族羌族自治州", "Ngawa")
-    div("513201", Level.COUNTY, ab, "马尔康市", "Barkam")
+    brk = div("513201", Level.COUNTY, ab, "马尔康市", "Barkam")
+    div("513201001", Level.TOWNSHIP, brk, "马尔康镇", "Barkam town")
     for code, name, d, kind in [
         ("KD-MASS", "康定体育馆大规模接种点", kd, "mass_site"),
         ("KD-THC", "炉城卫生院", w.divisions["513301001"], "township_health_centre"),
@@ -137,13 +138,21 @@ def dose_body(person_id: int, *, product="BIBP", lot="B2021001", site="KD-MASS",
 
 def make_person(world: World, *, born=dt.date(1980, 5, 17), seq=123, county="513301", name="张三",
                 division=None, **kw):
-    """Register a person through the service (as the admin) and return it."""
+    """Register a person through the service (as the admin) and return it.
+
+    Home: ``division``, else the county's first township (a home is a township or below). A
+    county-level home is registered as at a desk of the county's mass site (its own division),
+    the one way a resident is registered above township level.
+    """
     from vaxops.registry.idnumber import make_id_number
     from vaxops.registry.services import register_person
 
+    actor = world.users["admin"]
+    if division is not None and len(division) == 6:
+        actor = world.users[{"513301": "vaccinator", "513322": "vaccinator_ld"}[division]]
     return register_person(
         id_number=make_id_number(county, born, seq), name=name,
-        division_code=division or county, acting_user=world.users["admin"], source="cli", **kw,
+        division_code=division or f"{county}001", acting_user=actor, source="cli", **kw,
     )
 
 

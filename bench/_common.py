@@ -26,6 +26,9 @@ BENCH_VAR = ROOT / "var" / "bench"
 RESULTS = BENCH_DIR / "RESULTS.md"
 PYTHON = str(ROOT / ".venv" / "bin" / "python")
 PG_ADMIN_URL = os.environ.get("VAXOPS_BENCH_PG", "postgres://postgres@127.0.0.1:5432/postgres")
+# Benchmarks build and serve demo data on the demo key; their subprocesses (gunicorn, the demo
+# command, the roles) inherit this from os.environ.
+os.environ.setdefault("VAXOPS_DEMO", "1")
 BENCH_DATE = "2026-11-23"
 
 

@@ -24,12 +24,20 @@ def main(argv: list[str] | None = None) -> int:
         module = __import__(module_name, fromlist=[func_name])
         return int(getattr(module, func_name)(argv[1:]) or 0)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "vaxops.settings")
+    from django.core.exceptions import ImproperlyConfigured
     from django.core.management import execute_from_command_line
 
     if argv:
         # Hyphenated sub-commands map onto Django's underscore names.
         argv[0] = argv[0].replace("-", "_")
-    execute_from_command_line(["vaxops", *argv])
+    if argv and argv[0] == "demo":
+        # The demo serves on the published demo key, and so may only the demo.
+        os.environ.setdefault("VAXOPS_DEMO", "1")
+    try:
+        execute_from_command_line(["vaxops", *argv])
+    except ImproperlyConfigured as exc:
+        print(f"vaxops: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -8,12 +8,22 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("VAXOPS_VAR_DIR", BASE_DIR / "var"))
 
-SECRET_KEY = os.environ.get("VAXOPS_SECRET_KEY", "vaxops-demo-key-change-me-in-production-0123456789")
 DEBUG = os.environ.get("VAXOPS_DEBUG", "0") == "1"
+# The demo (and development) may run on the published demo key; nothing else may.
+DEMO = DEBUG or os.environ.get("VAXOPS_DEMO", "0") == "1"
+DEMO_SECRET_KEY = "vaxops-demo-key-change-me-in-production-0123456789"
+SECRET_KEY = os.environ.get("VAXOPS_SECRET_KEY", "") or (DEMO_SECRET_KEY if DEMO else "")
+if not DEMO and SECRET_KEY in ("", DEMO_SECRET_KEY):
+    raise ImproperlyConfigured(
+        "VAXOPS_SECRET_KEY is not set (or is the published demo key): set it to a long random "
+        "secret of your own, e.g. python3 -c 'import secrets; print(secrets.token_urlsafe(50))'. "
+        "For the demo or development only, set VAXOPS_DEMO=1 to run on the demo key."
+    )
 ALLOWED_HOSTS = os.environ.get("VAXOPS_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",")
 
 INSTALLED_APPS = [
@@ -48,7 +58,10 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Outside the API guard, so the guard's own answers carry the policy too.
+    "vaxops.core.middleware.ContentSecurityPolicy",
     "vaxops.core.api.ApiRequestGuard",
+    "vaxops.core.middleware.SessionActivity",
 ]
 
 ROOT_URLCONF = "vaxops.urls"
@@ -135,3 +148,32 @@ VAXOPS_OBSERVATION_MINUTES = 30
 # Campaign figures: the moment the dashboard opens at when none is chosen (ISO 8601, e.g.
 # "2021-06-01T19:00:00+08:00"; empty: now). `vaxops demo` sets it to the demo's report moment.
 VAXOPS_CAMPAIGN_MOMENT = os.environ.get("VAXOPS_CAMPAIGN_MOMENT", "")
+
+# Deployment safety: HTTPS, cookies, Content-Security-Policy, session lifetime
+# (docs/operations.md "Deployment settings"). Behind a TLS proxy set VAXOPS_HTTPS=1 and, if the
+# proxy terminates TLS, VAXOPS_PROXY_SSL_HEADER=1 (it must set X-Forwarded-Proto).
+HTTPS = os.environ.get("VAXOPS_HTTPS", "0") == "1"
+if HTTPS:
+    SECURE_SSL_REDIRECT = True
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = int(os.environ.get("VAXOPS_HSTS_SECONDS", str(365 * 24 * 3600)))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    # The header only allows preloading; nothing is preloaded unless the domain is submitted.
+    SECURE_HSTS_PRELOAD = os.environ.get("VAXOPS_HSTS_PRELOAD", "1") == "1"
+    if os.environ.get("VAXOPS_PROXY_SSL_HEADER", "0") == "1":
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("VAXOPS_CSRF_TRUSTED_ORIGINS", "").split(",") if o]
+
+# Everything the browser loads is served by the app itself (vendored assets, no CDN): no inline
+# script or style, no eval. data: images are for the icons Swagger UI and ECharts embed in CSS.
+VAXOPS_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+
+# A web session ends after a working day without activity; each request (at most one save in
+# SESSION_REFRESH_SECONDS) restarts the clock.
+SESSION_COOKIE_AGE = int(float(os.environ.get("VAXOPS_SESSION_HOURS", "10")) * 3600)
+SESSION_REFRESH_SECONDS = 300

@@ -10,6 +10,7 @@ from ninja import Field, Router, Schema
 
 from vaxops.access.scope import get_scoped, require, restrict
 from vaxops.campaign.services import summary
+from vaxops.core.schema import Instant
 from vaxops.regions.models import Division
 from vaxops.registry.api import ErrorOut
 
@@ -87,7 +88,7 @@ def user_division(user, code: str | None) -> Division:
 
 @router.get("/summary", response={200: SummaryOut, 404: ErrorOut})
 def stats_summary(
-    request, division: str | None = None, at: dt.datetime | None = None,
+    request, division: str | None = None, at: Instant | None = None,
     view: Literal["administered", "recorded"] = "administered",
 ):
     """Figures of a division as of `at` (default now): by site (the top-level and child fields),

@@ -2,19 +2,27 @@
 
 from __future__ import annotations
 
-import json
+import datetime as dt
+import logging
 import time
+from typing import Any
 
 from django.conf import settings
-from django.http import HttpRequest, JsonResponse
-from django.utils import translation
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.utils import timezone, translation
+from django.utils.cache import patch_cache_control
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.renderers import JSONRenderer
+from ninja.responses import NinjaJSONEncoder
 from ninja.security import HttpBearer, SessionAuth
 
 from vaxops.access.models import ApiToken
 from vaxops.access.scope import grants_for
+from vaxops.core import jsoncheck
 from vaxops.core.errors import VaxopsError
+
+logger = logging.getLogger(__name__)
 
 # token hash -> (expiry on the monotonic clock, user with its role grants loaded)
 _TOKEN_CACHE: dict[str, tuple[float, object]] = {}
@@ -61,7 +69,37 @@ class WebSession(SessionAuth):
         return user if user and user.is_authenticated else None
 
 
-api = NinjaAPI(
+class CampaignTimeEncoder(NinjaJSONEncoder):
+    """Every datetime leaves the API in the campaign time zone (``TIME_ZONE``, +08:00).
+
+    Done here, once, at serialisation: an endpoint returns aware datetimes as the database gives
+    them (UTC) and never formats them itself, so create, void and every later endpoint agree.
+    """
+
+    def default(self, o: Any) -> Any:
+        if isinstance(o, dt.datetime) and timezone.is_aware(o):
+            o = timezone.localtime(o)
+        return super().default(o)
+
+
+class CampaignJSONRenderer(JSONRenderer):
+    encoder_class = CampaignTimeEncoder
+    json_dumps_params = {"ensure_ascii": False}
+
+
+class VaxopsAPI(NinjaAPI):
+    """NinjaAPI with the campaign-time renderer and an OpenAPI document that lists every error."""
+
+    def __init__(self, **kwargs: Any):
+        super().__init__(renderer=CampaignJSONRenderer(), **kwargs)
+
+    def get_openapi_schema(self, *, path_prefix=None, path_params=None):
+        from vaxops.core.openapi import complete_schema
+
+        return complete_schema(super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params))
+
+
+api = VaxopsAPI(
     title="vaxops API",
     version="1",
     description="Register residents, record doses and read campaign figures. "
@@ -104,26 +142,94 @@ def _http_error(request, exc: HttpError):
     return error_response(request, VaxopsError(code, status=exc.status_code))
 
 
-class ApiRequestGuard:
-    """Refuse API write requests whose body is too large, not JSON, or not valid JSON.
+@api.exception_handler(Http404)
+def _not_found(request, exc):
+    return error_response(request, VaxopsError("not_found"))
 
-    Runs before routing, so every endpoint answers these the same way with a stable code and a
-    message in the request's language, and nothing is parsed or written.
+
+@api.exception_handler(OverflowError)
+def _overflow(request, exc):
+    # A value inside the schema's types whose date arithmetic leaves Python's range (a day
+    # near year 1 or 9999 plus an interval): a property of the input, so a 422, never a 500.
+    return error_response(request, VaxopsError("invalid_request", {"reason": "value out of range"}))
+
+
+def _json_not_found(request: HttpRequest) -> JsonResponse:
+    return error_response(request, VaxopsError("not_found", {"path": jsoncheck.printable(request.path, 200)}))
+
+
+class ApiRequestGuard:
+    """Every response under /api/ is JSON with a stable code, and no request can crash a view.
+
+    Before routing it refuses, the same way for every endpoint and without writing anything:
+    a body that is too large, not JSON or not valid JSON; any value no field may carry
+    (``core.jsoncheck``: deep nesting, NUL bytes, lone surrogates, integers beyond 64 bits) in
+    the body, a query parameter or the path. After the view it turns Django's HTML 404 and
+    405 answers into the API's error shape and marks every answer ``Cache-Control: no-store``
+    (API answers carry personal data: no browser or proxy may keep them).
     """
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest):
-        if request.path.startswith("/api/") and request.method in ("POST", "PUT", "PATCH"):
+        if not request.path.startswith("/api/"):
+            return self.get_response(request)
+        with translation.override(translation.get_language_from_request(request)):
             error = self._check(request)
             if error is not None:
-                with translation.override(translation.get_language_from_request(request)):
-                    return error_response(request, error)
-        return self.get_response(request)
+                response = error_response(request, error)
+            else:
+                response = self.get_response(request)
+                response = self._as_api_error(request, response)
+        patch_cache_control(response, no_store=True, private=True)
+        return response
+
+    def process_exception(self, request: HttpRequest, exception: Exception):
+        """A crash under /api/ still answers in the API's shape (logged; the fuzz test keeps it rare)."""
+        if not request.path.startswith("/api/") or isinstance(exception, Http404):
+            return None
+        logger.exception("unhandled error on %s %s", request.method, request.path)
+        with translation.override(translation.get_language_from_request(request)):
+            return error_response(request, VaxopsError("server_error"))
 
     @staticmethod
-    def _check(request: HttpRequest) -> VaxopsError | None:
+    def _as_api_error(request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        is_json = response.get("Content-Type", "").startswith("application/json")
+        if response.status_code == 404 and not is_json:
+            return _json_not_found(request)
+        if response.status_code == 405 and not is_json:
+            allowed = response.get("Allow", "")
+            error = error_response(request, VaxopsError("method_not_allowed", {
+                "method": request.method, "allowed": [m.strip() for m in allowed.split(",") if m.strip()],
+            }))
+            if allowed:
+                error["Allow"] = allowed
+            return error
+        return response
+
+    @classmethod
+    def _check(cls, request: HttpRequest) -> VaxopsError | None:
+        refusal = cls._check_address(request)
+        if refusal is None and request.method in ("POST", "PUT", "PATCH"):
+            return cls._check_body(request)
+        return refusal
+
+    @staticmethod
+    def _check_address(request: HttpRequest) -> VaxopsError | None:
+        # Path segments: an id no bigint can hold names nothing that exists.
+        for segment in request.path.split("/"):
+            if jsoncheck.check_text(segment, "path") or jsoncheck.check_integer_text(segment, "path"):
+                return VaxopsError("not_found", {"path": jsoncheck.printable(request.path, 200)})
+        for name, values in request.GET.lists():
+            for value in (name, *values):
+                refusal = jsoncheck.check_text(value, name) or jsoncheck.check_integer_text(value, name)
+                if refusal is not None:
+                    return VaxopsError(refusal.code, {**refusal.detail, "field": jsoncheck.printable(name)})
+        return None
+
+    @staticmethod
+    def _check_body(request: HttpRequest) -> VaxopsError | None:
         length = int(request.META.get("CONTENT_LENGTH") or 0)
         if length > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
             return VaxopsError("body_too_large", {"limit_bytes": settings.DATA_UPLOAD_MAX_MEMORY_SIZE})
@@ -131,11 +237,16 @@ class ApiRequestGuard:
             return None
         content_type = request.META.get("CONTENT_TYPE", "").split(";")[0].strip().lower()
         if content_type != "application/json":
-            return VaxopsError("unsupported_media_type", {"content_type": content_type})
+            return VaxopsError("unsupported_media_type", {"content_type": content_type[:100]})
         try:
-            json.loads(request.body)
-        except (ValueError, UnicodeDecodeError) as exc:
+            body = jsoncheck.parse_json(request.body)
+        except jsoncheck.NotJson as exc:
+            if exc.too_deep:
+                return VaxopsError("json_too_deep", {"limit": jsoncheck.MAX_DEPTH})
             return VaxopsError("malformed_json", {"error": str(exc)[:200]})
+        refusal = jsoncheck.check_json(body)
+        if refusal is not None:
+            return VaxopsError(refusal.code, refusal.detail)
         return None
 
 

@@ -26,7 +26,11 @@ ERRORS: dict[str, tuple[int, Any]] = {
     "person_exists": (409, _("A person with this ID number is already registered.")),
     "person_not_found": (404, _("No such person in your area.")),
     "invalid_phone": (400, _("The phone number must be 11 digits starting with 1.")),
-    "invalid_name": (400, _("Enter the person's name.")),
+    "invalid_name": (
+        400,
+        _("{reason_message} Write the name as on the ID card: letters, spaces and the marks · - ' only, "
+          "at most 64 characters."),
+    ),
     # places
     "division_not_found": (404, _("No such division in your area.")),
     "site_not_found": (404, _("No such vaccination site in your area.")),
@@ -53,6 +57,21 @@ ERRORS: dict[str, tuple[int, Any]] = {
     "dose_already_voided": (409, _("This dose record is already voided.")),
     "void_reason_required": (422, _("Write why the record is being voided.")),
     "person_inactive": (422, _("The person is recorded as {status}.")),
+    # API hardening: request shape, values no field may carry, unknown routes
+    "method_not_allowed": (405, _("This address does not accept {method} requests.")),
+    "json_too_deep": (400, _("The request body is nested too deeply (at most {limit} levels).")),
+    "invalid_characters": (
+        422,
+        _("The field {field} contains characters that cannot be stored (a NUL byte or a broken character)."),
+    ),
+    "number_out_of_range": (422, _("The number in {field} is out of range.")),
+    "server_error": (500, _("The server could not complete the request; nothing was recorded.")),
+    # registry input checks
+    "unknown_priority_group": (422, _("Unknown priority group: {priority_group}.")),
+    "home_division_too_coarse": (
+        422,
+        _("Give the person's home township, village, community or grid: a county or larger area is too coarse."),
+    ),
 }
 
 

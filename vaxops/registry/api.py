@@ -11,6 +11,7 @@ from vaxops.access.scope import can, get_scoped, require, restrict
 from vaxops.catalog.models import Product
 from vaxops.core.errors import VaxopsError
 from vaxops.core.models import Source
+from vaxops.core.schema import Day
 from vaxops.registry.models import Person
 from vaxops.registry.services import register_person, validate_id_number
 from vaxops.vaccination.services import assess_person
@@ -124,7 +125,7 @@ def get_person(request, person_id: int):
 
 
 @router.get("/{person_id}/eligibility", response={200: EligibilityOut, 404: ErrorOut})
-def eligibility(request, person_id: int, product: str, on: dt.date | None = None):
+def eligibility(request, person_id: int, product: str, on: Day | None = None):
     from vaxops.catalog.messages import verdict_reasons
 
     person = reachable_person(request.user, person_id)

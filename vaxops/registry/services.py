@@ -5,16 +5,17 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from vaxops.access.scope import can, require, restrict
 from vaxops.core.audit import audit
 from vaxops.core.errors import VaxopsError
-from vaxops.regions.models import Division
+from vaxops.regions.models import Division, Level
 from vaxops.registry.idnumber import IdNumberError, ResidentId, parse_id_number
-from vaxops.registry.models import Deferral, Person
+from vaxops.registry.models import Deferral, Person, PriorityGroup
+from vaxops.registry.names import NameRefused, normalise_name
 
 # Translated texts for the reasons an ID number is refused (codes from registry.idnumber).
 ID_REASON_MESSAGES = {
@@ -32,7 +33,54 @@ ID_REASON_MESSAGES = {
     ),
 }
 
-PHONE_RE = re.compile(r"^1\d{10}$")
+# ASCII digits only: \d would also accept Arabic-Indic, full-width and other Unicode digits.
+PHONE_RE = re.compile(r"1[0-9]{10}")
+
+# Why a name is refused (codes from registry.names), shown after the rule in invalid_name.
+NAME_REASON_MESSAGES = {
+    "empty": _("Enter the person's name."),
+    "too_long": _("The name is longer than 64 characters."),
+    "bad_start": _("A name begins with a letter."),
+    "bad_character": _("Character {character} (position {position}) is not allowed in a name."),
+}
+
+
+def validate_name(raw: str) -> str:
+    """The name as stored (``registry.names``) or ``invalid_name`` with the reason in ``detail``."""
+    try:
+        return normalise_name(raw)
+    except NameRefused as exc:
+        # position counts from 1, as a person reads it.
+        position = None if exc.position is None else exc.position + 1
+        detail = {"reason": exc.reason, "position": position, "character": exc.character}
+        reason = str(NAME_REASON_MESSAGES[exc.reason]).format(**detail)
+        raise VaxopsError("invalid_name", {**detail, "reason_message": reason}) from None
+
+
+def validate_phone(raw: str) -> str:
+    """The phone number (11 ASCII digits starting with 1), ``""`` for none, or ``invalid_phone``."""
+    phone = (raw or "").strip()
+    if phone and not PHONE_RE.fullmatch(phone):
+        raise VaxopsError("invalid_phone", {"phone": phone[:20]})
+    return phone
+
+
+def validate_priority_groups(codes: list[str] | None) -> list[str]:
+    """Known ``PriorityGroup`` codes in the order given (duplicates dropped), or ``unknown_priority_group``.
+
+    Counters and dose records store the first code in a 40-character column, so an unknown or
+    over-long code must never reach a person row.
+    """
+    wanted = list(dict.fromkeys(codes or []))
+    if not wanted:
+        return []
+    known = set(PriorityGroup.objects.filter(code__in=wanted).values_list("code", flat=True))
+    for code in wanted:
+        if code not in known:
+            raise VaxopsError("unknown_priority_group", {
+                "priority_group": code[:40], "allowed": list(PriorityGroup.objects.values_list("code", flat=True)),
+            })
+    return wanted
 
 
 def validate_id_number(raw: str) -> ResidentId:
@@ -57,19 +105,34 @@ def person_as_dict(person: Person) -> dict[str, Any]:
     }
 
 
+def _site_divisions(acting_user: Any) -> models.QuerySet[Division]:
+    """The divisions of the sites where the user records doses (site staff), else none."""
+    from vaxops.sites.models import Site
+
+    sites = restrict(Site.objects.all(), acting_user, "dose.add")
+    return Division.objects.filter(pk__in=sites.values("division_id"))
+
+
 def _home_division(division_code: str | None, resident: ResidentId, acting_user: Any) -> Division:
+    """Where the person lives, precise enough to count coverage: a township or below.
+
+    Coverage is counted by home division, so a province, prefecture or county is refused
+    (``home_division_too_coarse``): the resident would be in no township's figures. The one
+    exception is a desk registration, where site staff may give their own site's division
+    (the traveller in front of them lives somewhere they cannot name). Without a division,
+    site staff get their site's division when they work at one; everyone else must give one.
+    """
     if division_code:
         division = Division.objects.filter(code=division_code).first()
         if division is None:
-            raise VaxopsError("division_not_found", {"division_code": division_code})
-        return division
-    # Without an address the ID's issuing division is the best guess (it may no longer exist);
-    # failing that, the area of the person registering.
-    division = Division.objects.filter(code=resident.division_code).first()
-    if division is None:
-        division = restrict(Division.objects.order_by("level", "code"), acting_user, "division.view").first()
-    if division is None:
-        raise VaxopsError("division_not_found", {"division_code": resident.division_code})
+            raise VaxopsError("division_not_found", {"division_code": division_code[:20]})
+    else:
+        desks = list(_site_divisions(acting_user)[:2])
+        if len(desks) != 1:
+            raise VaxopsError("home_division_too_coarse", {"division_code": None})
+        division = desks[0]
+    if division.level < Level.TOWNSHIP and not _site_divisions(acting_user).filter(pk=division.pk).exists():
+        raise VaxopsError("home_division_too_coarse", {"division_code": division.code, "level": division.level})
     return division
 
 
@@ -90,12 +153,9 @@ def register_person(
     """
     require(acting_user, "person.add")
     resident = validate_id_number(id_number)
-    name = (name or "").strip()
-    if not name or len(name) > 64:
-        raise VaxopsError("invalid_name")
-    phone = (phone or "").strip()
-    if phone and not PHONE_RE.match(phone):
-        raise VaxopsError("invalid_phone", {"phone": phone})
+    name = validate_name(name)
+    phone = validate_phone(phone)
+    priority_groups = validate_priority_groups(priority_groups)
     existing = Person.objects.filter(id_number=resident.number).values_list("pk", flat=True).first()
     if existing:
         raise VaxopsError("person_exists", {"id": existing})

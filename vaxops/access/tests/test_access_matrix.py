@@ -59,7 +59,7 @@ def call(client, endpoint, area, role, objs):
     if endpoint == "eligibility":
         return client.get(f"/people/{person.pk}/eligibility", product="BIBP", on="2021-05-10")
     if endpoint == "people_add":
-        division = SCOPE_DIVISION[role] if area == "in" else "513201"
+        division = "513301001" if area == "in" else "513201001"  # a home is a township or below
         return client.post("/people", {"id_number": objs["new_number"], "name": "新人", "division_code": division})
     if endpoint == "dose_add":
         site = "KD-MASS" if area == "in" else "AB-FIX"
@@ -84,7 +84,7 @@ def objs(world):
     from vaxops.vaccination.services import record_dose
 
     person_in = mp(world, division="513301001", seq=201)
-    person_out = mp(world, county="513201", division="513201", seq=203, name="外州人")
+    person_out = mp(world, county="513201", division="513201001", seq=203, name="外州人")
     create_user(username="ab_vaccinator", role="vaccinator", scope="AB-FIX", source="cli")
     from django.contrib.auth import get_user_model
 

@@ -35,7 +35,7 @@ def test_random_record_and_void_sequences_keep_counters_equal_to_a_rebuild(world
     DoseCounter.objects.all().delete()
     ResidenceCounter.objects.all().delete()
     people = getattr(world, "_people", None) or [
-        make_person(world, seq=300 + i, name=f"人{i}", born=dt.date(1950 + 10 * i, 1, 1), division=HOMES[i])
+        make_person(world, seq=300 + i, name="人" + "甲乙丙丁"[i], born=dt.date(1950 + 10 * i, 1, 1), division=HOMES[i])
         for i in range(4)
     ]
     world._people = people

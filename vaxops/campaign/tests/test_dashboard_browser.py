@@ -27,7 +27,7 @@ def seed_campaign(world) -> None:
     start = dt.datetime(2021, 5, 10, 9, tzinfo=dt.timezone(dt.timedelta(hours=8)))
     for i in range(36):
         site, user, county = sites[1 if i % 3 == 0 else 0]
-        person = make_person(world, seq=400 + i, name=f"Resident {i}", county=county,
+        person = make_person(world, seq=400 + i, name=f"Resident {chr(65 + i % 26)}{chr(97 + i // 26)}", county=county,
                              division="513301001" if county == "513301" and i % 2 else county,
                              born=dt.date(1960 + i % 40, 1 + i % 12, 1 + i % 27))
         dose, _ = record_dose(client_uuid=uuid.uuid4(), person_id=person.pk, product_code="BIBP",

@@ -67,7 +67,7 @@ def test_lookup_by_lowercase_x_number(vaccinator, world):
     make_person(world, county="513301")  # someone else
     from vaxops.registry.services import register_person
 
-    register_person(id_number=number, name="北京人", division_code="513301", acting_user=world.users["admin"],
+    register_person(id_number=number, name="北京人", division_code="513301001", acting_user=world.users["admin"],
                     source="cli")
     r = vaccinator.get("/people", id_number=number.lower())
     assert r.json()["count"] == 1 and r.json()["items"][0]["name"] == "北京人"

@@ -307,7 +307,7 @@ def test_htmx_requests_get_only_the_desk_part(desk, person):
 def test_registration_errors_are_shown_next_to_their_fields_and_keep_the_birth_date(desk):
     base = {"site": "KD-MASS", "id_number": NEW_ID, "division_code": "513301001"}
     r = desk.post(REGISTER, {**base, "name": "", "phone": ""})
-    assert r.context["register_form"].errors["name"] == ["Enter the person's name."]
+    assert r.context["register_form"].errors["name"][0].startswith("Enter the person's name.")
     assert "From the ID number: born 4 March 1985, male." in r.content.decode()
     r = desk.post(REGISTER, {**base, "name": "赵六", "phone": "12345"})
     assert r.context["register_form"].errors["phone"]
@@ -419,9 +419,9 @@ def test_the_site_sees_its_day_by_dose_and_hour(desk, world):
 def test_the_last_ten_records_are_listed_newest_first(desk, world):
     now = timezone.now()
     for i in range(12):
-        _dose(world, make_person(world, seq=600 + i, name=f"P{i}"), at=now - dt.timedelta(minutes=12 - i))
+        _dose(world, make_person(world, seq=600 + i, name="P" + chr(65 + i)), at=now - dt.timedelta(minutes=12 - i))
     latest = desk.get(DESK).context["day"]["latest"]
-    assert [d.person.name for d in latest] == [f"P{i}" for i in range(11, 1, -1)]
+    assert [d.person.name for d in latest] == ["P" + chr(65 + i) for i in range(11, 1, -1)]
 
 
 def test_site_manager_undoes_a_record_with_a_written_reason(manager, world, person):

@@ -33,7 +33,7 @@ def desk(client, world):
 def luding(world):
     """Residents of another county (Luding), with phones."""
     return [
-        make_person(world, seq=800 + i, county="513322", name=f"泸定{i}", phone=f"1390000{800 + i:04d}")
+        make_person(world, seq=800 + i, county="513322", name="泸定" + "甲乙丙丁戊己庚辛壬癸"[i % 10], phone=f"1390000{800 + i:04d}")
         for i in range(5)
     ]
 
