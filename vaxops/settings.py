@@ -131,3 +131,10 @@ LOGGING = {
 
 # Campaign-wide settings (observation minutes is configurable per campaign later).
 VAXOPS_OBSERVATION_MINUTES = 30
+
+# Overrides and retrospective entry (issue 6; docs/overrides.md). A dose administered more than
+# VAXOPS_RETROSPECTIVE_HOURS before it is recorded is a retrospective entry. No dose is dated
+# before VAXOPS_CAMPAIGN_START (an ISO date in the campaign's time zone); the default is the day
+# China began vaccinating key groups, 2020-12-15, before every dose of the shipped scenarios.
+VAXOPS_RETROSPECTIVE_HOURS = float(os.environ.get("VAXOPS_RETROSPECTIVE_HOURS", "24"))
+VAXOPS_CAMPAIGN_START = os.environ.get("VAXOPS_CAMPAIGN_START", "2020-12-15")
