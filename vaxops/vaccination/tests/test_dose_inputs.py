@@ -101,8 +101,8 @@ def test_a_replay_by_a_colleague_at_the_same_site_returns_the_record(api, world,
 def test_a_replay_through_the_service_by_a_user_outside_the_grants_is_a_conflict(world):
     traveller = make_person(world, county="513322", seq=401, name="李四")
     client_uuid = uuid.uuid4()
-    kwargs = dict(client_uuid=client_uuid, person_id=traveller.pk, product_code="BIBP", lot_number="B2021001",
-                  site_code="KD-MASS", administered_at=dt.datetime(2021, 5, 10, 10, tzinfo=dt.UTC), source="api")
+    kwargs = {"client_uuid": client_uuid, "person_id": traveller.pk, "product_code": "BIBP", "lot_number": "B2021001",
+                  "site_code": "KD-MASS", "administered_at": dt.datetime(2021, 5, 10, 10, tzinfo=dt.UTC), "source": "api"}
     record_dose(acting_user=world.users["vaccinator"], **kwargs)
     with pytest.raises(VaxopsError) as refused:
         record_dose(acting_user=world.users["vaccinator_ld"], **kwargs)
