@@ -622,8 +622,10 @@ def void_dose(*, dose_id: int, reason: str, acting_user: Any, source: str) -> Do
     if not reason:
         raise VaxopsError("void_reason_required")
     with transaction.atomic(durable=True):
+        # Lock the dose row only: PostgreSQL refuses FOR UPDATE on the nullable side of the outer
+        # join to residence_division (records older than residences have none).
         dose = get_scoped(
-            DoseRecord.objects.select_for_update().select_related("product", "division", "residence_division"),
+            DoseRecord.objects.select_for_update(of=("self",)).select_related("product", "division", "residence_division"),
             acting_user, "dose.void", not_found="dose_not_found", pk=dose_id,
         )
         if dose.status == DoseStatus.VOIDED:
