@@ -104,3 +104,10 @@ def test_reviewing_roles_read_the_lists(api, world, role):
 
 def test_anonymous_is_not_authenticated(api, world):
     assert api().get("/doses/overrides").status_code == 401
+
+
+def test_the_openapi_document_describes_the_new_fields_and_lists(api, world):
+    doc = api(world.tokens["admin"]).get("/openapi.json").json()
+    assert {"/api/v1/doses/overrides", "/api/v1/doses/retrospective"} <= set(doc["paths"])
+    dose_in = doc["components"]["schemas"]["DoseIn"]["properties"]
+    assert "retrospective_reason" in dose_in and "offset" in dose_in["administered_at"]["description"]
