@@ -177,3 +177,10 @@ VAXOPS_CSP = (
 # SESSION_REFRESH_SECONDS) restarts the clock.
 SESSION_COOKIE_AGE = int(float(os.environ.get("VAXOPS_SESSION_HOURS", "10")) * 3600)
 SESSION_REFRESH_SECONDS = 300
+
+# Overrides and retrospective entry (issue 6; docs/overrides.md). A dose administered more than
+# VAXOPS_RETROSPECTIVE_HOURS before it is recorded is a retrospective entry. No dose is dated
+# before VAXOPS_CAMPAIGN_START (an ISO date in the campaign's time zone); the default is the day
+# China began vaccinating key groups, 2020-12-15, before every dose of the shipped scenarios.
+VAXOPS_RETROSPECTIVE_HOURS = float(os.environ.get("VAXOPS_RETROSPECTIVE_HOURS", "24"))
+VAXOPS_CAMPAIGN_START = os.environ.get("VAXOPS_CAMPAIGN_START", "2020-12-15")

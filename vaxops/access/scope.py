@@ -41,6 +41,11 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "dose.add": SITE_ROLES,
     "dose.override": frozenset({Role.SITE_MANAGER}),
     "dose.void": frozenset({Role.SITE_MANAGER, Role.COUNTY_COMMAND, Role.ADMIN}),
+    # A dose recorded more than VAXOPS_RETROSPECTIVE_HOURS after it was given (issue 6): the site
+    # manager at their site, the county command at a site of their county.
+    "dose.retrospective": frozenset({Role.SITE_MANAGER, Role.COUNTY_COMMAND}),
+    # Reading the lists of overrides and retrospective entries in one's area.
+    "dose.review": frozenset({Role.SUPERVISOR, Role.COUNTY_COMMAND, Role.PREFECTURE_COMMAND, Role.ADMIN}),
 }
 
 

@@ -18,6 +18,9 @@ REASON_TEXTS = {
     "series_complete": _("The series is complete and no further dose is due."),
     "booster_product_not_allowed": _("{product} cannot be the booster for this series; allowed: {allowed}."),
     "age_above_maximum": _("{product} is not authorised at age {age}."),
+    "age_below_product_minimum": _(
+        "{product} is never given below age {min_age}: no rule of the product allows a younger person; eligible from {earliest_date}."
+    ),
     "deferred_indefinitely": _(
         "Vaccination is deferred ({deferral_code}) with no end date; a clinician must lift it."
     ),

@@ -28,6 +28,18 @@ Verdicts
     clinician must lift it), an unknown product in the history, a birth date after ``on``.
     ``earliest_date`` is ``None``; ``reasons`` lists every obstacle, waiting ones included.
 
+Overrides
+---------
+Which obstacles a site manager may override (with a written reason kept on the record) is
+data: the series' ``overridable_reasons``. :meth:`Verdict.is_overridable` answers per reason,
+:attr:`Verdict.overridable` for the whole verdict (every reason overridable). The bundled data
+names three kinds: a deferral in force that a doctor has cleared (``deferred``,
+``deferred_indefinitely``), the 14-day gap to another vaccine (``other_vaccine_interval``), and
+an age rule not yet in force for an age the product is approved for by another of its
+effective-dated rules (``age_group_not_yet_open``). A person younger than any rule of the
+product has ever allowed gets ``age_below_product_minimum``, which :data:`NEVER_OVERRIDABLE`
+keeps hard whatever the data says.
+
 Decisions
 ---------
 * All rules are evaluated and all obstacles reported, so the screening desk sees the full
@@ -60,6 +72,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 __all__ = [
+    "NEVER_OVERRIDABLE",
+    "OBSTACLE_CODES",
     "REASON_MESSAGES",
     "ActiveDeferral",
     "AgeRule",
@@ -99,6 +113,10 @@ REASON_MESSAGES: dict[str, str] = {
     "series_complete": "The series is complete and no further dose is due.",
     "booster_product_not_allowed": "{product} cannot be the booster for this series; allowed: {allowed}.",
     "age_above_maximum": "{product} is not authorised at age {age}.",
+    "age_below_product_minimum": (
+        "{product} is never given below age {min_age}: no rule of the product allows a younger person; "
+        "eligible from {earliest_date}."
+    ),
     "deferred_indefinitely": "Vaccination is deferred ({deferral_code}) with no end date; a clinician must lift it.",
     # not_yet: waiting until earliest_date helps
     "age_below_minimum": "The minimum age for {product} is {min_age}; eligible from {earliest_date}.",
@@ -133,6 +151,30 @@ REASON_MESSAGES: dict[str, str] = {
 }
 
 
+#: Codes that can block a dose (the rest of :data:`REASON_MESSAGES` are notes on an allowed dose).
+OBSTACLE_CODES: frozenset[str] = frozenset(
+    {
+        "not_born", "unknown_product", "schedule_mix", "platform_mix", "series_complete",
+        "booster_product_not_allowed", "age_above_maximum", "age_below_product_minimum",
+        "deferred_indefinitely", "age_below_minimum", "age_group_not_yet_open", "min_interval",
+        "booster_not_started", "booster_interval", "booster_age_below_minimum",
+        "other_vaccine_interval", "deferred",
+    }
+)
+
+#: A floor under the data: which refusals may be overridden is the series' ``overridable_reasons``
+#: (data), but a products file that lists one of these is rejected on load. Each would make the
+#: dose meaningless or unsafe whoever signs for it: a person not yet born, a product the catalogue
+#: does not know, schedules or platforms mixed, an interval the product's evidence does not cover,
+#: a series already complete, or an age below anything the product was ever authorised for.
+NEVER_OVERRIDABLE: frozenset[str] = frozenset(
+    {
+        "not_born", "unknown_product", "schedule_mix", "platform_mix", "min_interval",
+        "series_complete", "age_below_product_minimum",
+    }
+)
+
+
 # -- rule data ----------------------------------------------------------------------------
 
 
@@ -153,14 +195,25 @@ class SeriesSettings:
     name_en: str
     other_vaccine_more_than_days: int
     """Other vaccines must be *more than* this many days away (guideline: 大于14天)."""
+    overridable_reasons: frozenset[str] = frozenset()
+    """Reason codes a site manager may override with a written reason; every other obstacle is
+    hard for everyone. Stored settings without the key override nothing (the safe reading)."""
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> SeriesSettings:
+        overridable = frozenset(d.get("overridable_reasons", ()))
+        unknown = overridable - OBSTACLE_CODES
+        if unknown:
+            raise ValueError(f"{d['code']}: overridable_reasons names unknown obstacles {sorted(unknown)}")
+        never = overridable & NEVER_OVERRIDABLE
+        if never:
+            raise ValueError(f"{d['code']}: {sorted(never)} can never be overridden")
         return cls(
             code=d["code"],
             name_zh=d["name_zh"],
             name_en=d["name_en"],
             other_vaccine_more_than_days=int(d["other_vaccine_more_than_days"]),
+            overridable_reasons=overridable,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -169,6 +222,7 @@ class SeriesSettings:
             "name_zh": self.name_zh,
             "name_en": self.name_en,
             "other_vaccine_more_than_days": self.other_vaccine_more_than_days,
+            "overridable_reasons": sorted(self.overridable_reasons),
         }
 
 
@@ -237,6 +291,14 @@ class ProductRule:
     booster_rules: tuple[BoosterRule, ...]
     series_settings: SeriesSettings
     """Copied into each product so that one stored dict is enough to rebuild the rule."""
+    approved_on: date | None = None
+    """The day the product was first authorised for use (emergency use or conditional
+    marketing approval, whichever came first); no dose of it is recorded before that day."""
+
+    @property
+    def lowest_min_age(self) -> int:
+        """The lowest minimum age any of the product's age rules has ever allowed."""
+        return min(r.min_age_years for r in self.age_rules)
 
     @property
     def doses_in_series(self) -> int:
@@ -298,6 +360,7 @@ class ProductRule:
             ),
             booster_rules=boosters,
             series_settings=settings,
+            approved_on=_date_or_none(d.get("approved_on")),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -338,6 +401,7 @@ class ProductRule:
                 for x in self.booster_rules
             ],
             "series_settings": self.series_settings.to_dict(),
+            "approved_on": _iso_or_none(self.approved_on),
         }
 
 
@@ -424,10 +488,28 @@ class Verdict:
     """Obstacles; empty when eligible."""
     notes: tuple[Reason, ...] = ()
     """Facts about the dose worth recording (overdue, product switch, booster kind)."""
+    overridable_reasons: frozenset[str] = frozenset()
+    """The series' overridable reason codes at the time of the assessment (data)."""
 
     @property
     def reason_codes(self) -> tuple[str, ...]:
         return tuple(r.code for r in self.reasons)
+
+    def is_overridable(self, reason: Reason) -> bool:
+        """Whether this obstacle may be overridden by a site manager with a written reason."""
+        return reason.code in self.overridable_reasons
+
+    @property
+    def overridable(self) -> bool:
+        """Whether the whole refusal may be overridden: the dose is blocked and every obstacle is
+        overridable (one hard reason makes the refusal hard for everyone)."""
+        return self.status != "eligible" and bool(self.reasons) and all(
+            self.is_overridable(r) for r in self.reasons
+        )
+
+    @property
+    def hard_reasons(self) -> tuple[Reason, ...]:
+        return tuple(r for r in self.reasons if not self.is_overridable(r))
 
 
 # -- age ----------------------------------------------------------------------------------
@@ -480,10 +562,17 @@ def _check_product_age(product: ProductRule, birth_date: date, on: date, finding
     start, rule = best
     if start <= on:
         return
-    if date_of_age(birth_date, rule.min_age_years) > on:
-        findings.wait("age_below_minimum", start, product=product.code, min_age=rule.min_age_years)
-    else:
+    age = age_on(birth_date, on)
+    if age < product.lowest_min_age:
+        # Younger than any rule of the product has ever allowed: no approval covers this person.
+        findings.wait("age_below_product_minimum", start, product=product.code, min_age=product.lowest_min_age)
+    elif any(r.min_age_years <= age and (r.max_age_years is None or age <= r.max_age_years)
+             for r in product.age_rules):
+        # The product is approved for this age by a rule not yet in force (e.g. 12-17 on BIBP
+        # from 2021-07-01): the age band the person is waiting for opens on ``start``.
         findings.wait("age_group_not_yet_open", start, product=product.code, age_group=rule.age_group)
+    else:
+        findings.wait("age_below_minimum", start, product=product.code, min_age=rule.min_age_years)
 
 
 def _check_other_vaccines(
@@ -543,6 +632,7 @@ def assess(
             None,
             None,
             on,
+            (series_settings or product.series_settings).overridable_reasons,
         )
     settings = series_settings or product.series_settings
     findings = _Findings()
@@ -561,7 +651,7 @@ def assess(
         else:
             series_doses.append(dose)
     if findings.refusals:
-        return _verdict(findings, None, None, None, on)
+        return _verdict(findings, None, None, None, on, settings.overridable_reasons)
 
     series_doses.sort(key=lambda d: (d.given_on, d.dose_number))
     primaries = [d for d in series_doses if d.kind == "primary"]
@@ -581,7 +671,7 @@ def assess(
         dose_number = len(primaries) + len(boosters) + 1
         due_by = None
         _check_booster(product, on, birth_date, primaries[:required], boosters, products, findings)
-    return _verdict(findings, dose_number, kind, due_by, on)
+    return _verdict(findings, dose_number, kind, due_by, on, settings.overridable_reasons)
 
 
 def _check_primary(
@@ -730,7 +820,12 @@ def _check_booster(
 
 
 def _verdict(
-    findings: _Findings, dose_number: int | None, kind: DoseKind | None, due_by: date | None, on: date
+    findings: _Findings,
+    dose_number: int | None,
+    kind: DoseKind | None,
+    due_by: date | None,
+    on: date,
+    overridable: frozenset[str] = frozenset(),
 ) -> Verdict:
     overdue = due_by is not None and on > due_by
     waits = tuple(reason for reason, _ in findings.waits)
@@ -743,6 +838,7 @@ def _verdict(
             due_by=None,
             overdue=False,
             reasons=(*findings.refusals, *waits),
+            overridable_reasons=overridable,
         )
     if findings.waits:
         return Verdict(
@@ -754,6 +850,7 @@ def _verdict(
             overdue=overdue,
             reasons=waits,
             notes=tuple(findings.notes),
+            overridable_reasons=overridable,
         )
     return Verdict(
         status="eligible",
@@ -763,4 +860,5 @@ def _verdict(
         due_by=due_by,
         overdue=overdue,
         notes=tuple(findings.notes),
+        overridable_reasons=overridable,
     )

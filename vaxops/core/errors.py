@@ -72,6 +72,17 @@ ERRORS: dict[str, tuple[int, Any]] = {
         422,
         _("Give the person's home township, village, community or grid: a county or larger area is too coarse."),
     ),
+    # doses: times, retrospective entry, dose numbers (issue 6)
+    "invalid_datetime": (
+        422, _("Give the time with its UTC offset, for example 2021-06-01T10:00:00+08:00."),
+    ),
+    "administered_before_campaign": (422, _("The time of the dose is before the start of the campaign.")),
+    "product_not_yet_approved": (422, _("{product_name} was not yet approved for use on the day of the dose.")),
+    "retrospective_not_allowed": (
+        403, _("A dose given more than {hours:g} hours ago may be recorded only by a site manager or the county command."),
+    ),
+    "retrospective_reason_required": (422, _("Write why the dose is recorded this late.")),
+    "dose_number_mismatch": (422, _("By the rules this is dose {expected}, not dose {sent}.")),
 }
 
 

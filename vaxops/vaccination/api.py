@@ -1,18 +1,44 @@
-"""Doses: record (idempotent) and void."""
+"""Doses: record (idempotent) and void; lists of overrides and retrospective entries."""
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
+from typing import Any
 
-from ninja import Router, Schema, Status
+from ninja import Field, Query, Router, Schema, Status
+from pydantic import field_validator
 
+from vaxops.campaign.services import TZ
+from vaxops.core.errors import VaxopsError
 from vaxops.core.models import Source
 from vaxops.registry.api import ErrorOut
 from vaxops.vaccination.models import DoseRecord
+from vaxops.vaccination.review import DEFAULT_LIMIT, MAX_LIMIT, review_doses, review_row
 from vaxops.vaccination.services import record_dose, void_dose
 
 router = Router(tags=["doses"])
+
+# A date, a time and an explicit offset ("Z" or ±hh:mm): a time without its zone is refused
+# rather than read silently in the campaign's zone.
+_OFFSET_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:?\d{2})$", re.I)
+
+
+def parse_offset_datetime(value: Any, field: str = "administered_at") -> dt.datetime:
+    """An ISO 8601 date-time with its UTC offset, or ``VaxopsError("invalid_datetime")``
+    (a bare date, a number, a zone-less time, anything unparseable)."""
+    if isinstance(value, dt.datetime) and value.tzinfo is not None:
+        return value
+    if not isinstance(value, str) or not _OFFSET_DATETIME.match(value.strip()):
+        raise VaxopsError("invalid_datetime", {"field": field})
+    try:
+        parsed = dt.datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise VaxopsError("invalid_datetime", {"field": field}) from None
+    if parsed.tzinfo is None:
+        raise VaxopsError("invalid_datetime", {"field": field})
+    return parsed
 
 
 class DoseIn(Schema):
@@ -21,9 +47,28 @@ class DoseIn(Schema):
     product: str
     lot_number: str
     site_code: str
-    administered_at: dt.datetime
-    override_reason: str | None = None
-    dose_number: int | None = None
+    administered_at: dt.datetime = Field(
+        description="ISO 8601 with its UTC offset (2021-06-01T10:00:00+08:00); a bare date, a number or a "
+        "time without offset is 422 invalid_datetime. Must lie between the campaign's start and now."
+    )
+    override_reason: str | None = Field(
+        None, description="A site manager's written reason for giving a dose whose every refusal reason is "
+        "overridable; ignored when the person is eligible; a hard refusal is 422 whatever it says."
+    )
+    dose_number: int | None = Field(
+        None, description="When sent, must be the dose number the rules give (422 dose_number_mismatch), "
+        "or 409 dose_already_recorded when that number is already recorded for the person."
+    )
+    retrospective_reason: str | None = Field(
+        None, description="Required (422 retrospective_reason_required) when administered_at lies more than "
+        "VAXOPS_RETROSPECTIVE_HOURS before now; only a site manager or county command may record such a dose."
+    )
+
+    @field_validator("administered_at", mode="before")
+    @classmethod
+    def _with_offset(cls, value: Any) -> dt.datetime:
+        # Raised as VaxopsError (not ValueError) so the answer carries its own code.
+        return parse_offset_datetime(value)
 
 
 class DoseOut(Schema):
@@ -42,10 +87,69 @@ class DoseOut(Schema):
     status: str
     override_reason: str
     void_reason: str
+    override_codes: list[str] = Field(description="Codes of the refusal reasons a site manager overrode.")
+    recorded_at: dt.datetime = Field(description="When the record entered vaxops.")
+    recorded_by: str = Field(description="Username of the user who recorded the dose (the vaccinator, or for "
+                             "a retrospective entry the site manager or county official who entered it).")
+    retrospective: bool = Field(description="Recorded more than VAXOPS_RETROSPECTIVE_HOURS after it was given.")
+    retrospective_reason: str
 
 
 class VoidIn(Schema):
     reason: str
+
+
+class NamedOut(Schema):
+    code: str
+    name: str
+
+
+class RecorderOut(Schema):
+    username: str
+    name: str
+
+
+class ReviewPersonOut(Schema):
+    id: int
+    name: str
+    id_number_masked: str
+
+
+class ReviewReasonOut(Schema):
+    code: str
+    label: str
+
+
+class ReviewItemOut(Schema):
+    id: int
+    recorded_at: dt.datetime
+    administered_at: dt.datetime
+    recorded_by: RecorderOut
+    person: ReviewPersonOut
+    site: NamedOut
+    product: NamedOut
+    dose_number: int
+    kind: str
+    status: str
+    retrospective: bool
+    retrospective_reason: str
+    override_reason: str
+    reasons: list[ReviewReasonOut]
+
+
+class ReviewListOut(Schema):
+    items: list[ReviewItemOut]
+    count: int
+    limit: int
+    offset: int
+
+
+class ReviewQuery(Schema):
+    division: str | None = Field(None, description="A division code within your area (doses given at its sites).")
+    date_from: dt.date | None = Field(None, description="First day the record was entered (inclusive).")
+    date_to: dt.date | None = Field(None, description="Last day the record was entered (inclusive).")
+    limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
+    offset: int = Field(0, ge=0, le=10_000_000)
 
 
 def dose_out(d: DoseRecord) -> dict:
@@ -55,6 +159,9 @@ def dose_out(d: DoseRecord) -> dict:
         "dose_number": d.dose_number, "kind": d.kind, "completes_series": d.completes_series,
         "overdue": d.overdue, "administered_at": d.administered_at, "status": d.status,
         "override_reason": d.override_reason, "void_reason": d.void_reason,
+        "override_codes": list(d.override_codes or []), "recorded_at": d.recorded_at.astimezone(TZ),
+        "recorded_by": d.vaccinator.get_username(), "retrospective": d.retrospective,
+        "retrospective_reason": d.retrospective_reason,
     }
 
 
@@ -64,9 +171,33 @@ def create_dose(request, payload: DoseIn):
         client_uuid=payload.client_uuid, person_id=payload.person_id, product_code=payload.product,
         lot_number=payload.lot_number, site_code=payload.site_code,
         administered_at=payload.administered_at, override_reason=payload.override_reason,
-        dose_number=payload.dose_number, acting_user=request.user, source=Source.API,
+        dose_number=payload.dose_number, retrospective_reason=payload.retrospective_reason,
+        acting_user=request.user, source=Source.API,
     )
     return Status(201 if created else 200, dose_out(dose))
+
+
+def _review(request, kind: str, query: ReviewQuery) -> dict:
+    page = review_doses(
+        request.user, kind, division=query.division, date_from=query.date_from, date_to=query.date_to,
+        limit=query.limit, offset=query.offset,
+    )
+    return {"items": [review_row(d) for d in page.rows], "count": page.count, "limit": page.limit,
+            "offset": page.offset}
+
+
+@router.get("/overrides", response={200: ReviewListOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut},
+            summary="Doses given despite a refusal, with the reasons overridden")
+def overrides(request, query: Query[ReviewQuery]):
+    """Every override in your area (supervisor, county or prefecture command, admin), newest first."""
+    return _review(request, "overrides", query)
+
+
+@router.get("/retrospective", response={200: ReviewListOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut},
+            summary="Doses recorded long after they were given")
+def retrospective(request, query: Query[ReviewQuery]):
+    """Every retrospective entry in your area (supervisor, county or prefecture command, admin)."""
+    return _review(request, "retrospective", query)
 
 
 @router.post("/{dose_id}/void", response={200: DoseOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut})

@@ -99,3 +99,21 @@ class VoidForm(SiteForm):
 
     dose_id = forms.IntegerField(widget=forms.HiddenInput)
     reason = forms.CharField(label=_("Why is this record wrong?"), required=False, max_length=500)
+
+
+class ReviewForm(forms.Form):
+    """Filters of the overrides and retrospective-entries lists (all optional)."""
+
+    division = forms.CharField(label=_("Area"), required=False, max_length=15)
+    date_from = forms.DateField(label=_("Recorded from"), required=False,
+                                widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    date_to = forms.DateField(label=_("Recorded to"), required=False,
+                              widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    page = forms.IntegerField(required=False, min_value=1, max_value=100_000)
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("date_from"), data.get("date_to")
+        if start and end and start > end:
+            self.add_error("date_to", _("The last day comes before the first."))
+        return data

@@ -39,6 +39,8 @@ class DoseRecord(models.Model):
     session = models.ForeignKey("sites.Session", null=True, blank=True, on_delete=models.PROTECT)
     division = models.ForeignKey("regions.Division", on_delete=models.PROTECT, related_name="+")
     county_code = models.CharField(max_length=6)
+    # The user who recorded the dose: the vaccinator at the desk or device, or for a retrospective
+    # entry the site manager or county official who entered it (the name is kept for the API).
     vaccinator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     administered_at = models.DateTimeField()
     # Counter dimensions frozen at the time of the dose, so a rebuild reproduces them exactly.

@@ -9,6 +9,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Model
 from django.db.models.signals import post_delete, post_save
@@ -26,10 +27,38 @@ from vaxops.sites.models import Session, SessionKind, Site, SiteKind
 from vaxops.supply.models import Lot, LotStatus
 from vaxops.vaccination.models import DoseKind, DoseRecord, DoseStatus
 
-# Reasons no one may override: waiting is the only remedy, or the dose would be meaningless.
-HARD_REASONS = frozenset({"min_interval", "series_complete", "not_born", "unknown_product"})
 # Device clocks drift; a dose stamped a little ahead of the server is not "in the future".
 CLOCK_SKEW = dt.timedelta(minutes=5)
+
+
+def retrospective_window() -> dt.timedelta:
+    """A dose administered longer than this before it is recorded is a retrospective entry
+    (setting ``VAXOPS_RETROSPECTIVE_HOURS``, default 24)."""
+    return dt.timedelta(hours=float(getattr(settings, "VAXOPS_RETROSPECTIVE_HOURS", 24)))
+
+
+def campaign_start() -> dt.datetime:
+    """The first moment a dose may be dated: the start, in the campaign's time zone, of the day
+    ``VAXOPS_CAMPAIGN_START`` (an ISO date)."""
+    day = dt.date.fromisoformat(str(getattr(settings, "VAXOPS_CAMPAIGN_START", "2020-12-15")))
+    return dt.datetime.combine(day, dt.time(), TZ)
+
+
+def _check_administered_at(administered_at: Any, now: dt.datetime) -> None:
+    """Refuse a time without an offset (never read silently in the campaign's zone), before the
+    campaign's start, or after ``now`` plus the clock skew."""
+    if not isinstance(administered_at, dt.datetime) or timezone.is_naive(administered_at):
+        raise VaxopsError("invalid_datetime", {"field": "administered_at"})
+    try:
+        administered_at.astimezone(dt.UTC)  # year 1 at +08:00 or year 9999 at -08:00 overflow
+        before = administered_at < campaign_start()
+        after = administered_at > now + CLOCK_SKEW
+    except OverflowError:
+        before, after = administered_at.year < 2000, administered_at.year >= 2000
+    if before:
+        raise VaxopsError("administered_before_campaign", {"campaign_start": campaign_start().date().isoformat()})
+    if after:
+        raise VaxopsError("administered_in_future", {"administered_at": administered_at.isoformat()})
 
 SESSION_KIND_FOR_SITE = {
     SiteKind.MOBILE_TEAM: SessionKind.MOBILE,
@@ -189,8 +218,9 @@ def _lot_rows(lot_number: str) -> list[tuple[int, int, dt.date, str]]:
         return cursor.fetchall()
 
 
-def _person_for_dose(person_id: int, acting_user: Any) -> Person | None:
-    """The person to vaccinate, row-locked, if the user may reach them (``person.vaccinate``).
+def _person_for_dose(person_id: int, acting_user: Any, *, retrospective: bool = False) -> Person | None:
+    """The person to vaccinate, row-locked, if the user may reach them (``person.vaccinate``, or
+    for a retrospective entry ``dose.retrospective``: a county command reaches its residents).
 
     ``SELECT … FOR UPDATE OF`` the person on PostgreSQL; SQLite has no row locks and needs none
     (the IMMEDIATE transaction already holds the database's write lock). The area rule is
@@ -215,7 +245,11 @@ def _person_for_dose(person_id: int, acting_user: Any) -> Person | None:
     if row is None:
         return None
     pk, birth_date, status, groups, county_code, path, home_id, open_deferral = row
-    if not admits(acting_user, "person.vaccinate", Person, {"home_division__path": path, "county_code": county_code}):
+    place = {"home_division__path": path, "county_code": county_code}
+    if not (
+        admits(acting_user, "person.vaccinate", Person, place)
+        or (retrospective and admits(acting_user, "dose.retrospective", Person, place))
+    ):
         return None
     groups = _PRIORITY_GROUPS.from_db_value(groups, None, connection)
     person = _loaded(
@@ -307,7 +341,22 @@ def _fingerprint(person_id: int, product: str, lot_number: str, site_code: str, 
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-def _replay(existing: DoseRecord, fingerprint: str) -> tuple[DoseRecord, bool]:
+def _could_have_recorded(user: Any, existing: DoseRecord) -> bool:
+    """Whether ``user`` recorded ``existing`` or could have: a retry is answered only to them.
+
+    The recorder keeps the answer to their own retry even if their role moved since; anyone
+    else must be allowed to record that kind of dose (ordinary or retrospective) at its site.
+    """
+    if getattr(user, "pk", None) is not None and existing.vaccinator_id == user.pk:
+        return True
+    action = "dose.retrospective" if existing.retrospective else "dose.add"
+    return admits(user, action, Site, {"pk": existing.site_id, "division__path": existing.site.division.path})
+
+
+def _replay(existing: DoseRecord, fingerprint: str, acting_user: Any) -> tuple[DoseRecord, bool]:
+    if not _could_have_recorded(acting_user, existing):
+        # Another site's submission: say only that the ID is taken, show nothing of the record.
+        raise VaxopsError("idempotency_conflict", {"client_uuid": str(existing.client_uuid)})
     if existing.fingerprint != fingerprint:
         raise VaxopsError("idempotency_conflict", {"client_uuid": str(existing.client_uuid), "id": existing.pk})
     return existing, False
@@ -342,26 +391,34 @@ def usable_lot(product: Product, lot_number: str, on: dt.date) -> Lot:
 
 
 def _reasons(verdict) -> list[dict[str, Any]]:
+    """The verdict's obstacles, then its notes, as ``{code, message, params, blocking,
+    overridable}`` in the active language (notes do not block and are never overridden)."""
     from vaxops.catalog.messages import verdict_reasons
 
-    return verdict_reasons(verdict)
+    rows = verdict_reasons(verdict)
+    for row, reason in zip(rows, (*verdict.reasons, *verdict.notes), strict=True):
+        blocking = reason in verdict.reasons
+        row["blocking"] = blocking
+        row["overridable"] = blocking and verdict.is_overridable(reason)
+    return rows
 
 
 def is_overridable(verdict) -> bool:
-    """Whether a site manager may override this verdict: it refuses, and every reason may be
-    overridden (the desk offers the override box only then)."""
-    return verdict.status != "eligible" and not {r.code for r in verdict.reasons} & HARD_REASONS
+    """Whether a site manager may override this verdict: it refuses, and every reason is in the
+    series' ``overridable_reasons`` (catalogue data; the desk offers the override box only then)."""
+    return verdict.overridable
 
 
 def _check_verdict(verdict, *, override_reason: str | None, acting_user: Any) -> str:
     """Raise unless the verdict allows the dose, or a site manager overrides it with a reason.
 
+    A refusal with any hard reason is refused whatever ``override_reason`` says, for everyone.
     Returns the override reason to store ("" when none was needed).
     """
     if verdict.status == "eligible":
         return ""
     codes = {r.code for r in verdict.reasons}
-    hard = bool(codes & HARD_REASONS)
+    hard = not verdict.overridable
     detail = {
         "status": verdict.status,
         "reasons": _reasons(verdict),
@@ -387,7 +444,10 @@ class _Replay(Exception):
 def _submitted(client_uuid: uuid.UUID) -> DoseRecord | None:
     """The dose recorded for a submission, with what the API answer shows, or ``None``."""
     return next(
-        iter(DoseRecord.objects.filter(client_uuid=client_uuid).select_related("product", "lot", "site")[:1]),
+        iter(
+            DoseRecord.objects.filter(client_uuid=client_uuid)
+            .select_related("product", "lot", "site__division", "vaccinator")[:1]
+        ),
         None,
     )
 
@@ -404,55 +464,85 @@ def record_dose(
     source: str,
     override_reason: str | None = None,
     dose_number: int | None = None,
+    retrospective_reason: str | None = None,
 ) -> tuple[DoseRecord, bool]:
     """Record one dose; returns ``(record, created)``.
 
-    Checks, in one durable transaction: the acting user may record at ``site_code`` (their own
-    site); the lot is of the product and usable that day; the person is eligible (a refusal can
-    be overridden only by a site manager with a written reason, kept on the record and audited).
+    Checks, in one durable transaction: ``administered_at`` carries its offset and lies between
+    the campaign's start and now (plus the clock skew); the acting user may record at
+    ``site_code``; the product was approved by that day and the lot usable then; the person is
+    eligible (a refusal whose every reason is overridable, per the catalogue, can be overridden
+    only by a site manager with a written reason, kept on the record and audited; a hard reason
+    is refused for everyone); a ``dose_number`` sent is the one the rules give.
+
+    A dose administered more than ``VAXOPS_RETROSPECTIVE_HOURS`` before now is a retrospective
+    entry: only a site manager (at their site) or a county command (at a site of their county)
+    may make it, with a written ``retrospective_reason``; it is flagged and keeps the reason.
+    ``vaccinator`` on the record is the user who recorded it (for a retrospective entry, the
+    manager or county official, not the person who gave the dose).
 
     Locks the person row (``SELECT … FOR UPDATE`` on PostgreSQL; SQLite's write transaction
     serialises all writers) so two submissions for one person are decided one after the other.
     Guarantees: a retried submission (same ``client_uuid``, same content) returns the first
-    record, different content → ``idempotency_conflict``; one valid dose N per person per series
+    record to a user who could have recorded it, different content or another site's user →
+    ``idempotency_conflict`` (without the record); one valid dose N per person per series
     (enforced by a unique index as well); the dose, its counter and its audit event commit
     together or not at all.
     """
-    require(acting_user, "dose.add")
     try:
         client_uuid = uuid.UUID(str(client_uuid))
     except ValueError:
         raise VaxopsError("invalid_request", {"field": "client_uuid"}) from None
-    if timezone.is_naive(administered_at):
-        administered_at = timezone.make_aware(administered_at, TZ)
-    fingerprint = _fingerprint(person_id, product_code, lot_number, site_code, administered_at)
+    now = timezone.now()
+    # Checked before anything else: a naive or overflowing time has no fingerprint.
+    if not isinstance(administered_at, dt.datetime) or timezone.is_naive(administered_at):
+        raise VaxopsError("invalid_datetime", {"field": "administered_at"})
     try:
-        if administered_at > timezone.now() + CLOCK_SKEW:
-            raise VaxopsError("administered_in_future", {"administered_at": administered_at.isoformat()})
+        _check_administered_at(administered_at, now)
+        retrospective = now - administered_at > retrospective_window()
+        action = "dose.retrospective" if retrospective else "dose.add"
+        if retrospective and not can(acting_user, action) and can(acting_user, "dose.add"):
+            raise VaxopsError(
+                "retrospective_not_allowed",
+                {"hours": retrospective_window().total_seconds() / 3600, "administered_at": administered_at.isoformat()},
+            )
+        require(acting_user, action)
+        fingerprint = _fingerprint(person_id, product_code, lot_number, site_code, administered_at)
         on = administered_at.astimezone(TZ).date()
         site = cached_site(site_code)
         check_scoped(
-            acting_user, "dose.add", Site,
+            acting_user, action, Site,
             None if site is None else {"pk": site.pk, "division__path": site.division.path},
             not_found="site_not_found", detail={"site_code": site_code},
         )
+        stored_retrospective = (retrospective_reason or "").strip() if retrospective else ""
+        if retrospective and not stored_retrospective:
+            raise VaxopsError("retrospective_reason_required")
         products = catalog_products()
         product = products.get(product_code)
         if product is None:
             raise VaxopsError("product_not_found", {"product": product_code})
+        approved_on = product.rule.approved_on
+        if approved_on is not None and on < approved_on:
+            raise VaxopsError(
+                "product_not_yet_approved",
+                {"product": product.code, "product_name": product.name, "approved_on": approved_on.isoformat(),
+                 "day": on.isoformat()},
+            )
         lot = usable_lot(product, lot_number, on)
     except VaxopsError:
         # A retry is answered with the first record whatever has changed since (a lot
         # quarantined, a role moved): only a refused submission pays for this lookup.
-        existing = _submitted(client_uuid)
+        existing = _submitted(client_uuid) if getattr(acting_user, "is_authenticated", False) else None
         if existing is not None:
-            return _replay(existing, fingerprint)
+            return _replay(existing, _fingerprint_or_none(person_id, product_code, lot_number, site_code,
+                                                          administered_at), acting_user)
         raise
 
     replay: DoseRecord | None = None
     try:
         with transaction.atomic(durable=True):
-            person = _person_for_dose(person_id, acting_user)
+            person = _person_for_dose(person_id, acting_user, retrospective=retrospective)
             if person is None:
                 raise VaxopsError("person_not_found", {"person_id": person_id})
             # A retry, or the same submission committed while this one waited for the lock.
@@ -462,21 +552,20 @@ def record_dose(
                 raise _Replay
             if person.status != PersonStatus.ACTIVE:
                 raise VaxopsError("person_inactive", {"status": person.get_status_display()})
-            same_day = next(
-                (d for d in history if d.series == product.series and d.administered_at.astimezone(TZ).date() == on),
-                None,
-            )
+            series_history = [d for d in history if d.series == product.series]
+            same_day = next((d for d in series_history if d.administered_at.astimezone(TZ).date() == on), None)
             if same_day is not None:
                 raise VaxopsError(
                     "dose_already_recorded", {"id": same_day.pk, "dose_number": same_day.dose_number}
                 )
             verdict = assess_person(person, product, on, history, products)
-            if dose_number is not None and verdict.dose_number != dose_number:
-                taken = next((d for d in history if d.series == product.series and d.dose_number == dose_number), None)
+            number = verdict.dose_number or (len(series_history) + 1)
+            if dose_number is not None and dose_number != number:
+                taken = next((d for d in series_history if d.dose_number == dose_number), None)
                 if taken is not None:
                     raise VaxopsError("dose_already_recorded", {"id": taken.pk, "dose_number": dose_number})
+                raise VaxopsError("dose_number_mismatch", {"expected": number, "sent": dose_number})
             stored_reason = _check_verdict(verdict, override_reason=override_reason, acting_user=acting_user)
-            number = verdict.dose_number or (sum(1 for d in history if d.series == product.series) + 1)
             kind = verdict.kind or DoseKind.PRIMARY
             dose = DoseRecord(
                 person=person, product=product, lot=lot, series=product.series,
@@ -487,7 +576,8 @@ def record_dose(
                 administered_at=administered_at, age_band=age_band(person.age_on(on)),
                 priority_group=person.primary_group, client_uuid=client_uuid, fingerprint=fingerprint,
                 override_reason=stored_reason, override_codes=sorted(r.code for r in verdict.reasons) if stored_reason else [],
-                residence_division_id=person.home_division_id, recorded_at=timezone.now(),
+                residence_division_id=person.home_division_id, recorded_at=now,
+                retrospective=retrospective, retrospective_reason=stored_retrospective,
             )
             insert_row(dose)
             bump_counter(dose, +1, path=site.division.path, residence_path=person.home_path)
@@ -498,16 +588,17 @@ def record_dose(
                     "dose_number": number, "kind": kind, "site": site.code,
                     "administered_at": administered_at.isoformat(), "override_reason": stored_reason,
                     "reasons_overridden": _reasons(verdict) if stored_reason else [],
+                    "retrospective": retrospective, "retrospective_reason": stored_retrospective,
                 },
             )
     except _Replay:
-        return _replay(replay, fingerprint)
+        return _replay(replay, fingerprint, acting_user)
     except IntegrityError:
         # Lost a race: either the same submission committed first (a replay) or another
         # submission took this dose number for the person.
         existing = _submitted(client_uuid)
         if existing is not None:
-            return _replay(existing, fingerprint)
+            return _replay(existing, fingerprint, acting_user)
         taken = DoseRecord.objects.filter(
             person_id=person_id, series=product.series, status=DoseStatus.VALID
         ).order_by("-dose_number").first()
@@ -517,6 +608,13 @@ def record_dose(
     return dose, True
 
 
+def _fingerprint_or_none(person_id: int, product: str, lot_number: str, site_code: str, at: dt.datetime) -> str:
+    try:
+        return _fingerprint(person_id, product, lot_number, site_code, at)
+    except OverflowError:
+        return ""
+
+
 def void_dose(*, dose_id: int, reason: str, acting_user: Any, source: str) -> DoseRecord:
     """Void a dose entered in error: keeps the record, reverses its counter, audits the reason."""
     require(acting_user, "dose.void")
@@ -524,6 +622,8 @@ def void_dose(*, dose_id: int, reason: str, acting_user: Any, source: str) -> Do
     if not reason:
         raise VaxopsError("void_reason_required")
     with transaction.atomic(durable=True):
+        # Lock the dose row only: PostgreSQL refuses FOR UPDATE on the nullable side of the outer
+        # join to residence_division (records older than residences have none).
         dose = get_scoped(
             # Lock the dose row only: PostgreSQL cannot lock the nullable side of the outer join
             # that the optional residence division brings.

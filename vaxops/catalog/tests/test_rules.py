@@ -116,9 +116,10 @@ def test_15_year_old_in_july_2021_is_eligible_for_bibp() -> None:
 
 
 def test_15_year_old_is_not_yet_eligible_for_ad5_until_18() -> None:
+    # AD5 has only an 18+ rule: 15 is below anything the product was ever authorised for.
     verdict = check("AD5", date(2021, 7, 15), birth_date=date(2006, 3, 1))
     assert verdict.status == "not_yet"
-    assert verdict.reason_codes == ("age_below_minimum",)
+    assert verdict.reason_codes == ("age_below_product_minimum",)
     assert verdict.earliest_date == date(2024, 3, 1)
 
 
@@ -133,7 +134,8 @@ def test_5_year_old_before_late_october_2021_waits_for_the_3_to_11_band() -> Non
 
 def test_2_year_old_waits_for_the_third_birthday() -> None:
     verdict = check("CORONAVAC", date(2021, 11, 1), birth_date=date(2019, 2, 10))
-    assert (verdict.status, verdict.reason_codes) == ("not_yet", ("age_below_minimum",))
+    # 3 is the lowest age any CoronaVac rule allows, so a 2-year-old gets the product minimum.
+    assert (verdict.status, verdict.reason_codes) == ("not_yet", ("age_below_product_minimum",))
     assert verdict.earliest_date == date(2022, 2, 10)
 
 

@@ -91,7 +91,7 @@ def test_first_dose_has_no_default_vaccine_and_the_slip_gives_the_next_dose(chro
     page.keyboard.type(NEW_ID)
     page.keyboard.press("Enter")
     page.wait_for_selector('[data-testid="register"]')
-    page.wait_for_function("document.activeElement && document.activeElement.id === 'id_name'")
+    page.wait_for_function("() => document.activeElement && document.activeElement.id === 'id_name'")
     page.keyboard.type("Zhao Liu")
     page.keyboard.press("Tab")
     page.keyboard.type("13800138000")
@@ -99,7 +99,7 @@ def test_first_dose_has_no_default_vaccine_and_the_slip_gives_the_next_dose(chro
 
     # The card: no vaccine chosen, the keyboard on the choice; Enter records nothing.
     page.wait_for_selector('[data-testid="product-choice"]')
-    page.wait_for_function("document.activeElement && document.activeElement.name === 'product'")
+    page.wait_for_function("() => document.activeElement && document.activeElement.name === 'product'")
     assert page.locator('input[name="product"]:checked').count() == 0
     assert page.locator('[data-testid="record"]').count() == 0
     page.screenshot(path=str(SCREENSHOTS / "desk-first-dose-card.png"), full_page=True)
@@ -112,13 +112,13 @@ def test_first_dose_has_no_default_vaccine_and_the_slip_gives_the_next_dose(chro
     # Key 1 chooses the first vaccine with stock; its verdict appears; Enter records it.
     page.keyboard.press("1")
     page.wait_for_selector('[data-testid="verdict"][data-status="eligible"]')
-    page.wait_for_function("document.activeElement && document.activeElement.name === 'product'")
+    page.wait_for_function("() => document.activeElement && document.activeElement.name === 'product'")
     assert page.locator('input[name="product"]:checked').get_attribute("value") == "BIBP"
     page.keyboard.press("Enter")
     page.wait_for_selector('[data-testid="confirmation"]')
     assert "Dose 1 recorded for Zhao Liu." in page.locator('[data-testid="confirmation"]').inner_text()
     # Ready for the next person: the keyboard is back on the ID number.
-    page.wait_for_function("document.activeElement && document.activeElement.id === 'id_id_number'")
+    page.wait_for_function("() => document.activeElement && document.activeElement.id === 'id_id_number'")
     dose = DoseRecord.objects.get()
     assert dose.product.code == "BIBP"
 
@@ -161,7 +161,7 @@ def test_second_dose_starts_with_the_series_product_in_chinese_on_a_phone(chromi
         page.keyboard.press("Enter")
         page.wait_for_selector('[data-testid="verdict"][data-status="eligible"]')
         assert page.locator('input[name="product"]:checked').get_attribute("value") == "CORONAVAC"
-        page.wait_for_function("document.activeElement && document.activeElement.dataset.testid === 'record'")
+        page.wait_for_function("() => document.activeElement && document.activeElement.dataset.testid === 'record'")
         assert fits(page, width)
         page.screenshot(path=str(SCREENSHOTS / f"desk-card-zh-{width}.png"), full_page=True)
         if width == 390:
@@ -219,10 +219,10 @@ def test_site_manager_overrides_a_deferral_with_the_keyboard(chromium, world, li
     page.keyboard.type(person.id_number)
     page.keyboard.press("Enter")
     page.wait_for_selector('[data-testid="product-choice"]')
-    page.wait_for_function("document.activeElement && document.activeElement.name === 'product'")
+    page.wait_for_function("() => document.activeElement && document.activeElement.name === 'product'")
     page.keyboard.press("1")
     page.wait_for_selector('[data-testid="verdict"][data-status="not_yet"]')
-    page.wait_for_function("document.activeElement && document.activeElement.name === 'product'")
+    page.wait_for_function("() => document.activeElement && document.activeElement.name === 'product'")
     page.keyboard.press("Tab")  # the lot
     page.keyboard.press("Tab")  # the override box
     assert focused(page) == "id_override_reason"
