@@ -84,8 +84,9 @@ def build_world() -> World:
         "supervisor": "513301", "admin": "",
     }
     for role in ROLES:
+        # Published test passwords: the validators are for real accounts (see create_user).
         user, token = create_user(username=role, role=role, scope=scopes[role], password="pw-" + role,
-                                  with_token=True, source="cli")
+                                  with_token=True, known_password=True, source="cli")
         w.users[role], w.tokens[role] = user, token
     # Out-of-area twins (Luding) for the access matrix.
     out_scopes = {"county_command": "513322", "site_manager": "LD-MASS", "vaccinator": "LD-MASS",

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from conftest import make_person
 from vaxops.core.models import AuditEvent
+from vaxops.registry.api import search_people
 from vaxops.registry.idnumber import make_id_number
 from vaxops.registry.models import Deferral, Person
 from vaxops.vaccination.models import DoseRecord
@@ -92,6 +93,7 @@ def test_the_same_form_submitted_twice_records_one_dose(desk, person):
 
 def test_known_person_shows_the_card_with_dose_history(desk, world, person):
     # A first dose given at another site, long ago: the card shows it and dose 2 is overdue.
+    search_people(world.users["vaccinator_ld"], id_number=person.id_number)  # Luding had the card in hand
     record_dose(client_uuid="00000000-0000-4000-8000-000000000001", person_id=person.pk, product_code="BIBP",
                 lot_number="B2021001", site_code="LD-MASS", acting_user=world.users["vaccinator_ld"],
                 administered_at=dt.datetime(2021, 5, 10, 10, tzinfo=dt.UTC), source="api")
