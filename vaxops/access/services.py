@@ -261,11 +261,10 @@ def record_failed_attempt(
     with transaction.atomic(durable=True):
         Attempt.objects.filter(kind=kind, key__in=keys, at__lt=now - limit.horizon).delete()
         rows = [Attempt.objects.create(kind=kind, key=k, at=now) for k in keys]
-        User = get_user_model()
-        actor = User.objects.filter(pk=user_id).first() if user_id else None
+        # No actor: whoever failed is not known to be the account's owner.
         audit(
-            f"auth.{kind}_failed", rows[0], actor=actor, source=source,
-            after={"keys": keys, "address": address},
+            f"auth.{kind}_failed", rows[0], actor=None, source=source,
+            after={"keys": keys, "address": address, "user_id": user_id},
         )
 
 

@@ -23,6 +23,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from vaxops.access.login import ThrottledLogin
 from vaxops.access.scope import can, restrict
 from vaxops.campaign.api import user_division
 from vaxops.campaign.models import DoseCounter
@@ -46,8 +47,9 @@ from vaxops.web.report import report_sentence
 CHART_DAYS = 120
 
 
-class LoginView(auth_views.LoginView):
-    """Django's login view with the vaxops page; sessions and CSRF as Django provides them."""
+class LoginView(ThrottledLogin, auth_views.LoginView):
+    """Django's login view with the vaxops page; sessions and CSRF as Django provides them;
+    failed log-ins rate-limited per account and address (``access.login``)."""
 
     template_name = "web/login.html"
     redirect_authenticated_user = True
