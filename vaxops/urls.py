@@ -6,5 +6,6 @@ from vaxops.core.api import api
 urlpatterns = [
     path("api/v1/", api.urls),
     path("i18n/setlang/", set_language, name="set_language"),
+    path("users/", include("vaxops.access.urls")),
     path("", include("vaxops.web.urls")),
 ]

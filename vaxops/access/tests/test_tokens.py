@@ -10,7 +10,7 @@ from django.core.management import call_command
 from django.db import connection
 from django.test import RequestFactory, override_settings
 
-from conftest import dose_body, make_person
+from conftest import dose_body
 from vaxops.access.models import ApiToken, Attempt, RoleAssignment
 from vaxops.access.scope import grants_for
 from vaxops.access.services import assign_role, create_user, remove_role, revoke_token
@@ -71,9 +71,9 @@ def test_dose_by_a_user_deleted_meanwhile_is_not_authenticated(world, person):
 def _dose_kwargs(person):
     import datetime as dt
 
-    return dict(client_uuid="00000000-0000-4000-8000-0000000000aa", person_id=person.pk, product_code="BIBP",
-                lot_number="B2021001", site_code="KD-MASS",
-                administered_at=dt.datetime.fromisoformat("2021-05-10T10:00:00+08:00"))
+    return {"client_uuid": "00000000-0000-4000-8000-0000000000aa", "person_id": person.pk, "product_code": "BIBP",
+                "lot_number": "B2021001", "site_code": "KD-MASS",
+                "administered_at": dt.datetime.fromisoformat("2021-05-10T10:00:00+08:00")}
 
 
 def test_a_role_change_applies_on_the_next_request(api, world, person):
