@@ -135,4 +135,4 @@ def test_the_desks_403_page_says_what_the_role_can_do_instead(en, world, role, a
 
 def test_the_403_advice_is_in_chinese_by_default(client, world):
     client.force_login(world.users["grid_worker"])
-    assert "网格员" in client.get(reverse("web:desk")).content.decode()
+    assert "网格员负责跟进本网格居民" in client.get(reverse("web:desk")).content.decode()
