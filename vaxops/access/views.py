@@ -15,6 +15,7 @@ from django.db.models import Count, Prefetch, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -32,6 +33,7 @@ from vaxops.access.services import (
     set_active,
 )
 from vaxops.core.errors import VaxopsError
+from vaxops.core.formats import format_date
 from vaxops.core.models import Source
 
 FIELD_OF = {"user_exists": "username", "invalid_username": "username", "invalid_password": "password",
@@ -93,8 +95,11 @@ def _detail(request: HttpRequest, user: Any, *, form: RoleForm | None = None, ne
             notice: str = "", error: VaxopsError | None = None, status: int = 200) -> HttpResponse:
     roles = list(RoleAssignment.objects.filter(user=user).select_related("division", "site").order_by("pk"))
     tokens = list(restrict(ApiToken.objects.filter(user=user), request.user, "user.manage").order_by("-created_at"))
+    for t in tokens:
+        local = timezone.localtime(t.created_at)
+        t.issued_text = f"{format_date(local)} {local:%H:%M}"
     response = render(request, "access/user_detail.html", {
-        "subject": user, "roles": roles, "tokens": tokens, "role_form": form or RoleForm(manager=request.user),
+        "subject": user, "assignments": roles, "tokens": tokens, "role_form": form or RoleForm(manager=request.user),
         "new_token": new_token, "notice": notice, "error": error, "is_self": user.pk == request.user.pk,
     }, status=status)
     if new_token:
