@@ -88,7 +88,10 @@ def test_a_role_change_applies_on_the_next_request(api, world, person):
 
 
 @pytest.mark.parametrize("auth", [None, "Bearer not-a-token", "Bearer revoked", "Basic dXNlcjpwdw=="])
-def test_post_without_a_valid_token_is_401_not_a_csrf_refusal(client, world, person, auth):
+def test_post_without_a_valid_token_is_401_not_a_csrf_refusal(world, person, auth):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)  # as a real client: CSRF is checked
     headers = {}
     if auth == "Bearer revoked":
         call_command("revoke_tokens", username="vaccinator")
