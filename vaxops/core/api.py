@@ -80,6 +80,7 @@ def _cached_user(user_id: int, version: int):
     # A copy per request: attributes a request sets on its user stay in that request.
     user = copy.copy(entry)
     user._state = copy.copy(entry._state)
+    user._state.fields_cache = {}
     return user
 
 

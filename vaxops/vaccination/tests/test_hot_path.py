@@ -20,9 +20,10 @@ from vaxops.vaccination import services
 from vaxops.vaccination.models import DoseRecord, DoseStatus
 
 AT = dt.datetime.fromisoformat("2021-05-10T10:00:00+08:00")
-# lot, savepoint, person (locked, with whether a deferral is open), history + replay check,
-# session, dose, counter, audit event, release: BEGIN/COMMIT are savepoints inside a test's atomic.
-STATEMENTS_PER_DOSE = 9
+# token (one query per request, so revocation and deactivation apply at once), lot, savepoint,
+# person (locked, with whether a deferral is open), history + replay check, session, dose,
+# counter, audit event, release: BEGIN/COMMIT are savepoints inside a test's atomic.
+STATEMENTS_PER_DOSE = 10
 
 
 @pytest.fixture
