@@ -529,7 +529,7 @@ def void_dose(*, dose_id: int, reason: str, acting_user: Any, source: str) -> Do
         raise VaxopsError("void_reason_required")
     with transaction.atomic(durable=True):
         dose = get_scoped(
-            DoseRecord.objects.select_for_update().select_related("product", "division", "residence_division"),
+            DoseRecord.objects.select_for_update(of=("self",)).select_related("product", "division", "residence_division"),
             acting_user, "dose.void", not_found="dose_not_found", pk=dose_id,
         )
         if dose.status == DoseStatus.VOIDED:

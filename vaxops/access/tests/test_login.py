@@ -76,3 +76,44 @@ def test_a_deactivated_users_web_session_ends_at_the_next_request(client, world,
     call_command("deactivate_user", username="vaccinator")
     assert client.get(reverse("web:desk")).status_code == 302
     assert client.get(f"/api/v1/people/{person.pk}").status_code == 401
+
+
+def test_a_deleted_users_web_session_ends_at_the_next_request(client, world):
+    from django.contrib.auth import get_user_model
+
+    from vaxops.access.services import create_user
+
+    user, _ = create_user(username="kd-temp", role="county_command", scope="513301", source="cli")
+    client.force_login(user)
+    assert client.get(DASHBOARD).status_code == 200
+    AuditEvent.objects.filter(actor=user).delete()
+    get_user_model().objects.filter(pk=user.pk).delete()
+    assert client.get(DASHBOARD).status_code == 302
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@override_settings(VAXOPS_AUTH_FAILURE_LIMIT=3)
+def test_failures_counted_by_other_server_threads_lock_the_address_here(world):
+    """Each worker has its own database connection; the count is the database's, not a process's."""
+    import threading
+
+    from django.db import connections
+    from django.test import Client
+
+    codes: list[int] = []
+
+    def worker():
+        try:
+            r = Client().get("/api/v1/lots", {"product": "BIBP"}, HTTP_AUTHORIZATION="Bearer vx_wrong",
+                             REMOTE_ADDR="10.5.5.5")
+            codes.append(r.status_code)
+        finally:
+            connections.close_all()
+
+    for _ in range(3):  # one after the other: SQLite serialises writers anyway
+        thread = threading.Thread(target=worker)
+        thread.start()
+        thread.join(20)
+    assert codes == [401, 401, 401]
+    r = Client().get("/api/v1/lots", {"product": "BIBP"}, HTTP_AUTHORIZATION="Bearer vx_wrong", REMOTE_ADDR="10.5.5.5")
+    assert r.status_code == 429

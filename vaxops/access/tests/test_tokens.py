@@ -56,7 +56,7 @@ def test_deleted_user_token_is_401_not_a_dose_conflict(api, world, person):
     assert r.status_code == 401 and r.json()["code"] == "not_authenticated"
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_dose_by_a_user_deleted_meanwhile_is_not_authenticated(world, person):
     from vaxops.vaccination.services import record_dose
 
@@ -145,7 +145,7 @@ def test_a_revoked_token_is_locked_out_per_account_from_any_address(client, worl
     assert r.status_code == 429
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_revocation_reaches_a_server_thread_with_its_own_connection(world):
     """Another worker (its own database connection) sees the revocation on its next request."""
     token = world.tokens["vaccinator"]
