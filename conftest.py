@@ -85,8 +85,9 @@ def build_world() -> World:
         "supervisor": "513301", "admin": "",
     }
     for role in ROLES:
+        # Published test passwords: the validators are for real accounts (see create_user).
         user, token = create_user(username=role, role=role, scope=scopes[role], password="pw-" + role,
-                                  with_token=True, source="cli")
+                                  with_token=True, known_password=True, source="cli")
         w.users[role], w.tokens[role] = user, token
     # Out-of-area twins (Luding) for the access matrix.
     out_scopes = {"county_command": "513322", "site_manager": "LD-MASS", "vaccinator": "LD-MASS",
@@ -159,3 +160,11 @@ def make_person(world: World, *, born=dt.date(1980, 5, 17), seq=123, county="513
 @pytest.fixture
 def person(world):
     return make_person(world)
+
+
+def card_in_hand(world: World, role: str, person) -> None:
+    """Site staff look the person up by the exact ID number (the card in hand), the one way
+    they reach a resident of another county (access.scope: ``person.vaccinate``)."""
+    from vaxops.registry.api import search_people
+
+    assert search_people(world.users[role], id_number=person.id_number).exists()

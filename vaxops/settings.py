@@ -111,7 +111,10 @@ DATABASES = {"default": _database_config()}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 # Demo and test users are created in bulk; a fast hasher keeps the demo start short.
 if os.environ.get("VAXOPS_FAST_HASHER") == "1":
@@ -184,3 +187,21 @@ SESSION_REFRESH_SECONDS = 300
 # China began vaccinating key groups, 2020-12-15, before every dose of the shipped scenarios.
 VAXOPS_RETROSPECTIVE_HOURS = float(os.environ.get("VAXOPS_RETROSPECTIVE_HOURS", "24"))
 VAXOPS_CAMPAIGN_START = os.environ.get("VAXOPS_CAMPAIGN_START", "2020-12-15")
+
+# Access and identity: rate limits on failed log-ins and tokens, and on look-ups of people
+# outside the user's area (counted in the database, so every server process shares them).
+def _env_int(name: str, default: int) -> int:
+    return int(os.environ.get(name, default))
+
+
+# After this many failed log-ins (or API tokens) within the window, for one account or from one
+# address, further attempts are refused with 429 until the lock-out has passed.
+VAXOPS_AUTH_FAILURE_LIMIT = _env_int("VAXOPS_AUTH_FAILURE_LIMIT", 10)
+VAXOPS_AUTH_FAILURE_WINDOW_MINUTES = _env_int("VAXOPS_AUTH_FAILURE_WINDOW_MINUTES", 15)
+VAXOPS_AUTH_LOCKOUT_MINUTES = _env_int("VAXOPS_AUTH_LOCKOUT_MINUTES", 15)
+# Look-ups by exact ID number of people outside the user's area, per user.
+VAXOPS_LOOKUP_LIMIT = _env_int("VAXOPS_LOOKUP_LIMIT", 30)
+VAXOPS_LOOKUP_WINDOW_MINUTES = _env_int("VAXOPS_LOOKUP_WINDOW_MINUTES", 60)
+VAXOPS_LOOKUP_LOCKOUT_MINUTES = _env_int("VAXOPS_LOOKUP_LOCKOUT_MINUTES", 15)
+# Reverse proxies in front of the servers whose X-Forwarded-For is trusted (0: use REMOTE_ADDR).
+VAXOPS_TRUSTED_PROXIES = _env_int("VAXOPS_TRUSTED_PROXIES", 0)

@@ -7,5 +7,6 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("i18n/setlang/", set_language, name="set_language"),
     path("doses/", include("vaxops.vaccination.review_urls")),
+    path("users/", include("vaxops.access.urls")),
     path("", include("vaxops.web.urls")),
 ]

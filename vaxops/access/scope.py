@@ -34,8 +34,10 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "person.add": frozenset(
         {Role.VACCINATOR, Role.SITE_MANAGER, Role.GRID_WORKER, Role.COUNTY_COMMAND, Role.ADMIN}
     ),
-    # Looking a person up for vaccination: residents may be vaccinated anywhere (migrants and
-    # travellers are normal), so site staff reach any person, but only by exact ID or by id.
+    # Vaccinating a person: residents may be vaccinated anywhere (migrants and travellers are
+    # normal), so site staff reach the residents of their site's county and, for the rest of
+    # the working day, anyone they found by the exact ID number ("person.lookup"); never a
+    # person outside their area by a bare numeric id.
     "person.vaccinate": SITE_ROLES,
     "dose.view": ALL_ROLES - {Role.SUPPLY_OFFICER, Role.GRID_WORKER},
     "dose.add": SITE_ROLES,
@@ -46,6 +48,17 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "dose.retrospective": frozenset({Role.SITE_MANAGER, Role.COUNTY_COMMAND}),
     # Reading the lists of overrides and retrospective entries in one's area.
     "dose.review": frozenset({Role.SUPERVISOR, Role.COUNTY_COMMAND, Role.PREFECTURE_COMMAND, Role.ADMIN}),
+    # Finding a person by the exact ID number on the card in hand: site staff find anyone (the
+    # lookup of someone outside their area is audited, rate-limited and recorded as a reach).
+    "person.lookup": SITE_ROLES,
+    # Managing users, their roles and tokens, within the manager's own area.
+    "user.manage": frozenset({Role.ADMIN, Role.COUNTY_COMMAND}),
+}
+
+# role of the manager -> roles they may grant (and only within their own area).
+GRANTABLE: dict[str, frozenset[str]] = {
+    Role.ADMIN: ALL_ROLES,
+    Role.COUNTY_COMMAND: ALL_ROLES - {Role.ADMIN, Role.PREFECTURE_COMMAND},
 }
 
 
@@ -70,18 +83,23 @@ def grants_for(user: Any) -> tuple[Grant, ...]:
         return ()
     cached = getattr(user, "_vaxops_grants", None)
     if cached is None:
-        cached = tuple(
-            Grant(
-                role=a.role,
-                division_path=a.division.path if a.division_id else None,
-                site_id=a.site_id,
-                site_division_path=a.site.division.path if a.site_id else None,
-                site_county_code=a.site.county_code if a.site_id else None,
-            )
-            for a in RoleAssignment.objects.filter(user=user).select_related("division", "site__division")
-        )
+        cached = load_grants(user.pk)
         user._vaxops_grants = cached
     return cached
+
+
+def load_grants(user_id: int) -> tuple[Grant, ...]:
+    """The user's role assignments read from the database (one query)."""
+    return tuple(
+        Grant(
+            role=a.role,
+            division_path=a.division.path if a.division_id else None,
+            site_id=a.site_id,
+            site_division_path=a.site.division.path if a.site_id else None,
+            site_county_code=a.site.county_code if a.site_id else None,
+        )
+        for a in RoleAssignment.objects.filter(user_id=user_id).select_related("division", "site__division")
+    )
 
 
 def can(user: Any, action: str) -> bool:
@@ -96,13 +114,19 @@ class _Placement:
 
     ``path`` is the lookup of the row's division path (``None``: not area-restricted);
     ``site`` and ``county`` the lookups of its site and county, when it has them; for the
-    actions in ``open_for`` every row is reachable.
+    actions in ``open_for`` every row is reachable; for the actions in ``reached_by`` a row the
+    user reached by exact ID today (``access.PersonReach``) is reachable too. ``site_path`` is a
+    second division path (of the row's site) tested like ``path``; ``many`` marks lookups
+    through a multi-valued relation (filtered as ``pk IN (…)`` so rows are not repeated).
     """
 
     path: str | None
     site: str | None = None
     county: str | None = None
     open_for: frozenset[str] = frozenset()
+    reached_by: frozenset[str] = frozenset()
+    site_path: str | None = None
+    many: bool = False
 
 
 # model label -> how its rows are placed; ``restrict`` and ``admits`` both read only this.
@@ -112,7 +136,14 @@ _PLACEMENTS: dict[str, _Placement] = {
     "sites.site": _Placement(path="division__path", site="pk"),
     "vaccination.doserecord": _Placement(path="division__path", site="site_id"),
     "registry.person": _Placement(
-        path="home_division__path", county="county_code", open_for=frozenset({"person.vaccinate"})
+        path="home_division__path", county="county_code", open_for=frozenset({"person.lookup"}),
+        reached_by=frozenset({"person.vaccinate"}),
+    ),
+    # A user, a role assignment or a token sits where the assignment's division or site is.
+    "access.roleassignment": _Placement(path="division__path", site_path="site__division__path"),
+    "auth.user": _Placement(path="roles__division__path", site_path="roles__site__division__path", many=True),
+    "access.apitoken": _Placement(
+        path="user__roles__division__path", site_path="user__roles__site__division__path", many=True
     ),
     # Lots are product-wide reference data until stores carry stock.
     "supply.lot": _Placement(path=None),
@@ -124,7 +155,10 @@ def _area(g: Grant, place: _Placement, action: str) -> Q:
     if place.path is None or action in place.open_for or g.everything:
         return Q()
     if g.division_path is not None:
-        return Q(**{f"{place.path}__startswith": g.division_path})
+        q = Q(**{f"{place.path}__startswith": g.division_path})
+        if place.site_path is not None:
+            q |= Q(**{f"{place.site_path}__startswith": g.division_path})
+        return q
     if place.site is not None:
         return Q(**{place.site: g.site_id})
     if place.county is not None:
@@ -138,7 +172,9 @@ def _area_admits(g: Grant, place: _Placement, action: str, row: Mapping[str, Any
     if place.path is None or action in place.open_for or g.everything:
         return True
     if g.division_path is not None:
-        return row[place.path].startswith(g.division_path)
+        return any(
+            (row.get(lookup) or "").startswith(g.division_path) for lookup in (place.path, place.site_path) if lookup
+        )
     if place.site is not None:
         return row[place.site] == g.site_id
     if place.county is not None:
@@ -158,7 +194,26 @@ def restrict(queryset: models.QuerySet[M], user: Any, action: str) -> models.Que
         return queryset.none()
     if any(not f for f in filters):  # an unrestricted grant
         return queryset
-    return queryset.filter(reduce(or_, filters))
+    if action in place.reached_by:
+        filters.append(Q(pk__in=_reached(user).values("person_id")))
+    area = reduce(or_, filters)
+    if place.many:
+        return queryset.filter(pk__in=queryset.model._default_manager.filter(area).values("pk"))
+    return queryset.filter(area)
+
+
+def _reached(user: Any) -> models.QuerySet:
+    """The user's reaches still valid now (people found by exact ID number today)."""
+    from django.utils import timezone
+
+    from vaxops.access.models import PersonReach
+
+    return PersonReach.objects.filter(user_id=user.pk, valid_until__gt=timezone.now())
+
+
+def has_reached(user: Any, person_id: int) -> bool:
+    """Whether ``user`` reached person ``person_id`` by exact ID number and it still holds."""
+    return _reached(user).filter(person_id=person_id).exists()
 
 
 def get_scoped(
@@ -189,7 +244,14 @@ def admits(user: Any, action: str, model: type[models.Model], row: Mapping[str, 
     """
     place = _PLACEMENTS[model._meta.label_lower]
     allowed = PERMISSIONS[action]
-    return any(_area_admits(g, place, action, row) for g in grants_for(user) if g.role in allowed)
+    grants = [g for g in grants_for(user) if g.role in allowed]
+    if any(_area_admits(g, place, action, row) for g in grants):
+        return True
+    # Outside the area: only a reach by exact ID number admits, and only for a row that says
+    # which one it is (``pk``). Costs a query only for an out-of-area row.
+    return bool(grants) and action in place.reached_by and row.get("pk") is not None and has_reached(
+        user, row["pk"]
+    )
 
 
 def check_scoped(

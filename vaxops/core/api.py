@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import logging
-import time
+from functools import cache
 from typing import Any
 
 from django.conf import settings
+from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone, translation
 from django.utils.cache import patch_cache_control
@@ -18,51 +20,109 @@ from ninja.responses import NinjaJSONEncoder
 from ninja.security import HttpBearer, SessionAuth
 
 from vaxops.access.models import ApiToken
-from vaxops.access.scope import grants_for
+from vaxops.access.scope import load_grants
 from vaxops.core import jsoncheck
 from vaxops.core.errors import VaxopsError
 
 logger = logging.getLogger(__name__)
 
-# token hash -> (expiry on the monotonic clock, user with its role grants loaded)
-_TOKEN_CACHE: dict[str, tuple[float, object]] = {}
-TOKEN_CACHE_SECONDS = 30.0
-
 
 class BearerToken(HttpBearer):
     """``Authorization: Bearer <token>``; tokens are looked up by their SHA-256.
 
-    A device sends hundreds of doses an hour with one token, so the user and their role
-    grants are kept for ``TOKEN_CACHE_SECONDS`` per process: revoking a token or changing a
-    role takes effect within that time.
+    Every request costs one indexed query: the token (not revoked) joined to its user (still
+    there, still active) and the user's grants version. So a revoked token, a deactivated or a
+    deleted user is refused on the very next request in every process. The user's role grants
+    are kept in this process under ``(user, grants version)``: a role change bumps the version
+    (``access.AccessState``) and the next request loads the new grants.
+
+    A failure (unknown, revoked, inactive) is counted per address and per account (``access.
+    throttle``); once the limit is reached failures answer 429 until the lock-out ends. A valid
+    token is never refused by a lock-out and never pays for the check: tokens are 256-bit random
+    values that cannot be guessed, and one device's stale token must not stop the other devices
+    behind the same address.
     """
 
     def authenticate(self, request: HttpRequest, token: str):
         key = ApiToken.hash(token)
-        cached = _TOKEN_CACHE.get(key)
-        now = time.monotonic()
-        if cached is not None and cached[0] > now:
-            user = cached[1]
-        else:
-            row = (
-                ApiToken.objects.filter(key_hash=key, revoked=False, user__is_active=True)
-                .select_related("user")
-                .first()
-            )
-            if row is None:
-                _TOKEN_CACHE.pop(key, None)
-                return None
-            user = row.user
-            grants_for(user)
-            if len(_TOKEN_CACHE) > 10_000:
-                _TOKEN_CACHE.clear()
-            _TOKEN_CACHE[key] = (now + TOKEN_CACHE_SECONDS, user)
+        with connection.cursor() as cursor:
+            cursor.execute(_token_sql(), [key])
+            row = cursor.fetchone()
+        if row is None:
+            _token_failed(request, key)
+        user_id, version = row[0], row[1] or 0
+        user = _cached_user(user_id, version)
         request.user = user
         return user
 
 
+@cache
+def _token_sql() -> str:
+    from django.contrib.auth import get_user_model
+
+    from vaxops.access.models import AccessState
+
+    qn = connection.ops.quote_name
+    users, tokens, states = get_user_model()._meta.db_table, ApiToken._meta.db_table, AccessState._meta.db_table
+    return (
+        f"SELECT u.id, s.grants_version FROM {qn(tokens)} t JOIN {qn(users)} u ON u.id = t.user_id "
+        f"LEFT JOIN {qn(states)} s ON s.user_id = u.id "
+        "WHERE t.key_hash = %s AND NOT t.revoked AND u.is_active"
+    )
+
+
+# (user id, grants version) -> the user row with its grants; bounded, never stale (see above).
+_USERS: dict[tuple[int, int], object] = {}
+
+
+def _cached_user(user_id: int, version: int):
+    entry = _USERS.get((user_id, version))
+    if entry is None:
+        from django.contrib.auth import get_user_model
+
+        entry = get_user_model().objects.get(pk=user_id)
+        entry._vaxops_grants = load_grants(user_id)
+        if len(_USERS) > 10_000:
+            _USERS.clear()
+        _USERS[(user_id, version)] = entry
+    # A copy per request: attributes a request sets on its user stay in that request.
+    user = copy.copy(entry)
+    user._state = copy.copy(entry._state)
+    user._state.fields_cache = {}
+    return user
+
+
+def _token_failed(request: HttpRequest, key: str):
+    """Count the failure (address, and the account when the token is known) and refuse."""
+    from vaxops.access import throttle
+    from vaxops.access.models import Attempt
+    from vaxops.access.services import record_failed_attempt
+
+    user_id = ApiToken.objects.filter(key_hash=key).values_list("user_id", flat=True).first()
+    keys = [throttle.address_key(request)] + ([throttle.user_key(user_id)] if user_id else [])
+    throttle.check(Attempt.Kind.TOKEN, keys)
+    record_failed_attempt(
+        kind=Attempt.Kind.TOKEN, keys=keys, user_id=user_id, address=throttle.client_address(request),
+        source="api",
+    )
+    raise VaxopsError("not_authenticated")
+
+
 class WebSession(SessionAuth):
-    """The web pages' own session (with CSRF on writes), so HTMX can call the API."""
+    """The web pages' own session (with CSRF on writes), so HTMX can call the API.
+
+    A request that carries an ``Authorization`` header is a token client and is decided by
+    its token alone; a request without a logged-in session is simply not authenticated (401),
+    never a CSRF refusal (403). Django's session middleware reloads the user on every request
+    and drops a deactivated or deleted one.
+    """
+
+    def __call__(self, request: HttpRequest):
+        if "HTTP_AUTHORIZATION" in request.META:
+            return None
+        if not getattr(request.user, "is_authenticated", False):
+            return None
+        return super().__call__(request)
 
     def authenticate(self, request: HttpRequest, key):
         user = super().authenticate(request, key)
@@ -112,7 +172,10 @@ api = VaxopsAPI(
 
 
 def error_response(request: HttpRequest, exc: VaxopsError) -> JsonResponse:
-    return JsonResponse(exc.as_dict(), status=exc.status, json_dumps_params={"ensure_ascii": False})
+    response = JsonResponse(exc.as_dict(), status=exc.status, json_dumps_params={"ensure_ascii": False})
+    if exc.status == 429 and "retry_after_seconds" in exc.detail:
+        response["Retry-After"] = str(exc.detail["retry_after_seconds"])
+    return response
 
 
 @api.exception_handler(VaxopsError)

@@ -83,6 +83,28 @@ ERRORS: dict[str, tuple[int, Any]] = {
     ),
     "retrospective_reason_required": (422, _("Write why the dose is recorded this late.")),
     "dose_number_mismatch": (422, _("By the rules this is dose {expected}, not dose {sent}.")),
+    # access and identity
+    "too_many_requests": (
+        429, _("Too many look-ups of people outside your area. Try again after {retry_time} (in {retry_minutes} min)."),
+    ),
+    "too_many_failed_logins": (
+        429,
+        _("Too many failed attempts for this account or from this address: locked until {retry_time} "
+          "(in {retry_minutes} min)."),
+    ),
+    "person_registered_elsewhere": (
+        409, _("This person is already registered in another area. Look them up by the exact ID number."),
+    ),
+    "user_exists": (409, _("A user named {username} already exists.")),
+    "user_not_found": (404, _("No such user in your area.")),
+    "token_not_found": (404, _("No such access token in your area.")),
+    "invalid_username": (422, _("Enter a user name of at most 150 characters.")),
+    "invalid_password": (422, _("The password is not accepted: {reasons}")),
+    "invalid_role": (422, _("Unknown role: {role}.")),
+    "scope_required": (422, _("Choose the division or site this role covers (only an administrator covers everything).")),
+    "role_not_grantable": (403, _("You may not give this role, or not over this area.")),
+    "last_role": (409, _("This is the user's last role: deactivate the user instead.")),
+    "cannot_deactivate_self": (409, _("You cannot deactivate your own account.")),
 }
 
 

@@ -8,6 +8,7 @@ from django.utils import timezone
 from ninja import Query, Router, Schema, Status
 
 from vaxops.access.scope import can, get_scoped, require, restrict
+from vaxops.access.services import reach_person
 from vaxops.catalog.models import Product
 from vaxops.core.errors import VaxopsError
 from vaxops.core.models import Source
@@ -73,7 +74,7 @@ def person_out(p: Person) -> dict:
     }
 
 
-@router.post("", response={201: PersonOut, 400: ErrorOut, 404: ErrorOut, 409: ErrorOut})
+@router.post("", response={201: PersonOut, 400: ErrorOut, 404: ErrorOut, 409: ErrorOut, 429: ErrorOut})
 def create_person(request, payload: PersonIn):
     person = register_person(
         id_number=payload.id_number, name=payload.name, phone=payload.phone or "",
@@ -83,13 +84,28 @@ def create_person(request, payload: PersonIn):
     return Status(201, person_out(person))
 
 
-def search_people(user, *, id_number: str | None = None, phone: str | None = None, name: str | None = None):
-    """People matching the search, within the user's reach; site staff find anyone by full ID."""
+def search_people(
+    user, *, id_number: str | None = None, phone: str | None = None, name: str | None = None, source: str = Source.API
+):
+    """People matching the search, within the user's reach.
+
+    Site staff find anyone by the exact ID number (the card in hand): a person outside their
+    area found this way is audited, counted against the user's look-up limit (429
+    ``too_many_requests`` beyond it, and then nothing is shown) and reachable by id for the rest
+    of the working day (``access.services.reach_person``). Other searches stay in the area.
+    """
     require(user, "person.view")
     if id_number:
         number = validate_id_number(id_number).number
-        action = "person.vaccinate" if can(user, "person.vaccinate") else "person.view"
-        return restrict(Person.objects.all(), user, action).filter(id_number=number)
+        people = restrict(Person.objects.all(), user, "person.vaccinate" if can(user, "person.vaccinate")
+                          else "person.view").filter(id_number=number)
+        if not can(user, "person.lookup") or people.exists():
+            return people
+        found = restrict(Person.objects.all(), user, "person.lookup").filter(id_number=number).first()
+        if found is None:
+            return people
+        reach_person(person=found, acting_user=user, source=source)
+        return Person.objects.filter(pk=found.pk)
     people = restrict(Person.objects.all(), user, "person.view")
     if phone:
         return people.filter(phone=phone.strip())
@@ -98,7 +114,7 @@ def search_people(user, *, id_number: str | None = None, phone: str | None = Non
     return people.order_by("-pk")
 
 
-@router.get("", response={200: PersonList, 400: ErrorOut})
+@router.get("", response={200: PersonList, 400: ErrorOut, 429: ErrorOut})
 def list_people(
     request,
     id_number: str | None = None,
@@ -112,6 +128,8 @@ def list_people(
 
 
 def reachable_person(user, person_id: int) -> Person:
+    """The person by numeric id, if the user may reach them: in their area, or (site staff)
+    reached today by the exact ID number; otherwise ``person_not_found`` (404)."""
     action = "person.vaccinate" if can(user, "person.vaccinate") else "person.view"
     return get_scoped(
         Person.objects.select_related("home_division"), user, action,

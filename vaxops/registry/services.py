@@ -156,9 +156,7 @@ def register_person(
     name = validate_name(name)
     phone = validate_phone(phone)
     priority_groups = validate_priority_groups(priority_groups)
-    existing = Person.objects.filter(id_number=resident.number).values_list("pk", flat=True).first()
-    if existing:
-        raise VaxopsError("person_exists", {"id": existing})
+    _refuse_existing(resident.number, acting_user)
     home = _home_division(division_code, resident, acting_user)
     # Site staff register whoever comes to the desk (travellers included); everyone else
     # registers residents of their own area only.
@@ -183,11 +181,26 @@ def register_person(
                 after=person_as_dict(person), county_code=person.county_code,
             )
     except IntegrityError:
-        existing = Person.objects.filter(id_number=resident.number).values_list("pk", flat=True).first()
-        if existing:
-            raise VaxopsError("person_exists", {"id": existing}) from None
+        _refuse_existing(resident.number, acting_user)
         raise
     return person
+
+
+def _refuse_existing(number: str, acting_user: Any) -> None:
+    """Refuse a second registration of ``number``.
+
+    A person the user may reach is ``person_exists`` with its id; a person registered outside
+    the user's area is ``person_registered_elsewhere`` with no id and no detail, so that
+    registering cannot be used to find out who is who elsewhere (site staff then reach the
+    traveller through the exact-ID look-up, which is audited).
+    """
+    if not Person.objects.filter(id_number=number).exists():
+        return
+    action = "person.vaccinate" if can(acting_user, "person.vaccinate") else "person.view"
+    mine = restrict(Person.objects.filter(id_number=number), acting_user, action).values_list("pk", flat=True).first()
+    if mine:
+        raise VaxopsError("person_exists", {"id": mine})
+    raise VaxopsError("person_registered_elsewhere")
 
 
 def defer_person(

@@ -16,6 +16,7 @@ from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 
 from vaxops.access.scope import admits, can, check_scoped, get_scoped, require
+from vaxops.access.services import user_still_active
 from vaxops.campaign.services import TZ, bump_counter
 from vaxops.catalog import rules
 from vaxops.catalog.models import Product
@@ -245,7 +246,7 @@ def _person_for_dose(person_id: int, acting_user: Any, *, retrospective: bool = 
     if row is None:
         return None
     pk, birth_date, status, groups, county_code, path, home_id, open_deferral = row
-    place = {"home_division__path": path, "county_code": county_code}
+    place = {"pk": pk, "home_division__path": path, "county_code": county_code}
     if not (
         admits(acting_user, "person.vaccinate", Person, place)
         or (retrospective and admits(acting_user, "dose.retrospective", Person, place))
@@ -599,6 +600,8 @@ def record_dose(
         existing = _submitted(client_uuid)
         if existing is not None:
             return _replay(existing, fingerprint, acting_user)
+        if not user_still_active(acting_user):  # deleted meanwhile: the vaccinator FK failed
+            raise VaxopsError("not_authenticated") from None
         taken = DoseRecord.objects.filter(
             person_id=person_id, series=product.series, status=DoseStatus.VALID
         ).order_by("-dose_number").first()

@@ -13,11 +13,13 @@ from django.contrib.auth import views as auth_views
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from vaxops.access.login import ThrottledLogin
 from vaxops.core.errors import VaxopsError
 
 
-class LoginView(auth_views.LoginView):
-    """Django's login view with the vaxops page; sessions and CSRF as Django provides them."""
+class LoginView(ThrottledLogin, auth_views.LoginView):
+    """Django's login view with the vaxops page; sessions and CSRF as Django provides them;
+    failed log-ins rate-limited per account and address (``access.login``)."""
 
     template_name = "web/login.html"
     redirect_authenticated_user = True

@@ -3,7 +3,9 @@
 In-area objects sit in Kangding (513301, township 513301001, site KD-MASS); out-of-area objects
 sit in another prefecture (513201, site AB-FIX). Out-of-area objects are "not found" (404),
 never "forbidden", so their existence is not revealed; a role that may not act at all gets 403.
-Site staff reach any person by id or exact ID number: residents may be vaccinated anywhere.
+Site staff reach a person outside their area only after finding them by the exact ID number
+(area "reached": the card in hand), never by a bare numeric id: residents may be vaccinated
+anywhere, but ids must not be enumerable.
 """
 
 from __future__ import annotations
@@ -25,19 +27,26 @@ DOSE_VOID = {"site_manager", "county_command", "admin"}
 
 
 def expected(role: str, endpoint: str, area: str) -> int:
-    everywhere = role == "admin" or (role in SITE_ROLES and endpoint in {"person", "eligibility", "people_add"})
+    # "reached": out of area, but the user first looked the person up by the exact ID number.
+    site_reach = role in SITE_ROLES and area == "reached"
+    everywhere = role == "admin"
     if endpoint in {"person", "eligibility"}:
         if role not in PERSON_VIEW:
             return 403
-        return 200 if area == "in" or everywhere else 404
+        return 200 if area == "in" or everywhere or site_reach else 404
     if endpoint == "people_add":
         if role not in PERSON_ADD:
             return 403
-        return 201 if area == "in" or everywhere else 404
+        # Site staff register whoever comes to the desk, wherever they live.
+        return 201 if area == "in" or everywhere or role in SITE_ROLES else 404
     if endpoint == "dose_add":
         if role not in SITE_ROLES:
             return 403
         return 201 if area == "in" else 404
+    if endpoint == "dose_add_traveller":  # an out-of-area person at the user's own site
+        if role not in SITE_ROLES:
+            return 403
+        return 201 if site_reach else 404
     if endpoint == "dose_void":
         if role not in DOSE_VOID:
             return 403
@@ -49,7 +58,8 @@ def expected(role: str, endpoint: str, area: str) -> int:
     raise AssertionError(endpoint)
 
 
-ENDPOINTS = ["person", "eligibility", "people_add", "dose_add", "dose_void", "sites", "stats", "lots"]
+ENDPOINTS = ["person", "eligibility", "people_add", "dose_add", "dose_add_traveller", "dose_void", "sites", "stats",
+             "lots"]
 
 
 def call(client, endpoint, area, role, objs):
@@ -64,6 +74,9 @@ def call(client, endpoint, area, role, objs):
     if endpoint == "dose_add":
         site = "KD-MASS" if area == "in" else "AB-FIX"
         return client.post("/doses", dose_body(person.pk, site=site))
+    if endpoint == "dose_add_traveller":
+        # After the person's first dose elsewhere on 1 May: dose 2 is due.
+        return client.post("/doses", dose_body(objs["person_out"].pk, site="KD-MASS", at="2021-06-10T10:00:00+08:00"))
     if endpoint == "dose_void":
         dose = objs["dose_in" if area == "in" else "dose_out"]
         return client.post(f"/doses/{dose.pk}/void", {"reason": "entered in error"})
@@ -100,11 +113,18 @@ def objs(world):
             "new_number": make_id_number("513301", __import__("datetime").date(1970, 3, 3), 777)}
 
 
-@pytest.mark.parametrize("endpoint", ENDPOINTS)
+# The traveller of "dose_add_traveller" is always out of the area.
+CASES = [(area, endpoint) for area in ("in", "out", "reached") for endpoint in ENDPOINTS
+         if not (endpoint == "dose_add_traveller" and area == "in")]
+
+
+@pytest.mark.parametrize(("area", "endpoint"), CASES)
 @pytest.mark.parametrize("role", ROLES)
-@pytest.mark.parametrize("area", ["in", "out"])
 def test_role_endpoint_area(api, world, objs, role, endpoint, area):
-    r = call(api(world.tokens[role]), endpoint, area, role, objs)
+    client = api(world.tokens[role])
+    if area == "reached":
+        client.get("/people", id_number=objs["person_out"].id_number)
+    r = call(client, endpoint, "out" if area == "reached" else area, role, objs)
     assert r.status_code == expected(role, endpoint, area), (r.status_code, r.content[:300])
     if r.status_code in (403, 404):
         assert r.json()["code"] in {"permission_denied", "person_not_found", "site_not_found",

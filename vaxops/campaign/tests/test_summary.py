@@ -10,7 +10,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from conftest import Api, make_person
+from conftest import Api, card_in_hand, make_person
 from vaxops.access.services import create_user
 from vaxops.campaign.services import METRICS, RECORDED, RESIDENCE_METRICS, rebuild_counters, summary
 from vaxops.regions.models import Division, Level
@@ -21,6 +21,7 @@ AT = dt.datetime.fromisoformat("2021-06-01T19:00:00+08:00")
 
 
 def give(world, person, at: str, *, site="KD-MASS", user="site_manager", product="BIBP", lot="B2021001"):
+    card_in_hand(world, user, person)
     dose, _ = record_dose(
         client_uuid=uuid.uuid4(), person_id=person.pk, product_code=product, lot_number=lot, site_code=site,
         administered_at=dt.datetime.fromisoformat(at), acting_user=world.users[user], source="api",

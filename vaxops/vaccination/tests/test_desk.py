@@ -10,7 +10,7 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
-from conftest import make_person
+from conftest import card_in_hand, make_person
 from vaxops.core.models import AuditEvent
 from vaxops.registry.idnumber import make_id_number
 from vaxops.registry.models import Deferral, Person
@@ -206,6 +206,7 @@ def test_the_same_form_submitted_twice_records_one_dose(desk, person):
 
 def test_known_person_shows_the_card_with_dose_history(desk, world, person):
     # A first dose given at another site, long ago: the card shows it and dose 2 is overdue.
+    card_in_hand(world, "vaccinator_ld", person)  # Luding had the card in hand
     record_dose(client_uuid="00000000-0000-4000-8000-000000000001", person_id=person.pk, product_code="BIBP",
                 lot_number="B2021001", site_code="LD-MASS", acting_user=world.users["vaccinator_ld"],
                 administered_at=dt.datetime(2021, 5, 10, 10, tzinfo=dt.UTC), source="api")
@@ -395,6 +396,7 @@ def test_the_override_box_is_offered_only_when_the_seam_says_so(manager, deferre
 
 
 def _dose(world, person, *, product="BIBP", lot="B2021001", site="KD-MASS", user="vaccinator", at=None):
+    card_in_hand(world, user, person)
     return record_dose(client_uuid=uuid.uuid4(), person_id=person.pk, product_code=product, lot_number=lot,
                        site_code=site, acting_user=world.users[user], administered_at=at or timezone.now(),
                        source="api")[0]

@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from conftest import dose_body, make_person
+from conftest import card_in_hand, dose_body, make_person
 from vaxops.core.errors import VaxopsError
 from vaxops.vaccination.models import DoseRecord
 from vaxops.vaccination.services import record_dose
@@ -85,7 +85,9 @@ def test_a_replay_from_another_site_is_a_conflict_that_shows_nothing(api, world,
         assert r.status_code == 409 and r.json()["code"] == "idempotency_conflict", r.content
         assert set(r.json()["detail"]) == {"client_uuid"}
         assert str(person.pk) not in r.content.decode().replace(body["client_uuid"], "")
-    # The same body for the Luding site itself: the submission ID is taken, nothing more.
+    # The same body for the Luding site itself, the card in hand: the submission ID is taken,
+    # nothing more.
+    card_in_hand(world, "vaccinator_ld", person)
     r = api(world.tokens["vaccinator_ld"]).post("/doses", {**body, "site_code": "LD-MASS"})
     assert r.status_code == 409 and set(r.json()["detail"]) == {"client_uuid"}
     assert DoseRecord.objects.count() == 1
@@ -103,6 +105,7 @@ def test_a_replay_through_the_service_by_a_user_outside_the_grants_is_a_conflict
     client_uuid = uuid.uuid4()
     kwargs = {"client_uuid": client_uuid, "person_id": traveller.pk, "product_code": "BIBP", "lot_number": "B2021001",
                   "site_code": "KD-MASS", "administered_at": dt.datetime(2021, 5, 10, 10, tzinfo=dt.UTC), "source": "api"}
+    card_in_hand(world, "vaccinator", traveller)
     record_dose(acting_user=world.users["vaccinator"], **kwargs)
     with pytest.raises(VaxopsError) as refused:
         record_dose(acting_user=world.users["vaccinator_ld"], **kwargs)

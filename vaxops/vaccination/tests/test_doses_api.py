@@ -94,6 +94,7 @@ def test_vaccinator_cannot_record_at_a_site_outside_their_scope(vaccinator, pers
 
 def test_traveller_from_another_county_can_be_vaccinated(vaccinator, world):
     traveller = make_person(world, county="513322", seq=457, name="李四")
+    vaccinator.get("/people", id_number=traveller.id_number)  # the card in hand
     r = vaccinator.post("/doses", dose_body(traveller.pk))
     assert r.status_code == 201
 

@@ -20,10 +20,11 @@ from vaxops.vaccination import services
 from vaxops.vaccination.models import DoseRecord, DoseStatus
 
 AT = dt.datetime.fromisoformat("2021-05-10T10:00:00+08:00")
-# lot, savepoint, person (locked, with whether a deferral is open), history + replay check,
-# session, dose, counter by site, counter by residence, audit event, release: BEGIN/COMMIT are
-# savepoints inside a test's atomic.
-STATEMENTS_PER_DOSE = 10
+# token (one query per request, so revocation and deactivation apply at once), lot, savepoint,
+# person (locked, with whether a deferral is open), history + replay check, session, dose,
+# counter by site, counter by residence, audit event, release: BEGIN/COMMIT are savepoints
+# inside a test's atomic.
+STATEMENTS_PER_DOSE = 11
 
 
 @pytest.fixture
