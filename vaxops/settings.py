@@ -131,3 +131,7 @@ LOGGING = {
 
 # Campaign-wide settings (observation minutes is configurable per campaign later).
 VAXOPS_OBSERVATION_MINUTES = 30
+
+# Words and numbers a person reads: one date format per language, shared by templates and
+# vaxops.core.formats (vaxops/formats/<locale>/formats.py).
+FORMAT_MODULE_PATH = ["vaxops.formats"]

@@ -9,6 +9,7 @@ from django.utils import formats
 
 from vaxops.access.models import RoleAssignment
 from vaxops.access.scope import can
+from vaxops.core.formats import format_percent
 
 register = template.Library()
 
@@ -50,7 +51,8 @@ def grouped(value: int | None) -> str:
 
 @register.filter
 def percent(value: float | None, digits: int = 1) -> str:
-    """A fraction as a localised percentage (0.1234 → "12.3%"); a dash when unknown."""
-    if value is None:
-        return "–"
-    return formats.number_format(value * 100, decimal_pos=digits) + "%"
+    """A fraction as a localised percentage (0.1234 → "12.3%"); a dash when unknown.
+
+    Rounded half up by ``core.formats.format_percent``, like every other percentage, so a
+    table cell reads what the chart and the headline read."""
+    return format_percent(value, int(digits))
