@@ -52,7 +52,7 @@ def test_new_person_is_registered_then_vaccinated(desk, world):
     r = lookup(desk, NEW_ID)
     assert r.context["stage"] == "register"
     assert NEW_ID in r.content.decode()
-    assert "From the ID number: born 03/04/1985, male." in r.content.decode()
+    assert "From the ID number: born 4 March 1985, male." in r.content.decode()
 
     r = desk.post(REGISTER, {"site": "KD-MASS", "product": "BIBP", "id_number": NEW_ID,
                              "name": "赵六", "phone": "13800000000"})
@@ -135,8 +135,8 @@ def test_quarantined_lot_is_refused_with_the_reason(desk, person):
 
 
 @pytest.mark.parametrize(("lot", "message"), [
-    ("B2020999", "Lot B2020999 expired on 2021-03-01."),
-    ("C2021001", "Lot C2021001 is CORONAVAC, not BIBP."),
+    ("B2020999", "Lot B2020999 expired on 1 March 2021."),
+    ("C2021001", "Lot C2021001 is CoronaVac, not COVID-19 vaccine inactivated (Vero) - Beijing Institute."),
     ("NOPE", "Lot NOPE is not known."),
 ])
 def test_unusable_lots_are_refused_in_plain_words(desk, person, lot, message):
@@ -181,7 +181,7 @@ def test_vaccinator_cannot_override_a_refusal(desk, deferred):
     until = timezone.localdate() + dt.timedelta(days=3)
     assert (
         "Vaccination is deferred (fever, acute illness or acute attack of a chronic disease) "
-        f"until {until:%m/%d/%Y}" in body
+        f"until {until.day} {until:%B %Y}" in body
     )
 
 
