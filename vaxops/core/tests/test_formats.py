@@ -86,3 +86,9 @@ def test_templates_and_messages_write_a_date_the_same_way(language, day, moment)
 def test_a_late_evening_utc_moment_is_dated_in_the_campaign_time_zone():
     with translation.override("en"):
         assert format_date(dt.datetime(2021, 6, 1, 17, 0, tzinfo=dt.UTC)) == "2 June 2021"
+
+
+def test_the_allocation_table_rounds_its_fill_percentages_the_same_way():
+    from vaxops.planning.allocation.cli import _fill
+
+    assert (_fill(0.3585), _fill(0.35849), _fill(None)) == (" 35.9%", " 35.8%", "—")
