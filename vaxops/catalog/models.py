@@ -88,7 +88,7 @@ _names_expire = 0.0
 def product_name(code: str) -> str:
     """The name of product ``code`` in the active language, or ``code`` itself when no product
     has it (an unknown code someone typed reads back as typed)."""
-    global _names_expire
+    global _NAMES, _names_expire
     now = time.monotonic()
     if _names_expire <= now:
         try:
@@ -97,8 +97,8 @@ def product_name(code: str) -> str:
         except DatabaseError:
             # A message is no reason to fail a request: without the table, codes are shown.
             fresh = {}
-        _NAMES.clear()
-        _NAMES.update(fresh)
+        # Replaced whole, never emptied in place: another thread reads it meanwhile.
+        _NAMES = fresh
         _names_expire = now + NAMES_TTL if fresh else 0.0
     names = _NAMES.get(code)
     if names is None:

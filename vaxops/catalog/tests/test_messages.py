@@ -127,3 +127,15 @@ def test_every_reason_text_renders_in_both_languages_with_words_only():
                 # Platform and deferral codes have underscores; no name or label has one.
                 for raw in ("BIBP", "CORONAVAC", "WIBP", "_", "2021-0"):
                     assert raw not in text, (language, code, text)
+
+
+def test_a_product_renamed_in_this_process_is_named_anew_at_once():
+    from vaxops.catalog.models import Product
+
+    assert en("age_above_maximum", product="WIBP", age=70).startswith("COVID-19 vaccine inactivated (Vero) - Wuhan")
+    product = Product.objects.get(code="WIBP")
+    product.name_en = "WIBP inactivated vaccine"
+    product.save()
+    assert en("age_above_maximum", product="WIBP", age=70) == "WIBP inactivated vaccine is not authorised at age 70."
+    product.name_en = "COVID-19 vaccine inactivated (Vero) - Wuhan Institute"
+    product.save()  # the test's rollback sends no signal: leave the process's names as they were
