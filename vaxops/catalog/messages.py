@@ -6,22 +6,17 @@ tools read them. The rendered message names everything in words, in the active l
 the **name of the parameter** (so a new reason code reads right with no more work, provided its
 parameters follow the convention):
 
-=====================================================  =======================================
-parameter name                                          reads as
-=====================================================  =======================================
-``product``, ``product_code``, ``*_product``           the product's name (``Product.name_zh``
-(``series_product``, ``previous_product``,              / ``name_en``); a code no product has
-``last_product``, ``lot_product`` …)                    reads as written
-``allowed``, ``*_products``                            a list of product codes (a list or a
-                                                        comma-separated string) → their names,
-                                                        joined as the language joins a list
-``platform``, ``*_platform``                           the platform's name (灭活疫苗 /
-                                                        inactivated vaccine; ``PLATFORM_NAMES``)
-``deferral``, ``deferral_code``, ``*_deferral``        the label of the deferral reason
-``on``, ``until``, ``due_by``, ``*_date``, ``*_on``,   an ISO date → 2021年6月1日 / 1 June 2021
-``*_until``, ``*_due_by``                              (``core.formats.format_date``)
-``*_at``                                               an ISO date-time → 2021年6月1日 19:00
-=====================================================  =======================================
+* ``product``, ``product_code``, ``*_product`` (``series_product``, ``previous_product``,
+  ``last_product``, ``lot_product`` …): a product code → the product's name
+  (``Product.name_zh`` / ``name_en``); a code that no product has reads as written.
+* ``allowed``, ``*_products``: product codes (a list or a comma-separated string) → their
+  names, joined as the language joins a list (``A, B`` / ``A、B``).
+* ``platform``, ``*_platform``: a platform code → its name (灭活疫苗 / inactivated vaccine;
+  ``catalog.models.PLATFORM_NAMES``).
+* ``deferral``, ``deferral_code``, ``*_deferral``: a deferral reason code → its label.
+* ``on``, ``until``, ``due_by``, ``*_date``, ``*_on``, ``*_until``, ``*_due_by``: an ISO date →
+  2021年6月1日 / 1 June 2021 (``core.formats.format_date``).
+* ``*_at``: an ISO date-time → 2021年6月1日 19:00 / 1 June 2021 19:00, in the campaign's zone.
 
 Besides, any ``date``/``datetime`` value, and any string that is exactly an ISO date, reads
 as a date whatever its name. Other values (numbers, lot numbers, ages) are shown as they are.
