@@ -8,6 +8,7 @@ one place.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import platform
@@ -29,7 +30,12 @@ PG_ADMIN_URL = os.environ.get("VAXOPS_BENCH_PG", "postgres://postgres@127.0.0.1:
 # Benchmarks build and serve demo data on the demo key; their subprocesses (gunicorn, the demo
 # command, the roles) inherit this from os.environ.
 os.environ.setdefault("VAXOPS_DEMO", "1")
-BENCH_DATE = "2026-11-23"
+
+
+def bench_date() -> str:
+    """Today's date on this machine's clock (ISO), written beside every result: a figure is
+    only worth comparing with the date and the machine it was measured on."""
+    return dt.date.today().isoformat()
 
 
 def pg_url(dbname: str) -> str:
@@ -137,9 +143,10 @@ def machine() -> dict[str, str]:
 
 
 def machine_lines() -> list[str]:
+    """The date (from the clock) and the machine (from the system) of a results section."""
     m = machine()
     return [
-        f"- Date: {BENCH_DATE}",
+        f"- Date: {bench_date()}",
         f"- Machine: `nproc` = {m['nproc']}, CPU model: {m['cpu']}, memory {m['memory']}",
         f"- Python {m['python']}, SQLite {m['sqlite']}, PostgreSQL {m['postgresql']}",
     ]

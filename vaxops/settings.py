@@ -205,3 +205,7 @@ VAXOPS_LOOKUP_WINDOW_MINUTES = _env_int("VAXOPS_LOOKUP_WINDOW_MINUTES", 60)
 VAXOPS_LOOKUP_LOCKOUT_MINUTES = _env_int("VAXOPS_LOOKUP_LOCKOUT_MINUTES", 15)
 # Reverse proxies in front of the servers whose X-Forwarded-For is trusted (0: use REMOTE_ADDR).
 VAXOPS_TRUSTED_PROXIES = _env_int("VAXOPS_TRUSTED_PROXIES", 0)
+
+# Words and numbers a person reads: one date format per language, shared by templates and
+# vaxops.core.formats (vaxops/formats/<locale>/formats.py).
+FORMAT_MODULE_PATH = ["vaxops.formats"]

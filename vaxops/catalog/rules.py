@@ -107,8 +107,8 @@ REASON_MESSAGES: dict[str, str] = {
         "({series_doses} doses): schedules with different numbers of doses never mix."
     ),
     "platform_mix": (
-        "{product} is a {platform} vaccine but the series was started with {series_product} ({series_platform}): "
-        "only a product of the same platform may complete a series."
+        "The series was started with {series_product} ({series_platform}) and cannot continue with {product} "
+        "({platform}): only a product of the same platform may complete a series."
     ),
     "series_complete": "The series is complete and no further dose is due.",
     "booster_product_not_allowed": "{product} cannot be the booster for this series; allowed: {allowed}.",
@@ -143,7 +143,7 @@ REASON_MESSAGES: dict[str, str] = {
     ),
     "product_switch": "The series continues with {product} after {previous_product}, a product of the same platform.",
     "booster_homologous": "Booster with the product of the primary series.",
-    "booster_sequential": "Sequential booster with {product} after a {primary_platform} primary series.",
+    "booster_sequential": "Sequential booster with {product} after a primary series of {primary_platform}.",
     "booster_first_dose_product": (
         "Booster with {product}, the product of the first dose, because the series mixed products "
         "(the last dose was {last_product})."

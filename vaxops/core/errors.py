@@ -121,12 +121,12 @@ class VaxopsError(Exception):
 
     @property
     def message(self) -> str:
-        """The message in the active language, with ``detail`` fields filled in."""
-        template = str(ERRORS[self.code][1])
-        try:
-            return template.format(**{k: v for k, v in self.detail.items() if v is not None})
-        except (KeyError, IndexError):
-            return template
+        """The message in the active language, with ``detail`` fields filled in as words:
+        product codes as names, ISO dates in the language's one format, by the parameter
+        naming convention of ``vaxops.catalog.messages`` (``detail`` itself stays as raised)."""
+        from vaxops.catalog.messages import fill
+
+        return fill(ERRORS[self.code][1], self.detail, skip_none=True)
 
     def as_dict(self) -> dict[str, Any]:
         return {"code": self.code, "message": self.message, "detail": self.detail}

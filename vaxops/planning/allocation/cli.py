@@ -14,6 +14,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from vaxops.core.numbers import percent
+
 from .baseline import compare_with_proportional
 from .errors import AllocationError
 from .model import Problem, parse_problem
@@ -52,7 +54,9 @@ def result_document(problem: Problem, result: AllocationResult, compare: bool) -
 
 
 def _fill(value: float | None) -> str:
-    return "—" if value is None else f"{value * 100:5.1f}%"
+    # The campaign's one rounding (half up), so the table reads what the dashboard would.
+    shown = percent(value, 1)
+    return "—" if shown is None else f"{shown:5.1f}%"
 
 
 def render_table(problem: Problem, result: AllocationResult, document: dict[str, Any]) -> str:

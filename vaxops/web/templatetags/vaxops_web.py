@@ -51,6 +51,8 @@ def grouped(value: int | None) -> str:
 
 @register.filter
 def percent(value: float | None, digits: int = 1) -> str:
-    """A fraction as a localised percentage (0.1234 → "12.3%"); a dash when unknown. The one
-    rounding of ``core.formats``, so a page agrees with its charts and the reports."""
-    return format_percent(value, digits)
+    """A fraction as a localised percentage (0.1234 → "12.3%"); a dash when unknown.
+
+    Rounded half up by ``core.formats.format_percent``, like every other percentage, so a
+    table cell reads what the chart and the headline read."""
+    return format_percent(value, int(digits))
