@@ -296,14 +296,19 @@ def reach_person(*, person: Any, acting_user: Any, source: str) -> PersonReach:
     eligibility and the dose). Locks nothing: two reaches at once simply both count.
     """
     key = throttle.user_key(acting_user.pk)
-    throttle.check(Attempt.Kind.LOOKUP, [key])
-    limit = throttle.limit_for(Attempt.Kind.LOOKUP)
     now = timezone.now()
+    # Looking again at a person already reached today (the desk redraws the card as the vaccine
+    # is chosen) is audited but not counted: the limit is on reaching new people.
+    reach = PersonReach.objects.filter(user=acting_user, person=person, valid_until__gt=now).first()
+    if reach is None:
+        throttle.check(Attempt.Kind.LOOKUP, [key])
+    limit = throttle.limit_for(Attempt.Kind.LOOKUP)
     with transaction.atomic(durable=True):
-        Attempt.objects.filter(kind=Attempt.Kind.LOOKUP, key=key, at__lt=now - limit.horizon).delete()
-        Attempt.objects.create(kind=Attempt.Kind.LOOKUP, key=key, at=now)
-        PersonReach.objects.filter(user=acting_user, valid_until__lte=now).delete()
-        reach = PersonReach.objects.filter(user=acting_user, person=person, valid_until__gt=now).first()
+        if reach is None:
+            Attempt.objects.filter(kind=Attempt.Kind.LOOKUP, key=key, at__lt=now - limit.horizon).delete()
+            Attempt.objects.create(kind=Attempt.Kind.LOOKUP, key=key, at=now)
+            PersonReach.objects.filter(user=acting_user, valid_until__lte=now).delete()
+            reach = PersonReach.objects.filter(user=acting_user, person=person, valid_until__gt=now).first()
         if reach is None:
             reach = PersonReach.objects.create(
                 user=acting_user, person=person, reached_at=now, valid_until=end_of_working_day(now)

@@ -148,7 +148,7 @@ class Desk:
     def find(self, id_number: str) -> Person | None:
         """The person with exactly this ID number, if the user may reach them (raises
         ``invalid_id_number`` for a malformed number)."""
-        return search_people(self.user, id_number=id_number).select_related("home_division").first()
+        return search_people(self.user, id_number=id_number, source=Source.WEB).select_related("home_division").first()
 
     def in_area(self, person: Person) -> bool:
         """Whether the person is one the user may see in their area (not only reach by ID)."""

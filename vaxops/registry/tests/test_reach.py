@@ -114,3 +114,13 @@ def test_registering_a_person_of_ones_own_area_again_names_them(api, world):
     first = county.post("/people", {"id_number": number, "name": "甲", "division_code": "513301001"}).json()
     r = county.post("/people", {"id_number": number, "name": "甲"})
     assert r.status_code == 409 and r.json()["code"] == "person_exists" and r.json()["detail"]["id"] == first["id"]
+
+
+@override_settings(VAXOPS_LOOKUP_LIMIT=2)
+def test_looking_again_at_a_person_reached_today_is_audited_but_not_counted(vaccinator, world):
+    # The desk redraws the card as the vaccine is chosen: the same traveller, again and again.
+    again, new = (make_person(world, county="513322", seq=460 + n, name="旅客" + "甲乙"[n]) for n in range(2))
+    for _ in range(4):
+        assert vaccinator.get("/people", id_number=again.id_number).json()["count"] == 1
+    assert AuditEvent.objects.filter(action="person.lookup_out_of_area", object_id=str(again.pk)).count() == 4
+    assert vaccinator.get("/people", id_number=new.id_number).json()["count"] == 1
