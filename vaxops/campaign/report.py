@@ -42,8 +42,8 @@ _WORDS: dict[str, Promise] = {
     "全区(市辖区)": pgettext_lazy("report area 全区 (district)", "the district"),
     "全乡": pgettext_lazy("report area 全乡", "the township"),
     "全镇": pgettext_lazy("report area 全镇", "the town"),
-    "全街道": pgettext_lazy("report area 全街道", "the subdistrict"),
-    "全社区": pgettext_lazy("report area 全社区", "the community"),
+    "街道": pgettext_lazy("report area 街道 (a subdistrict names itself, without 全)", "the subdistrict"),
+    "社区": pgettext_lazy("report area 社区 (a community names itself, without 全)", "the community"),
     "全村": pgettext_lazy("report area 全村", "the village"),
     "全网格": pgettext_lazy("report area 全网格", "the grid"),
     "全辖区": pgettext_lazy("report area 全辖区", "the area"),
@@ -56,9 +56,9 @@ _ENDINGS: tuple[tuple[str, str], ...] = (
     ("自治县", "全县"),
     ("自治旗", "全旗"),
     ("民族乡", "全乡"),
-    ("街道", "全街道"),
+    ("街道", "街道"),
     ("地区", "全地区"),
-    ("社区", "全社区"),
+    ("社区", "社区"),
     ("苏木", "全乡"),
     ("省", "全省"),
     ("州", "全州"),
@@ -92,7 +92,7 @@ def area_word(division: Division) -> AreaWord:
     """The word for "the whole of" ``division`` in a report (全州, 全县, 全市, 全乡 …).
 
     Chinese reports take it from the last characters of the official name: a county-level
-    city says 全市, an autonomous prefecture 全州, a street office 全街道 — the name is the one
+    city says 全市, an autonomous prefecture 全州, a street office 街道 — the name is the one
     reliable signal of a division's kind (the level alone does not tell a street office from a
     township). A remark in brackets at the end is skipped; only a name that names no unit falls
     back to the level.

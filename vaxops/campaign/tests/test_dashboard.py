@@ -162,12 +162,12 @@ def test_dashboard_query_count_does_not_grow_with_children(client, world, django
         ("四川省", Level.PROVINCE, "全省"),
         ("壬庄乡", Level.TOWNSHIP, "全乡"),
         ("泸桥镇", Level.TOWNSHIP, "全镇"),
-        ("炉城街道", Level.TOWNSHIP, "全街道"),
+        ("炉城街道", Level.TOWNSHIP, "街道"),
         # The demo's synthetic names end in a remark; the unit word before it still decides.
-        ("康定市第1街道（示例）", Level.TOWNSHIP, "全街道"),
+        ("康定市第1街道（示例）", Level.TOWNSHIP, "街道"),
         ("泸定县第1镇（示例）", Level.TOWNSHIP, "全镇"),
         ("泸定县第3乡（示例）", Level.TOWNSHIP, "全乡"),
-        ("康定市第1街道第2社区（示例）", Level.VILLAGE, "全社区"),
+        ("康定市第1街道第2社区（示例）", Level.VILLAGE, "社区"),
         ("泸定县第3乡第1村（示例）", Level.VILLAGE, "全村"),
         ("示例", Level.COUNTY, "全县"),
     ],
@@ -213,7 +213,7 @@ def test_a_street_office_of_the_demo_reports_as_a_street():
     at = dt.datetime(2021, 6, 1, 19, 0, tzinfo=TZ)
     with translation.override("zh-hans"):
         sentence = report_sentence(street, at, doses=3, first=2, second=1)
-    assert "全街道累计接种" in sentence and "全乡" not in sentence
+    assert "，街道累计接种" in sentence and "全乡" not in sentence
 
 
 def test_dashboard_says_its_view_and_the_late_entries(en, campaign):
