@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 
@@ -168,3 +171,30 @@ def card_in_hand(world: World, role: str, person) -> None:
     from vaxops.registry.api import search_people
 
     assert search_people(world.users[role], id_number=person.id_number).exists()
+
+
+CHROMIUM = os.environ.get("VAXOPS_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--no-first-run", "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator:
+    """One headless Debian Chromium (through Playwright) for every browser test of the run;
+    skipped where Chromium is missing, a failure when CI=true."""
+    if not Path(CHROMIUM).exists():
+        reason = f"Chromium not found at {CHROMIUM}: install Debian's chromium to run the browser tests"
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    # Playwright's sync API runs an event loop in this thread; the tests' own ORM calls are
+    # ordinary synchronous code that Django would otherwise refuse to run there.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield browser
+        browser.close()

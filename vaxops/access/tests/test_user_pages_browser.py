@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from vaxops.web.tests.test_browser import SCREENSHOTS, chromium, english_context, log_in, world  # noqa: F401
+from vaxops.web.tests.test_browser import SCREENSHOTS, english_context, log_in, world  # noqa: F401
 
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 pytestmark = pytest.mark.browser

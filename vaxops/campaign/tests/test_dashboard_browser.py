@@ -11,7 +11,7 @@ import pytest
 from conftest import build_world, make_person
 from vaxops.vaccination.models import DoseRecord
 from vaxops.vaccination.services import record_dose
-from vaxops.web.tests.test_browser import SCREENSHOTS, chromium, english_context, log_in  # noqa: F401
+from vaxops.web.tests.test_browser import SCREENSHOTS, english_context, log_in  # noqa: F401
 
 pytestmark = pytest.mark.browser
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -28,28 +27,10 @@ os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = os.environ.get("VAXOPS_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--no-first-run", "--disable-sync",
-]
 SCREENSHOTS = Path(settings.BASE_DIR) / "var" / "screenshots"
 NEW_ID = make_id_number("513301", dt.date(1990, 7, 21), 37)
 
 
-@pytest.fixture(scope="module")
-def chromium() -> Iterator:
-    if not Path(CHROMIUM).exists():
-        reason = f"Chromium not found at {CHROMIUM}: install Debian's chromium to run the browser tests"
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture
