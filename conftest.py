@@ -180,10 +180,11 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium() -> Iterator:
-    """One headless Debian Chromium (through Playwright) for every browser test of the run;
-    skipped where Chromium is missing, a failure when CI=true."""
+    """A headless Debian Chromium (through Playwright) for the browser tests of one module (with one
+    browser for the whole run, browser log-ins timed out twice in full runs); skipped where Chromium is
+    missing, a failure when CI=true."""
     if not Path(CHROMIUM).exists():
         reason = f"Chromium not found at {CHROMIUM}: install Debian's chromium to run the browser tests"
         if os.environ.get("CI") == "true":
