@@ -20,6 +20,7 @@ from vaxops.core.formats import format_date
 from vaxops.registry.idnumber import make_id_number
 from vaxops.vaccination.models import DoseRecord
 from vaxops.vaccination.services import record_dose
+from vaxops.web.tests.test_browser import log_in
 
 # Playwright's sync API runs an event loop in this thread; the test's own ORM calls are
 # ordinary synchronous code that Django would otherwise refuse to run there.
@@ -45,13 +46,10 @@ def open_desk(chromium, base: str, username: str, *, language: str = "en", width
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto(base + "/login/")
-    page.keyboard.type(username)
-    page.keyboard.press("Tab")
-    page.keyboard.type("pw-" + username)
-    page.keyboard.press("Enter")
-    page.wait_for_url(base + "/")
+    log_in(page, base, username)
     page.goto(base + "/desk/")
+    # The ID field has the focus once Chromium has applied autofocus (after "load" on a busy machine).
+    page.wait_for_function("() => document.activeElement && document.activeElement.id === 'id_id_number'")
     return context, page, errors
 
 

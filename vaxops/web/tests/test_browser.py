@@ -39,7 +39,10 @@ def world(transactional_db, django_db_serialized_rollback, live_server):
 
 def log_in(page, base: str, username: str) -> None:
     page.goto(base + "/login/")
-    page.keyboard.type(username)  # the user name field has the focus
+    # The user name field has the focus: Chromium applies autofocus at its next rendering step, which
+    # on a loaded machine can come after "load"; typing before it lost the first keys.
+    page.wait_for_function("() => document.activeElement && document.activeElement.name === 'username'")
+    page.keyboard.type(username)
     page.keyboard.press("Tab")
     page.keyboard.type("pw-" + username)
     page.keyboard.press("Enter")
