@@ -101,6 +101,8 @@ class Batch:
         self._sites: dict[tuple[str, str], tuple[Site | None, VaxopsError | None]] = {}
         self._verdicts: dict[tuple, Any] = {}
         self.outcomes: list[DoseOutcome] = []
+        # Error details naming a dose accepted earlier in the batch: its id once written.
+        self.fixups: list[tuple[dict, str, DoseRecord]] = []
 
     # --- the item's own fields ------------------------------------------------------------
 
@@ -371,6 +373,8 @@ class Batch:
         try:
             record, _ = sv._replay(existing, fingerprint, self.user)
         except VaxopsError as exc:
+            if existing.pk is None and "id" in exc.detail:  # accepted earlier in this batch
+                self.fixups.append((exc.detail, "id", existing))
             return DoseOutcome(w.index, w.key, "rejected", error=exc)
         return DoseOutcome(w.index, w.key, "replayed", record=record, written=existing.pk is not None)
 
@@ -387,7 +391,7 @@ class Batch:
         pending: dict[uuid.UUID, DoseRecord] = {}
         records: list[DoseRecord] = []
         paths: list[tuple[str, str]] = []
-        fixups: list[tuple[dict, str, DoseRecord]] = []
+        fixups: list[tuple[dict, str, DoseRecord]] = self.fixups
         self.audits: list[dict | None] = []
         small = len(works) < COPY_MIN
         for w in works:
@@ -437,6 +441,14 @@ class Batch:
                         raise VaxopsError("dose_already_recorded", detail)
                     raise VaxopsError("dose_number_mismatch", {"expected": number, "sent": item.dose_number})
                 stored_reason = sv._check_verdict(verdict, override_reason=item.override_reason, acting_user=user)
+                if any(d.dose_number == number for d in series_history):
+                    # What the unique index (one valid dose N per person and series) would refuse,
+                    # answered as record_dose answers losing that race.
+                    taken = max(series_history, key=lambda d: d.dose_number)
+                    detail = {"id": taken.pk, "dose_number": taken.dose_number}
+                    if taken.record is not None:
+                        fixups.append((detail, "id", taken.record))
+                    raise VaxopsError("dose_already_recorded", detail)
             except VaxopsError as exc:
                 out.append(DoseOutcome(w.index, w.key, "rejected", error=exc))
                 continue
