@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 import uuid
 from collections.abc import Sequence
 from typing import Any
@@ -40,6 +41,8 @@ _CLIENT_UUID = DoseRecord._meta.get_field("client_uuid")
 _PERSONS, _DIVISIONS, _DEFERRALS = Person._meta.db_table, Division._meta.db_table, Deferral._meta.db_table
 _DOSES, _LOTS = DoseRecord._meta.db_table, Lot._meta.db_table
 _new_record = DoseRecord.__new__
+# CPU seconds of this process per phase, summed over all batches (read by bench/bench_ingest.py).
+TIMINGS: dict[str, float] = {}
 _ModelState = type(DoseRecord()._state)
 
 
@@ -342,10 +345,13 @@ class Batch:
         return hit
 
     def run(self, *, atomic: bool, dry_run: bool) -> list[DoseOutcome]:
+        clock = time.process_time
+        t0 = clock()
         works = [_Work(i, item) for i, item in enumerate(self.items)]
         products = sv.catalog_products()
         for w in works:
             self.precheck(w, products)
+        t1 = clock()
         with transaction.atomic(durable=True):
             self.read_lots([w for w in works if w.error is None])
             alive = [w for w in works if w.error is None]
@@ -354,10 +360,17 @@ class Batch:
             history, seen = self.read_history(sorted(by_id), keys)
             existing = self._existing(seen)
             deferrals = self.read_deferrals(sorted(p.pk for p in by_id.values() if p.deferred))
+            t2 = clock()
             records, paths, fixups = self.decide(works, by_id, by_number, history, existing, deferrals)
+            t3 = clock()
             refused = atomic and any(o.status == "rejected" for o in self.outcomes)
             if records and not dry_run and not refused:
                 self.write(records, paths, fixups)
+            t4 = clock()
+        t5 = clock()
+        for name, seconds in (("check", t1 - t0), ("read", t2 - t1), ("decide", t3 - t2), ("write", t4 - t3),
+                              ("commit", t5 - t4)):
+            TIMINGS[name] = TIMINGS.get(name, 0.0) + seconds
         return self.outcomes
 
     def _existing(self, seen: set) -> dict[uuid.UUID, DoseRecord]:
