@@ -65,10 +65,10 @@ class _Past:
 
     __slots__ = ("pk", "product_code", "dose_number", "kind", "administered_at", "series", "given_on", "record")
 
-    def __init__(self, pk, product_code, dose_number, kind, administered_at, series, record=None) -> None:
+    def __init__(self, pk, product_code, dose_number, kind, administered_at, series, record=None, on=None) -> None:
         self.pk, self.product_code, self.dose_number, self.kind = pk, product_code, dose_number, kind
         self.administered_at, self.series, self.record = administered_at, series, record
-        self.given_on = administered_at.astimezone(TZ).date()
+        self.given_on = on or administered_at.astimezone(TZ).date()
 
 
 class _Person:
@@ -103,6 +103,7 @@ class Batch:
         self._can: dict[str, bool] = {}
         self._sites: dict[tuple[str, str], tuple[Site | None, VaxopsError | None]] = {}
         self._verdicts: dict[tuple, Any] = {}
+        self._areas: dict[tuple, bool] = {}
         self.outcomes: list[DoseOutcome] = []
         # Error details naming a dose accepted earlier in the batch: its id once written.
         self.fixups: list[tuple[dict, str, DoseRecord]] = []
@@ -312,12 +313,24 @@ class Batch:
     # --- deciding ----------------------------------------------------------------------------
 
     def admitted(self, person: _Person, retro: bool) -> bool:
+        """``admits`` as ``_person_for_dose`` applies it. The area part depends only on the home
+        path and county, so it is decided once per home in the batch; only a person outside the
+        area is asked about one by one (a reach by exact ID number, ``access.scope``)."""
         hit = person.admitted.get(retro)
         if hit is None:
-            place = {"pk": person.pk, "home_division__path": person.path, "county_code": person.county_code}
-            hit = admits(self.user, "person.vaccinate", Person, place) or (
-                retro and admits(self.user, "dose.retrospective", Person, place)
-            )
+            area = self._areas.get((person.path, person.county_code, retro))
+            if area is None:
+                place = {"home_division__path": person.path, "county_code": person.county_code}
+                area = self._areas[(person.path, person.county_code, retro)] = admits(
+                    self.user, "person.vaccinate", Person, place
+                ) or (retro and admits(self.user, "dose.retrospective", Person, place))
+            if area:
+                hit = True
+            else:
+                place = {"pk": person.pk, "home_division__path": person.path, "county_code": person.county_code}
+                hit = admits(self.user, "person.vaccinate", Person, place) or (
+                    retro and admits(self.user, "dose.retrospective", Person, place)
+                )
             person.admitted[retro] = hit
         return hit
 
@@ -407,6 +420,8 @@ class Batch:
         fixups: list[tuple[dict, str, DoseRecord]] = self.fixups
         self.audits: list[dict | None] = []
         small = len(works) < COPY_MIN
+        primary, user_id = DoseKind.PRIMARY, user.pk
+        site_paths: dict[int, str] = {}
         for w in works:
             item = w.item
             if w.error is not None:
@@ -465,16 +480,16 @@ class Batch:
             except VaxopsError as exc:
                 out.append(DoseOutcome(w.index, w.key, "rejected", error=exc))
                 continue
-            kind = verdict.kind or DoseKind.PRIMARY
+            kind = verdict.kind or primary
             birth = person.birth_date
             age = on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
             dose = _new_record(DoseRecord)
             dose.__dict__.update(
-                id=None, person_id=person.pk, product_id=product.pk, lot_id=lot.pk, series=product.series,
+                id=None, person_id=person.pk, product_id=product.id, lot_id=lot.id, series=product.series,
                 dose_number=number, kind=kind,
-                completes_series=kind == DoseKind.PRIMARY and number >= product.doses_in_series,
-                overdue=bool(verdict.overdue), site_id=site.pk, session_id=None, division_id=site.division_id,
-                county_code=site.county_code, vaccinator_id=user.pk, administered_at=item.administered_at,
+                completes_series=kind == primary and number >= product.doses_in_series,
+                overdue=bool(verdict.overdue), site_id=site.id, session_id=None, division_id=site.division_id,
+                county_code=site.county_code, vaccinator_id=user_id, administered_at=item.administered_at,
                 age_band=age_band(age), priority_group=person.groups[0] if person.groups else "",
                 client_uuid=w.key, fingerprint=fingerprint, override_reason=stored_reason,
                 override_codes=sorted(r.code for r in verdict.reasons) if stored_reason else [],
@@ -487,7 +502,10 @@ class Batch:
             if small:
                 state.fields_cache["person"] = self._loaded_person(person)
             records.append(dose)
-            paths.append((site.division.path, person.path))
+            site_path = site_paths.get(site.id)
+            if site_path is None:
+                site_path = site_paths[site.id] = site.division.path
+            paths.append((site_path, person.path))
             self.audits.append(
                 {"person": person.pk, "product": product.code, "lot": lot.lot_number, "dose_number": number,
                  "kind": kind, "site": site.code, "administered_at": item.administered_at.isoformat(),
@@ -497,7 +515,7 @@ class Batch:
                 if small or stored_reason or w.retro else None
             )
             pending[w.key] = dose
-            past.append(_Past(None, product.code, number, kind, item.administered_at, product.series, dose))
+            past.append(_Past(None, product.code, number, kind, item.administered_at, product.series, dose, on))
             if len(past) > 1 and past[-2].administered_at > item.administered_at:
                 past.sort(key=lambda d: d.administered_at)  # stable: equal times keep insertion order
             out.append(DoseOutcome(w.index, w.key, "created", record=dose))
