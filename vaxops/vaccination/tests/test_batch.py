@@ -6,6 +6,9 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
+import pytest
+from django.db import connection
+
 from conftest import make_person
 from vaxops.campaign.services import counter_snapshot, rebuild_counters, residence_snapshot
 from vaxops.core.models import AuditEvent
@@ -112,3 +115,25 @@ def test_a_large_batch_is_written_in_bulk_with_its_counters(world):
     rebuild_counters()
     assert (counter_snapshot(), residence_snapshot()) == live
     assert sum(live[0].values()) == n + 1
+
+
+@pytest.mark.parametrize("size", [1, 3, COPY_MIN])
+def test_rows_are_stored_exactly_as_the_orm_stores_them(world, size):
+    """The engine writes its own column values (COPY, executemany, multi-row INSERT): each row
+    must read back, column by column as the database holds it, like a twin saved by the ORM."""
+    # Too young for the product (an overridable refusal): the override's reason and codes are stored.
+    people = [make_person(world, seq=600 + i, born=dt.date(2010, 1, 1) + dt.timedelta(days=i)) for i in range(size)]
+    out = run(world, [item(p, override_reason="a\tb\nc\\ é") for p in people], role="site_manager")
+    assert all(o.status == "created" for o in out), [o.code for o in out]
+    record = DoseRecord.objects.get(pk=out[-1].record.pk)
+    assert record.override_reason == "a\tb\nc\\ é" and record.override_codes
+    twin = DoseRecord.objects.create(**{
+        f.attname: getattr(record, f.attname) for f in DoseRecord._meta.concrete_fields if f.name not in ("id",)
+    } | {"client_uuid": uuid.uuid4(), "status": "voided"})
+    columns = [f.column for f in DoseRecord._meta.concrete_fields if f.name not in ("id", "client_uuid", "status")]
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {', '.join(columns)} FROM {DoseRecord._meta.db_table} WHERE id IN (%s, %s) ORDER BY id",
+                       [record.pk, twin.pk])
+        ours, theirs = cursor.fetchall()
+    created_at = columns.index("created_at")
+    assert ours[:created_at] + ours[created_at + 1:] == theirs[:created_at] + theirs[created_at + 1:]
