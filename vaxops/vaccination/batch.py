@@ -46,9 +46,10 @@ class DoseItem:
 class DoseOutcome:
     """What became of one item, in the order sent.
 
-    ``written`` says whether the record of a ``created`` item is in the database: False for
-    every item of a ``dry_run``, and of an ``atomic`` batch refused because some item was
-    (``status`` still says what the item would have been; ``record`` is then unsaved, no id).
+    ``written`` says whether ``record`` is in the database: False for every item of a
+    ``dry_run``, and of an ``atomic`` batch refused because some item was (``status`` still says
+    what the item would have been; a ``created`` item's ``record`` is then unsaved, without id);
+    a replay of a record committed earlier is True.
     """
 
     index: int
