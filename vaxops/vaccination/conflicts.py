@@ -109,7 +109,7 @@ def conflicts_for(user: Any, *, status: str | None = None, site_code: str | None
         queryset = queryset.filter(site__code=site_code)
     return queryset.select_related(
         "site", "person", "submitted_by", "resolved_by", "existing_dose__product", "existing_dose__site",
-        "existing_dose__lot", "existing_dose__vaccinator",
+        "existing_dose__lot", "existing_dose__vaccinator", "incoming_dose",
     ).order_by("-received_at", "-id")
 
 
@@ -354,7 +354,7 @@ def conflict_row(conflict: DoseConflict) -> dict[str, Any]:
             "lot_number": payload.get("lot_number"),
             "site": {"code": conflict.site.code, "name": conflict.site.name},
             "administered_at": administered_at,
-            "dose_number": payload.get("dose_number"),
+            "dose_number": conflict.incoming_dose.dose_number if conflict.incoming_dose else payload.get("dose_number"),
             "recorded_by": _user(conflict.submitted_by),
             "dose_id": conflict.incoming_dose_id,
         },
