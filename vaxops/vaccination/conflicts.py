@@ -354,7 +354,8 @@ def conflict_row(conflict: DoseConflict) -> dict[str, Any]:
             "lot_number": payload.get("lot_number"),
             "site": {"code": conflict.site.code, "name": conflict.site.name},
             "administered_at": administered_at,
-            "dose_number": conflict.incoming_dose.dose_number if conflict.incoming_dose else payload.get("dose_number"),
+            "dose_number": conflict.incoming_dose.dose_number if conflict.incoming_dose
+            else payload.get("dose_number") or existing.dose_number,
             "recorded_by": _user(conflict.submitted_by),
             "dose_id": conflict.incoming_dose_id,
         },
