@@ -113,9 +113,17 @@ def conflicts_for(user: Any, *, status: str | None = None, site_code: str | None
     ).order_by("-received_at", "-id")
 
 
-def get_conflict(user: Any, conflict_id: int, action: str = "conflict.view") -> DoseConflict:
-    return get_scoped(conflicts_for(user) if action == "conflict.view" else DoseConflict.objects.all(),
-                      user, action, not_found="conflict_not_found", detail={"id": conflict_id}, pk=conflict_id)
+def kept_incoming(client_uuid: uuid.UUID, acting_user: Any) -> DoseRecord | None:
+    """The record made from this user's submission when a resolver kept it, or ``None``.
+
+    A resolver records the incoming dose under the device's ``client_uuid``; when that record is
+    a retrospective entry the device's own user could not have made it, so the resend would be
+    refused ``idempotency_conflict``: sync answers it as the replay it is.
+    """
+    conflict = (DoseConflict.objects.filter(client_uuid=client_uuid, submitted_by_id=acting_user.pk,
+                                            resolution=ConflictResolution.KEPT_INCOMING)
+                .select_related("incoming_dose").first())
+    return conflict.incoming_dose if conflict is not None else None
 
 
 # --- Resolving ---------------------------------------------------------------------------------

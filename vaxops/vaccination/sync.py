@@ -10,7 +10,8 @@ conflict with another user's record is stored for a person to resolve
 (``vaccination.conflicts``) and its result carries the conflict's id.
 
 Sending the same batch again gives the same results and writes nothing: recorded items replay,
-refused ones are refused again, and a conflict is stored once per incoming ``client_uuid``.
+refused ones are refused again, and a conflict is stored once per incoming ``client_uuid``. Once
+a resolver has kept an incoming submission, its resend replays the record made from it.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from pydantic import ValidationError
 from vaxops.access.scope import require
 from vaxops.core.errors import VaxopsError
 from vaxops.vaccination.batch import DoseItem, record_doses
-from vaxops.vaccination.conflicts import CONFLICT_CODES, record_conflict
+from vaxops.vaccination.conflicts import CONFLICT_CODES, kept_incoming, record_conflict
 
 MAX_ITEMS = 500
 
@@ -103,6 +104,11 @@ def sync_batch(items: Any, *, acting_user: Any, source: str) -> list[dict[str, A
                               "dose_number": record.dose_number}
             continue
         error = outcome.error
+        kept = kept_incoming(item.client_uuid, acting_user) if error.code == "idempotency_conflict" else None
+        if kept is not None:
+            results[index] = {"client_uuid": item.client_uuid, "status": "replayed", "id": kept.pk,
+                              "dose_number": kept.dose_number}
+            continue
         conflict = None
         if error.code in CONFLICT_CODES:
             conflict = record_conflict(

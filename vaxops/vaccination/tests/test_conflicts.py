@@ -112,7 +112,7 @@ def test_a_refused_recording_reinstates_the_voided_dose_and_keeps_the_conflict_o
     assert r.status_code == 200 and r.json()["status"] == "closed"
 
 
-def test_a_county_command_resolves_a_late_conflict_as_a_retrospective_entry(api, world, conflict, settings):
+def test_a_county_command_resolves_a_late_conflict_as_a_retrospective_entry(api, world, conflict, settings, tablet):
     stored, item, existing_id = conflict
     settings.VAXOPS_RETROSPECTIVE_HOURS = 24
     r = api(world.tokens["county_command"]).post(
@@ -121,6 +121,9 @@ def test_a_county_command_resolves_a_late_conflict_as_a_retrospective_entry(api,
     incoming = DoseRecord.objects.get(client_uuid=item["client_uuid"])
     assert incoming.retrospective and incoming.retrospective_reason == "核对纸质登记后以平板为准"
     assert incoming.vaccinator.username == "county_command"
+    # The tablet's user could not have made a retrospective entry, yet its resend replays it.
+    result = api(tablet).post("/doses/batch", {"items": [item]}).json()["results"][0]
+    assert (result["status"], result["id"]) == ("replayed", incoming.pk)
 
 
 def test_who_sees_and_who_resolves(api, world, conflict):
