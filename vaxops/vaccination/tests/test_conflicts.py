@@ -158,3 +158,45 @@ def test_filters_and_bad_resolutions(api, world, conflict):
         r = manager.post(f"/doses/conflicts/{stored.pk}/resolve", body)
         assert (r.status_code, r.json()["code"]) == (422, code)
     assert manager.post("/doses/conflicts/999999/resolve", {"keep": "existing", "reason": "x"}).status_code == 404
+
+
+def test_a_resolution_that_died_after_the_void_is_undone_by_the_next_resolver(api, world, conflict):
+    stored, item, existing_id = conflict
+    manager = api(world.tokens["site_manager"])
+    from vaxops.vaccination import conflicts as service
+    from vaxops.vaccination.services import void_dose
+
+    claim = service._claim(stored.pk, world.users["site_manager"], "api")
+    void_dose(dose_id=existing_id, reason="平板为准", acting_user=world.users["site_manager"], source="api")
+    busy = manager.post(f"/doses/conflicts/{stored.pk}/resolve", {"keep": "existing", "reason": "x"})
+    assert (busy.status_code, busy.json()["code"]) == (409, "conflict_busy")
+    # Two minutes later the claim is stale: the next resolver first reinstates the voided dose.
+    DoseConflict.objects.filter(pk=stored.pk).update(claimed_at=claim.claimed_at - service.CLAIM_TIMEOUT)
+    r = api(world.tokens["county_command"]).post(
+        f"/doses/conflicts/{stored.pk}/resolve", {"keep": "existing", "reason": "桌面登记为准"})
+    assert r.status_code == 200, r.content
+    assert DoseRecord.objects.get(pk=existing_id).status == "valid"
+    assert actions("vaccination.doserecord", existing_id) == ["dose.record", "dose.void", "dose.reinstate"]
+    assert not DoseRecord.objects.filter(client_uuid=item["client_uuid"]).exists()
+
+
+def test_a_resolution_that_died_after_recording_is_closed_by_the_next_resolver(api, world, conflict):
+    stored, item, existing_id = conflict
+    from vaxops.vaccination import conflicts as service
+    from vaxops.vaccination.api import parse_offset_datetime
+    from vaxops.vaccination.services import record_dose, void_dose
+
+    manager, p = world.users["site_manager"], stored.payload
+    claim = service._claim(stored.pk, manager, "api")
+    void_dose(dose_id=existing_id, reason="平板为准", acting_user=manager, source="api")
+    record_dose(client_uuid=stored.client_uuid, person_id=stored.person_id, product_code=p["product"],
+                lot_number=p["lot_number"], site_code=p["site_code"],
+                administered_at=parse_offset_datetime(p["administered_at"]), acting_user=manager, source="api")
+    DoseConflict.objects.filter(pk=stored.pk).update(claimed_at=claim.claimed_at - service.CLAIM_TIMEOUT)
+    r = api(world.tokens["county_command"]).post(
+        f"/doses/conflicts/{stored.pk}/resolve", {"keep": "existing", "reason": "x"})
+    assert (r.status_code, r.json()["code"]) == (409, "conflict_closed")
+    stored.refresh_from_db()
+    assert (stored.status, stored.resolution, stored.reason) == ("closed", "kept_incoming", "平板为准")
+    assert stored.incoming_dose.client_uuid == stored.client_uuid
+    assert DoseRecord.objects.filter(person_id=stored.person_id, status="valid").count() == 1
