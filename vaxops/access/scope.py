@@ -51,6 +51,14 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # Finding a person by the exact ID number on the card in hand: site staff find anyone (the
     # lookup of someone outside their area is audited, rate-limited and recorded as a reach).
     "person.lookup": SITE_ROLES,
+    # Device sync (POST /api/v1/doses/batch): the site staff of the sites the doses name.
+    "dose.sync": SITE_ROLES,
+    # Sync conflicts (a dose N already recorded by someone else): placed at the incoming
+    # submission's site; resolved by that site's manager or its county's command.
+    "conflict.view": frozenset(
+        {Role.SITE_MANAGER, Role.COUNTY_COMMAND, Role.PREFECTURE_COMMAND, Role.SUPERVISOR, Role.ADMIN}
+    ),
+    "conflict.resolve": frozenset({Role.SITE_MANAGER, Role.COUNTY_COMMAND}),
     # Managing users, their roles and tokens, within the manager's own area.
     "user.manage": frozenset({Role.ADMIN, Role.COUNTY_COMMAND}),
 }
@@ -145,6 +153,7 @@ _PLACEMENTS: dict[str, _Placement] = {
     "access.apitoken": _Placement(
         path="user__roles__division__path", site_path="user__roles__site__division__path", many=True
     ),
+    "vaccination.doseconflict": _Placement(path="site__division__path", site="site_id"),
     # Lots are product-wide reference data until stores carry stock.
     "supply.lot": _Placement(path=None),
 }

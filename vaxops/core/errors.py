@@ -83,6 +83,14 @@ ERRORS: dict[str, tuple[int, Any]] = {
     ),
     "retrospective_reason_required": (422, _("Write why the dose is recorded this late.")),
     "dose_number_mismatch": (422, _("By the rules this is dose {expected}, not dose {sent}.")),
+    # device sync and conflicts (issue 7)
+    "batch_too_large": (413, _("A batch holds at most {limit} items; this one has {count}. Nothing was recorded.")),
+    "batch_empty": (422, _("The batch has no items.")),
+    "conflict_not_found": (404, _("No such sync conflict in your area.")),
+    "conflict_closed": (409, _("This conflict has already been resolved.")),
+    "conflict_busy": (409, _("Someone else is resolving this conflict right now. Try again in a minute.")),
+    "conflict_reason_required": (422, _("Write the reason for this decision.")),
+    "invalid_resolution": (422, _("Choose which record to keep: the existing one or the incoming one.")),
     # access and identity
     "too_many_requests": (
         429, _("Too many look-ups of people outside your area. Try again after {retry_time} (in {retry_minutes} min)."),

@@ -58,6 +58,29 @@ OPERATIONS: dict[str, tuple[str, tuple[str, ...]]] = {
         "at their site, county command and admins in their area.",
         ("dose_not_found", "dose_already_voided", "void_reason_required"),
     ),
+    "vaxops_vaccination_api_batch": (
+        "Device sync: 1 to 500 dose submissions (each the body of POST /api/v1/doses), each decided on "
+        "its own and answered in the order sent: created, replayed or rejected with the code, message "
+        "and detail a single submission would get. Sending the batch again writes nothing new. A dose "
+        "another user already recorded is stored as a conflict for a person to resolve.",
+        ("batch_too_large", "batch_empty"),
+    ),
+    "vaxops_vaccination_api_conflicts": (
+        "Sync conflicts within your area (placed at the incoming submission's site), newest first, "
+        "with both records side by side; filter open or closed, or by site.",
+        (),
+    ),
+    "vaxops_vaccination_api_resolve": (
+        "Resolve a sync conflict with a written reason: keep the existing record (the incoming one is "
+        "never recorded) or keep the incoming one (the existing dose is voided, the incoming recorded by "
+        "you). A refused step leaves the conflict open.",
+        ("conflict_not_found", "conflict_closed", "conflict_busy", "conflict_reason_required",
+         "invalid_resolution", "dose_not_found", "dose_already_voided", "site_not_found", "person_not_found",
+         "product_not_found", "lot_not_found", "lot_wrong_product", "lot_expired", "lot_quarantined",
+         "lot_recalled", "dose_too_early", "not_eligible", "override_not_permitted", "dose_already_recorded",
+         "idempotency_conflict", "retrospective_not_allowed", "dose_number_mismatch", "invalid_datetime",
+         "administered_before_campaign", "administered_in_future", "person_inactive"),
+    ),
     "vaxops_sites_api_list_sites": ("Vaccination sites within your area, optionally below a division.",
                                     ("division_not_found",)),
     "vaxops_supply_api_list_lots": ("Vaccine lots, optionally of one product.", ("product_not_found",)),
@@ -135,6 +158,13 @@ def complete_schema(schema: dict[str, Any]) -> dict[str, Any]:
     components[ERROR_SCHEMA]["properties"]["code"] = {
         "title": "Code", "type": "string", "enum": sorted(ERRORS), "description": "A stable error code.",
     }
+    # An array whose items are decided one by one (``list[Any]`` in the schema, so one bad item
+    # rejects only itself) names the schema its items should follow: ``x-items-schema``.
+    for component in components.values():
+        for prop in component.get("properties", {}).values():
+            name = prop.pop("x-items-schema", None) if isinstance(prop, dict) else None
+            if name in components:
+                prop["items"] = {"$ref": f"#/components/schemas/{name}"}
     ref = {"$ref": f"#/components/schemas/{ERROR_SCHEMA}"}
     for operations in schema.get("paths", {}).values():
         for op in operations.values():

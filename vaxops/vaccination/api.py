@@ -203,3 +203,112 @@ def retrospective(request, query: Query[ReviewQuery]):
 @router.post("/{dose_id}/void", response={200: DoseOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut})
 def void(request, dose_id: int, payload: VoidIn):
     return dose_out(void_dose(dose_id=dose_id, reason=payload.reason, acting_user=request.user, source=Source.API))
+
+
+# --- Device sync and its conflicts (issue 7) ---------------------------------------------------
+
+
+class BatchIn(Schema):
+    items: list[Any] = Field(
+        description="1 to 500 dose submissions, each the body of POST /api/v1/doses; each is decided on its own.",
+        json_schema_extra={"x-items-schema": "DoseIn", "minItems": 1, "maxItems": 500},
+    )
+
+
+class BatchResultOut(Schema):
+    client_uuid: uuid.UUID | None = Field(None, description="The item's client_uuid (null when it was unreadable).")
+    status: str = Field(description="created | replayed | rejected")
+    id: int | None = Field(None, description="The dose record created or replayed.")
+    dose_number: int | None = None
+    code: str | None = Field(None, description="A rejected item's stable error code, as POST /api/v1/doses.")
+    message: str | None = Field(None, description="The rejection in the request's language.")
+    detail: dict[str, Any] | None = None
+    conflict: int | None = Field(None, description="The sync conflict stored for a person to resolve, if any.")
+
+
+class BatchOut(Schema):
+    results: list[BatchResultOut]
+
+
+class ConflictUserOut(Schema):
+    username: str
+    name: str
+
+
+class ConflictSideOut(Schema):
+    client_uuid: uuid.UUID
+    product: NamedOut
+    lot_number: str | None
+    site: NamedOut
+    administered_at: dt.datetime | None
+    dose_number: int | None
+    recorded_by: ConflictUserOut
+    dose_id: int | None = Field(None, description="The dose record (for the incoming side: once kept).")
+    status: str | None = None
+
+
+class ConflictOut(Schema):
+    id: int
+    status: str = Field(description="open | resolving | closed")
+    resolution: str = Field(description="'' | kept_existing | kept_incoming")
+    reason: str
+    code: str
+    received_at: dt.datetime
+    submitted_by: ConflictUserOut
+    resolved_by: ConflictUserOut | None
+    resolved_at: dt.datetime | None
+    person: ReviewPersonOut
+    incoming: ConflictSideOut
+    existing: ConflictSideOut
+
+
+class ConflictListOut(Schema):
+    items: list[ConflictOut]
+    count: int
+    limit: int
+    offset: int
+
+
+class ConflictQuery(Schema):
+    status: str | None = Field(None, pattern="^(open|closed)$", description="open (with those being resolved) or closed.")
+    site: str | None = Field(None, max_length=40, description="A site code within your area.")
+    limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
+    offset: int = Field(0, ge=0, le=10_000_000)
+
+
+class ResolveIn(Schema):
+    keep: str = Field(description="existing | incoming")
+    reason: str = Field(description="Why this record is kept (stored, audited; the void reason of the other).")
+
+
+@router.post("/batch", response={200: BatchOut, 401: ErrorOut, 403: ErrorOut, 413: ErrorOut, 422: ErrorOut},
+             summary="Record a device's batch of doses, each item on its own")
+def batch(request, payload: BatchIn):
+    """Device sync: each item is answered in the order sent (created, replayed or rejected)."""
+    from vaxops.vaccination.sync import sync_batch
+
+    return {"results": sync_batch(payload.items, acting_user=request.user, source=Source.API)}
+
+
+@router.get("/conflicts", response={200: ConflictListOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut},
+            summary="Sync conflicts to resolve")
+def conflicts(request, query: Query[ConflictQuery]):
+    """Conflicts of your area (site manager, county or prefecture command, supervisor, admin), newest first."""
+    from vaxops.vaccination.conflicts import conflict_row, conflicts_for
+
+    rows = conflicts_for(request.user, status=query.status, site_code=query.site)
+    count = rows.count()
+    page = list(rows[query.offset:query.offset + query.limit])
+    return {"items": [conflict_row(c) for c in page], "count": count, "limit": query.limit, "offset": query.offset}
+
+
+@router.post("/conflicts/{conflict_id}/resolve",
+             response={200: ConflictOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut},
+             summary="Resolve a sync conflict: keep one record, void the other")
+def resolve(request, conflict_id: int, payload: ResolveIn):
+    """Site manager of the site or county command: keep the existing or the incoming record."""
+    from vaxops.vaccination.conflicts import conflict_row, conflicts_for, resolve_conflict
+
+    done = resolve_conflict(conflict_id, keep=payload.keep, reason=payload.reason, acting_user=request.user,
+                            source=Source.API)
+    return conflict_row(conflicts_for(request.user).get(pk=done.pk))

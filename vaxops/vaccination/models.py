@@ -96,3 +96,56 @@ class DoseRecord(models.Model):
     @property
     def product_code(self) -> str:
         return self.product.code
+
+
+class ConflictStatus(models.TextChoices):
+    OPEN = "open", _("open")
+    # Claimed by a resolver whose steps are under way (or stopped half-way: see conflicts.py).
+    RESOLVING = "resolving", _("being resolved")
+    CLOSED = "closed", _("resolved")
+
+
+class ConflictResolution(models.TextChoices):
+    KEPT_EXISTING = "kept_existing", _("kept the existing record")
+    KEPT_INCOMING = "kept_incoming", _("kept the incoming record")
+
+
+class DoseConflict(models.Model):
+    """A device's dose refused because someone else had already recorded that dose for the
+    person: kept in full for a person to resolve, never merged automatically.
+
+    One conflict per incoming submission (``client_uuid``). Placed at the incoming submission's
+    site (``site``, ``county_code``), where its manager or the county command resolves it
+    (``vaccination.conflicts``).
+    """
+
+    client_uuid = models.UUIDField(unique=True)
+    payload = models.JSONField()  # the item exactly as the device sent it
+    code = models.CharField(max_length=40)  # the refusal that raised it (dose_already_recorded)
+    submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    received_at = models.DateTimeField()
+    source = models.CharField(max_length=8)
+    person = models.ForeignKey("registry.Person", on_delete=models.PROTECT, related_name="+")
+    existing_dose = models.ForeignKey(DoseRecord, on_delete=models.PROTECT, related_name="conflicts")
+    site = models.ForeignKey("sites.Site", on_delete=models.PROTECT, related_name="+")
+    county_code = models.CharField(max_length=6)
+    status = models.CharField(max_length=10, choices=ConflictStatus.choices, default=ConflictStatus.OPEN)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    claimed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    resolution = models.CharField(max_length=16, choices=ConflictResolution.choices, blank=True)
+    reason = models.TextField(blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    incoming_dose = models.ForeignKey(
+        DoseRecord, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        indexes = [models.Index(fields=["county_code", "status", "received_at"], name="conflict_county_status")]
+
+    def __str__(self) -> str:
+        return f"conflict {self.client_uuid} ({self.status})"
