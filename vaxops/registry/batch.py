@@ -136,6 +136,7 @@ class _Planner:
         self.user, self.update = user, update
         self.created: list[_Known] = []
         self.changed: list[_Known] = []
+        self.exists_new: list[tuple[VaxopsError, Any]] = []
         self._reached: set[int] | None = None
         self.vaccinates = can(user, "person.vaccinate")
         self.reach_action = "person.vaccinate" if self.vaccinates else "person.view"
@@ -276,7 +277,10 @@ class _Planner:
         if not changed:
             return PersonOutcome(index, "already_present", person=person)
         if not self.update:
-            raise VaxopsError("person_exists", {"id": person.pk})
+            error = VaxopsError("person_exists", {"id": person.pk})
+            if known.new:  # its id is known once the batch is written
+                self.exists_new.append((error, person))
+            raise error
         if home_error is not None:
             raise home_error
         from vaxops.registry.models import Person
@@ -322,6 +326,8 @@ def _write(planner: _Planner, outcomes: list[PersonOutcome], *, acting_user: Any
     created = [k.person for k in planner.created]
     if created:
         _insert_people(created, now)
+        for error, person in planner.exists_new:
+            error.detail["id"] = person.pk
     for known in planner.changed:
         _update_person(known.person)
     for known in planner.changed:
