@@ -21,11 +21,15 @@ Decisions (the figures a reader may want to check are constants below):
   early enough to have had their second dose). Second doses go to the people whose first dose
   was earliest (with some noise), 21-35 days later for most, a few later than the due-by day.
 * Every dose is checked with ``catalog.rules.assess`` (the rule the dose service uses) with the
-  person's birth date and dose history before it is written; a dose the rules refuse stops the
-  build. Writing goes around the per-dose service (too slow for 373k doses): rows are inserted
-  in bulk with every field the service would fill, the dose counters are written from the same
-  rows (exactly what ``rebuild_counters`` computes; the tests compare them) and one audit event
-  ("demo.build") records the build.
+  person's birth date and dose history while it is planned; a dose the rules refuse stops the
+  build. Then everything that is a fact of the campaign goes through the one write path of
+  its kind: residents through ``registry.batch.register_people`` (one batch per county, as
+  the demo's admin), doses through ``vaccination.batch.record_doses`` (one batch per county
+  and day, entered by the county's records clerk, sent at the time of the day's last dose so
+  none is a retrospective entry). The services create the sessions, keep the dose counters
+  and write the audit events; a dose or resident they refuse stops the build. The reference
+  data (divisions, sites, lots, staff accounts) is inserted directly, as a data load would,
+  and one audit event ("demo.build") records the build.
 * Place names below the county are synthetic and labelled so ("（示例）", "(synthetic)");
   county codes, names, populations and provincial borders are real.
 """
@@ -872,7 +876,7 @@ class DemoBuilder:
         verdict = rules.assess(product=rule, on=day, birth_date=birth, history=history, products=self.rules)
         if verdict.status != "eligible" or verdict.kind != "primary":
             raise RuntimeError(
-                f"the rules refuse dose {len(history) + 1} of {product} on {day} for person {person_id}: "
+                f"the rules refuse dose {len(history) + 1} of {product} on {day} for resident #{person_id}: "
                 f"{verdict.status} {verdict.reason_codes}"
             )
         start, end = OPENING_HOURS
@@ -981,9 +985,10 @@ def build_demo(*, scale: float = DEFAULT_SCALE, seed: int = DEFAULT_SEED, progre
 
 
 class _fast_sqlite_writes:
-    """Settings for the build connection only, restored afterwards (SQLite; no-op elsewhere).
+    """Settings for the build connection only, restored afterwards (SQLite and PostgreSQL).
 
-    ``synchronous=OFF``: no fsync per commit; a crash mid-build loses the build, which
+    ``synchronous=OFF``: no fsync per commit (PostgreSQL: ``synchronous_commit=off``, the
+    batches' commits do not wait for the WAL flush); a crash mid-build loses the build, which
     ``--rebuild`` redoes. ``temp_store=MEMORY``, a larger page cache and ``threads``: index
     builds sort in memory, on both cores. Skipped inside a transaction (tests), where SQLite
     does not allow changing the sync mode.
@@ -993,6 +998,10 @@ class _fast_sqlite_writes:
 
     def __enter__(self) -> None:
         self.previous: dict[str, Any] = {}
+        self.postgres = connection.vendor == "postgresql" and not connection.in_atomic_block
+        if self.postgres:
+            with connection.cursor() as cursor:
+                cursor.execute("SET synchronous_commit = off")
         if connection.vendor != "sqlite" or connection.in_atomic_block:
             return
         with connection.cursor() as cursor:
@@ -1002,6 +1011,9 @@ class _fast_sqlite_writes:
                 cursor.execute(f"PRAGMA {name}={value}")
 
     def __exit__(self, *exc: object) -> None:
+        if self.postgres:
+            with connection.cursor() as cursor:
+                cursor.execute("RESET synchronous_commit")
         if self.previous:
             with connection.cursor() as cursor:
                 for name, value in self.previous.items():

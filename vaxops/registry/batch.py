@@ -28,7 +28,7 @@ from vaxops.core.models import AuditEvent
 
 @dataclass(frozen=True, slots=True)
 class PersonItem:
-    """One person to register (the fields of ``POST /api/v1/persons``)."""
+    """One person to register (the fields of ``POST /api/v1/people``)."""
 
     id_number: str
     name: str
