@@ -43,7 +43,9 @@ class PersonOutcome:
 
     ``already_present``: the ID number is registered with the same content (nothing written);
     ``updated``: registered, and the allowed fields (``UPDATABLE``) changed as the item says
-    (only with ``update=True``; otherwise a difference is ``person_exists``).
+    (only with ``update=True``; otherwise a difference is ``person_exists``). ``written`` says
+    whether a ``created`` or ``updated`` item is in the database: False for every item of a
+    ``dry_run``, and of an ``atomic`` batch refused because some item was.
     """
 
     index: int
@@ -51,6 +53,7 @@ class PersonOutcome:
     person: Any = None
     error: VaxopsError | None = None
     changed: list[str] = field(default_factory=list)
+    written: bool = False
 
     @property
     def code(self) -> str | None:
@@ -112,11 +115,14 @@ def register_people(
                 if atomic and any(o.status == "rejected" for o in outcomes):
                     return outcomes
                 _write(planner, outcomes, acting_user=acting_user, source=source, single=len(items) == 1)
-            return outcomes
         except IntegrityError:
             # A concurrent registration of one of the ID numbers: decide again with it present.
             if attempt == RETRIES - 1:
                 raise
+            continue
+        for outcome in outcomes:
+            outcome.written = outcome.status in ("created", "updated")
+        return outcomes
     raise AssertionError("unreachable")
 
 
