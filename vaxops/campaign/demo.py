@@ -1016,10 +1016,8 @@ def build_demo(*, scale: float = DEFAULT_SCALE, seed: int = DEFAULT_SEED, progre
             builder.build_sites()
             builder.build_lots()
             builder.w.reset_sequences()
-        # The logins go through the user service (its own durable transactions); the desk's
-        # vaccinator then gives doses at the Kangding gymnasium like the other staff there.
-        vaccinator = create_demo_users()
-        builder.sites[f"{KANGDING}-MASS"].staff.append(vaccinator)
+        # The logins go through the user service (its own durable transactions).
+        create_demo_users()
         # People and doses through their services, batch by batch (each its own transaction).
         builder.plan_and_write(get_user_model().objects.get(username="admin"))
     set_demo_passwords((passwords or hash_demo_passwords)())
