@@ -907,8 +907,9 @@ class _CountyWriter:
     A day's batch is entered by the county's records clerk (a vaccinator over the county: the
     acting user, so the dose's recorder) and sent at the time of the day's last dose (``now``):
     each dose is recorded within hours of being given, so the replayed history has no
-    retrospective entries. (Batches per site staff member and day would be ~25,000 at full
-    scale, and the per-batch work of the service would then cost more than the doses.)
+    retrospective entries. (Batches per site staff member and day would be at least one per
+    site-day, 18,881 at full scale, and the per-batch work of the service would then cost
+    more than the doses.)
 
     Outside a transaction (the command), the counties are written on a second thread with its
     own connection while the next ones are planned; inside one (tests), at once. Lots and
