@@ -21,11 +21,15 @@ Decisions (the figures a reader may want to check are constants below):
   early enough to have had their second dose). Second doses go to the people whose first dose
   was earliest (with some noise), 21-35 days later for most, a few later than the due-by day.
 * Every dose is checked with ``catalog.rules.assess`` (the rule the dose service uses) with the
-  person's birth date and dose history before it is written; a dose the rules refuse stops the
-  build. Writing goes around the per-dose service (too slow for 373k doses): rows are inserted
-  in bulk with every field the service would fill, the dose counters are written from the same
-  rows (exactly what ``rebuild_counters`` computes; the tests compare them) and one audit event
-  ("demo.build") records the build.
+  person's birth date and dose history while it is planned; a dose the rules refuse stops the
+  build. Then everything that is a fact of the campaign goes through the one write path of
+  its kind: residents through ``registry.batch.register_people`` (one batch per county, as
+  the demo's admin), doses through ``vaccination.batch.record_doses`` (one batch per county
+  and day, entered by the county's records clerk, sent at the time of the day's last dose so
+  none is a retrospective entry). The services create the sessions, keep the dose counters
+  and write the audit events; a dose or resident they refuse stops the build. The reference
+  data (divisions, sites, lots, staff accounts) is inserted directly, as a data load would,
+  and one audit event ("demo.build") records the build.
 * Place names below the county are synthetic and labelled so ("（示例）", "(synthetic)");
   county codes, names, populations and provincial borders are real.
 """
@@ -33,14 +37,13 @@ Decisions (the figures a reader may want to check are constants below):
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import math
 import queue
 import random
 import threading
 import time
 import uuid
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -59,11 +62,13 @@ from vaxops.catalog.models import Product
 from vaxops.core.audit import audit
 from vaxops.core.models import AuditEvent
 from vaxops.regions.models import Division, Level, age_band
+from vaxops.registry.batch import PersonItem, register_people
 from vaxops.registry.idnumber import make_id_number
 from vaxops.registry.models import Person
 from vaxops.sites.models import Session, SessionKind, Site, SiteKind
 from vaxops.supply.models import Lot, LotStatus
-from vaxops.vaccination.models import DoseKind, DoseRecord, DoseStatus
+from vaxops.vaccination.batch import DoseItem, record_doses
+from vaxops.vaccination.models import DoseRecord
 
 # -- the scenario's facts -----------------------------------------------------------------
 
@@ -332,6 +337,7 @@ class CountyPlan:
     townships: list[str] = field(default_factory=list)  # township codes
     urban_townships: set[str] = field(default_factory=set)
     grids: list[int] = field(default_factory=list)  # grid division ids
+    grid_codes: list[str] = field(default_factory=list)  # grid division codes
     grid_township: list[str] = field(default_factory=list)  # township code per grid
     grid_adults: list[int] = field(default_factory=list)
     grid_urban: list[bool] = field(default_factory=list)
@@ -391,85 +397,34 @@ class _Clock:
         self.mark, self.cpu_mark = now, cpu
 
 
-# -- writing rows in bulk -----------------------------------------------------------------
+# -- writing reference rows in bulk ---------------------------------------------------------
 
 
 class _Writer:
-    """Inserts rows with explicit primary keys through one prepared INSERT (executemany).
-
-    Django's ``bulk_create`` is limited to 999 parameters per statement on SQLite and builds
-    model instances; an executemany of one prepared statement is several times faster and
-    works on SQLite and PostgreSQL alike. Values must already be in database form: see the
-    ``db_*`` adapters.
-    """
+    """Inserts reference rows (divisions, sites) with explicit primary keys through one
+    prepared INSERT (executemany); people and doses go through their services instead.
+    Values must already be in database form."""
 
     BATCH = 20_000
 
     def __init__(self) -> None:
         self.ops = connection.ops
         self.touched: list[type[models.Model]] = []
-        # Adapters to database form, fast paths for the per-row values: SQLite stores dates
-        # and UTC datetimes as text and UUIDs as 32 hex digits; PostgreSQL takes the objects.
-        sqlite = connection.vendor == "sqlite"
-        utc_connection = getattr(connection, "timezone_name", "UTC") == "UTC"
-        self.db_date: Callable[[dt.date], Any] = str if sqlite else self.ops.adapt_datefield_value
-        self.db_utc_datetime: Callable[[dt.datetime], Any] = (
-            (lambda v: str(v.replace(tzinfo=None))) if sqlite and utc_connection else self.ops.adapt_datetimefield_value
-        )
-        self.db_uuid: Callable[[uuid.UUID], Any] = (
-            (lambda v: v) if connection.features.has_native_uuid_field else (lambda v: v.hex)
-        )
 
     def next_id(self, model: type[models.Model]) -> int:
         top = model.objects.aggregate(top=models.Max("pk"))["top"]
         return (top or 0) + 1
 
-    def _insert_sql(self, model: type[models.Model], fields: Sequence[str], placeholder: str) -> str:
+    def insert(self, model: type[models.Model], fields: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
         meta = model._meta
         quote = self.ops.quote_name
         columns = ", ".join(quote(meta.get_field(f).column) for f in fields)
-        return f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({', '.join([placeholder] * len(fields))})"
-
-    def insert(self, model: type[models.Model], fields: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-        """Insert now, on this thread, through Django's cursor."""
-        sql = self._insert_sql(model, fields, "%s")
+        sql = f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({', '.join(['%s'] * len(fields))})"
         with connection.cursor() as cursor:
             for start in range(0, len(rows), self.BATCH):
                 cursor.executemany(sql, rows[start:start + self.BATCH])
         if model not in self.touched:
             self.touched.append(model)
-
-    # Background writing: on SQLite the inserts run on a second thread over the same
-    # connection (and so the same transaction) while this thread plans the next rows;
-    # sqlite3 releases the GIL while it steps, so planning and writing use both cores.
-    # The planning thread must not touch the database until ``finish_background``.
-
-    def start_background(self) -> None:
-        self.background: _BackgroundWriter | None = None
-        if connection.vendor == "sqlite":
-            connection.ensure_connection()
-            self.background = _BackgroundWriter(connection.connection)
-
-    def submit(self, model: type[models.Model], fields: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-        """Insert in the background if it runs, else now."""
-        if self.background is None:
-            self.insert(model, fields, rows)
-            return
-        if model not in self.touched:
-            self.touched.append(model)
-        self.background.put(self._insert_sql(model, fields, "?"), rows)
-
-    def submit_sql(self, sql: str) -> None:
-        if self.background is None:
-            with connection.cursor() as cursor:
-                cursor.execute(sql)
-        else:
-            self.background.put(sql, None)
-
-    def finish_background(self) -> None:
-        if self.background is not None:
-            background, self.background = self.background, None
-            background.close()
 
     def reset_sequences(self) -> None:
         """After explicit ids, PostgreSQL's sequences must move past them (no-op on SQLite)."""
@@ -478,87 +433,6 @@ class _Writer:
             with connection.cursor() as cursor:
                 for sql in statements:
                     cursor.execute(sql)
-
-    def drop_secondary_indexes(self, model: type[models.Model]) -> list[str]:
-        """Drop the table's plain secondary indexes for a bulk load; returns the statements
-        that recreate them (run them when the rows are in).
-
-        Building an index once over all keys is much faster than updating a dozen B-trees per
-        inserted row. Indexes behind a constraint declared in the table (primary key, inline
-        UNIQUE) stay; the partial unique index on doses is dropped and recreated, so the
-        loaded rows are still checked by it when it is rebuilt.
-        """
-        table = model._meta.db_table
-        with connection.cursor() as cursor:
-            if connection.vendor == "sqlite":
-                cursor.execute(
-                    "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = %s AND sql IS NOT NULL",
-                    [table],
-                )
-            elif connection.vendor == "postgresql":
-                cursor.execute(
-                    "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = %s AND schemaname = current_schema() "
-                    "AND indexname NOT IN (SELECT conname FROM pg_constraint)",
-                    [table],
-                )
-            else:
-                return []
-            indexes = cursor.fetchall()
-            for name, _sql in indexes:
-                cursor.execute(f"DROP INDEX {self.ops.quote_name(name)}")
-        statements = [sql for _name, sql in indexes]
-        if connection.vendor == "postgresql" and statements:
-            # PostgreSQL will not build an index over rows with deferred foreign-key checks
-            # pending: run the checks first, then defer again for the rest of the load.
-            statements = ["SET CONSTRAINTS ALL IMMEDIATE", *statements, "SET CONSTRAINTS ALL DEFERRED"]
-        return statements
-
-    def db_json(self, value: Any) -> Any:
-        return self.ops.adapt_json_value(value, None)
-
-
-class _BackgroundWriter:
-    """One thread that runs SQL jobs, in order, on a raw sqlite3 connection.
-
-    Django opens SQLite connections with ``check_same_thread=False`` and leaves thread
-    discipline to the caller: here the owner thread stays off the connection until ``close``.
-    """
-
-    def __init__(self, raw: Any) -> None:
-        self.raw = raw
-        self.jobs: queue.Queue[tuple[str, Sequence[Sequence[Any]] | None] | None] = queue.Queue(maxsize=4)
-        self.error: BaseException | None = None
-        self.thread = threading.Thread(target=self._run, name="demo-writer", daemon=True)
-        self.thread.start()
-
-    def _run(self) -> None:
-        cursor = self.raw.cursor()
-        try:
-            while (job := self.jobs.get()) is not None:
-                if self.error is not None:
-                    continue  # drain the queue; the owner raises at the next put or at close
-                sql, rows = job
-                try:
-                    if rows is None:
-                        cursor.execute(sql)
-                    else:
-                        cursor.executemany(sql, rows)
-                except BaseException as exc:  # re-raised on the owner's thread
-                    self.error = exc
-        finally:
-            cursor.close()
-
-    def put(self, sql: str, rows: Sequence[Sequence[Any]] | None) -> None:
-        if self.error is not None:
-            self.close()
-        self.jobs.put((sql, rows))
-
-    def close(self) -> None:
-        """Wait for every job; re-raise the first error."""
-        self.jobs.put(None)
-        self.thread.join()
-        if self.error is not None:
-            raise self.error
 
 
 # -- the builder --------------------------------------------------------------------------
@@ -578,6 +452,7 @@ class DemoBuilder:
         self.now = timezone.now()
         self.counties: list[CountyPlan] = []
         self.sites: dict[str, SiteInfo] = {}
+        self.recorders: dict[str, int] = {}  # county code -> the county's records clerk (user id)
         self.lots: dict[str, list[tuple[dt.date, int, str]]] = {}  # product -> (available from, id, number)
         self.products: dict[str, Product] = {p.code: p for p in Product.objects.all()}
         self.rules = {code: p.rule for code, p in self.products.items()}
@@ -650,6 +525,7 @@ class DemoBuilder:
                                     f"{fact.name_en} T{t} V{v} grid {g} (synthetic)", g_bands,
                                     urban=urban, synthetic=True)
                         plan.grids.append(g_ref[0])
+                        plan.grid_codes.append(f"{v_code}{g:03d}")
                         plan.grid_township.append(t_code)
                         plan.grid_adults.append(g_bands["18-59"] + g_bands["60+"])
                         plan.grid_urban.append(urban)
@@ -719,8 +595,17 @@ class DemoBuilder:
         for info, user in staff:
             info.staff.append(by_name[user.username])
             assignments.append(RoleAssignment(user_id=by_name[user.username], role=Role.VACCINATOR, site_id=info.id))
+        # Each county's records clerk enters the day's registers of all its sites (a vaccinator
+        # over the county): the doses are recorded one batch per county and day.
+        clerks = [User(username=f"{plan.fact.code}-records", password=unusable) for plan in self.counties]
+        User.objects.bulk_create(clerks)
+        by_name = dict(User.objects.filter(username__in=[u.username for u in clerks]).values_list("username", "pk"))
+        for plan in self.counties:
+            self.recorders[plan.fact.code] = by_name[f"{plan.fact.code}-records"]
+            assignments.append(RoleAssignment(user_id=self.recorders[plan.fact.code], role=Role.VACCINATOR,
+                                              division_id=plan.division_id))
         RoleAssignment.objects.bulk_create(assignments, batch_size=500)
-        self.report.staff_users = len(staff)
+        self.report.staff_users = len(staff) + len(clerks)
         self.clock.done("sites", f"{len(rows):,} sites, {len(staff):,} staff accounts")
 
     def build_lots(self) -> None:
@@ -767,9 +652,11 @@ class DemoBuilder:
 
     # ---- people and doses
 
-    def plan_and_write(self) -> None:
-        """Plan residents and doses county by county, check every dose, write them in bulk."""
-        _rng, w, report = self.rng, self.w, self.report
+    def plan_and_write(self, registrar: Any) -> None:
+        """Plan residents and doses county by county (every dose checked by the rules), register
+        each county's residents through ``registry.batch.register_people`` as ``registrar``,
+        then record the doses day by day through ``vaccination.batch.record_doses``."""
+        report = self.report
         first_total, second_total = targets(self.scale)
         populations = [p.fact.population_2020 for p in self.counties]
         uptake = [p.fact.population_2020 * uptake_factor(p.fact, self.seed) for p in self.counties]
@@ -781,43 +668,33 @@ class DemoBuilder:
                               strict=True))
         unvaccinated = apportion(round(UNVACCINATED_SHARE * first_total), populations)
 
-        self.persons: list[tuple] = []
-        self.doses: list[list[Any]] = []  # filled in full before ids are given in time order
         self.used_ids: set[str] = set()
-        self.person_id = w.next_id(Person)
-        self.session_id = w.next_id(Session)
-        self.dose_id = w.next_id(DoseRecord)
-        self.created_at = w.db_utc_datetime(self.now.astimezone(dt.UTC))
-        self.json_cache: dict[tuple[str, ...], Any] = {}
-        person_indexes = w.drop_secondary_indexes(Person)
-        dose_indexes = w.drop_secondary_indexes(DoseRecord)
-        person_fields = ["id", "id_number", "name", "phone", "birth_date", "sex", "home_division", "county_code",
-                         "priority_groups", "status", "created_at"]
-        w.start_background()
+        writer = _CountyWriter(self, registrar)
         try:
-            written = 0
             for plan, n_first, n_second, n_unvax in zip(self.counties, firsts, seconds, unvaccinated, strict=True):
+                self.person_items: list[PersonItem] = []  # the county's residents, by index
+                self.doses: list[list[Any]] = []  # the county's doses (person = index above)
                 self._plan_county(plan, n_first, n_second, mass_split.get(plan.fact.code, 0))
                 self._plan_unvaccinated(plan, n_unvax)
-                w.submit(Person, person_fields, self.persons[written:])
-                written = len(self.persons)
-            for sql in person_indexes:
-                w.submit_sql(sql)
-            report.persons = len(self.persons)
+                report.persons += len(self.person_items)
+                writer.put(plan, self.person_items, self.doses)
+            del self.person_items, self.doses, self.used_ids
             report.vaccinated = first_total
             report.unvaccinated = sum(unvaccinated)
-            self.clock.done("plan", f"{len(self.persons):,} residents, {len(self.doses):,} doses checked by "
-                                    "the rules (residents written meanwhile)")
-            self._write_doses()
-            for sql in dose_indexes:
-                w.submit_sql(sql)
+            self.clock.done("plan", f"{report.persons:,} residents and their doses planned, every dose checked "
+                                    "by the rules (the counties already planned written meanwhile)")
         finally:
-            w.finish_background()
-        self.clock.done("write", "rows and indexes written")
+            writer.close()
+        report.sessions = Session.objects.count()
+        report.counter_rows = DoseCounter.objects.count() + ResidenceCounter.objects.count()
+        self.clock.done("write", f"{report.persons:,} residents registered, {report.doses:,} doses recorded "
+                                 f"({report.first_dose_people:,} first, {report.second_dose_people:,} second) in "
+                                 f"{writer.batches:,} batches; {report.sessions:,} sessions, "
+                                 f"{report.counter_rows:,} counter rows")
 
     def _county_person(self, plan: CountyPlan, grid_index: int, age: int, groups: tuple[str, ...],
                        tibetan_share: float, on: dt.date) -> tuple[int, dt.date]:
-        """Add one resident (valid ID number for the county) and return (id, birth date)."""
+        """Add one resident (valid ID number for the county) and return (index, birth date)."""
         rng = self.rng
         sex = "M" if rng.random() < SEX_RATIO / (100 + SEX_RATIO) else "F"
         birth = birth_date_for_age(rng, age, on)
@@ -830,16 +707,12 @@ class DemoBuilder:
             if number not in self.used_ids:
                 self.used_ids.add(number)
                 break
-        groups_db = self.json_cache.get(groups)
-        if groups_db is None:
-            groups_db = self.json_cache[groups] = self.w.db_json(list(groups))
-        pk = self.person_id
-        self.person_id += 1
-        self.persons.append((
-            pk, number, synthetic_name(rng, sex, tibetan_share), synthetic_phone(rng), self.w.db_date(birth), sex,
-            plan.grids[grid_index], plan.fact.code, groups_db, "active", self.created_at,
+        index = len(self.person_items)
+        self.person_items.append(PersonItem(
+            id_number=number, name=synthetic_name(rng, sex, tibetan_share), phone=synthetic_phone(rng),
+            division_code=plan.grid_codes[grid_index], priority_groups=groups,
         ))
-        return pk, birth
+        return index, birth
 
     def _adult_age(self, older_weight: float) -> int:
         """An adult age on the campaign's first day, from the census structure."""
@@ -1005,7 +878,7 @@ class DemoBuilder:
         verdict = rules.assess(product=rule, on=day, birth_date=birth, history=history, products=self.rules)
         if verdict.status != "eligible" or verdict.kind != "primary":
             raise RuntimeError(
-                f"the rules refuse dose {len(history) + 1} of {product} on {day} for person {person_id}: "
+                f"the rules refuse dose {len(history) + 1} of {product} on {day} for resident #{person_id}: "
                 f"{verdict.status} {verdict.reason_codes}"
             )
         start, end = OPENING_HOURS
@@ -1019,119 +892,108 @@ class DemoBuilder:
             age_band(age), groups[0] if groups else "",
         ])
 
-    def _write_doses(self) -> None:
-        rng, w, report = self.rng, self.w, self.report
-        self.doses.sort(key=lambda d: (d[0], d[1]))
-        # Sessions: one per site and day, planned = what the site gave.
-        per_site_day = Counter((d[3].code, d[0].date()) for d in self.doses)
-        session_id = self.session_id
-        session_ids: dict[tuple[str, dt.date], int] = {}
-        session_rows = []
-        for (code, day), count in sorted(per_site_day.items()):
-            info = self.sites[code]
-            session_ids[(code, day)] = session_id
-            session_rows.append((session_id, info.id, w.db_date(day), SESSION_KIND.get(SiteKind(info.kind),
-                                 SessionKind.FIXED), count))
-            session_id += 1
-        w.submit(Session, ["id", "site", "date", "kind", "planned_doses"], session_rows)
-        report.sessions = len(session_rows)
-
-        # A site uses one lot of a product per day, from the lots released by then.
-        lot_of: dict[tuple[str, dt.date, str], tuple[int, str]] = {}
-        series = {code: rule.series for code, rule in self.rules.items()}
-        product_ids = {code: p.pk for code, p in self.products.items()}
-        dose_id = self.dose_id
-        dose_fields = [
-            "id", "person", "product", "lot", "series", "dose_number", "kind", "completes_series", "overdue",
-            "site", "session", "division", "county_code", "vaccinator", "administered_at", "age_band",
-            "priority_group", "client_uuid", "fingerprint", "override_reason", "status", "void_reason", "created_at",
-            "override_codes", "recorded_at", "retrospective", "retrospective_reason", "residence_division",
-        ]
-        rows: list[tuple] = []
-        first = second = overdue = 0
-        utc = dt.UTC
-        db_at = w.db_utc_datetime
-        counters: Counter[tuple] = Counter()
-        residence_counters: Counter[tuple] = Counter()
-        no_codes = w.db_json([])
-        # Every resident's home (their grid) by person id; ids are consecutive from the first.
-        persons, first_person = self.persons, self.persons[0][0] if self.persons else 0
-        # Recorded at the desk as it was given: the replayed history has no late entries.
-        for at, person_id, product, site, number, completes, is_overdue, band, group in self.doses:
-            day = at.date()
-            key = (site.code, day, product)
-            lot = lot_of.get(key)
-            if lot is None:
-                available = [(pk, num) for since, pk, num in self.lots[product] if since <= day]
-                lot = lot_of[key] = rng.choice(available[-3:])
-            at_utc = at.astimezone(utc)
-            home = persons[person_id - first_person][6]
-            # The same fields and form as the dose service's fingerprint.
-            fingerprint = hashlib.sha256(
-                f"{person_id}|{product}|{lot[1]}|{site.code}|{at_utc.isoformat()}".encode()
-            ).hexdigest()
-            rows.append((
-                dose_id, person_id, product_ids[product], lot[0], series[product], number, DoseKind.PRIMARY,
-                completes, is_overdue, site.id, session_ids[(site.code, day)], site.division_id, site.county_code,
-                rng.choice(site.staff), db_at(at_utc), band, group,
-                w.db_uuid(uuid.UUID(int=rng.getrandbits(128), version=4)), fingerprint, "", DoseStatus.VALID, "",
-                self.created_at, no_codes, db_at(at_utc), False, "", home,
-            ))
-            counters[(site.division_id, day, product, number, completes, band, group)] += 1
-            residence_counters[(home, day, number, completes, band)] += 1
-            if len(rows) == self.w.BATCH:
-                w.submit(DoseRecord, dose_fields, rows)
-                rows = []
-            dose_id += 1
-            first += number == 1
-            second += number == 2
-            overdue += bool(is_overdue)
-        w.submit(DoseRecord, dose_fields, rows)
-        self.counters = counters
-        self.residence_counters = residence_counters
-        report.doses = dose_id - self.dose_id
-        report.first_dose_people, report.second_dose_people, report.overdue_doses = first, second, overdue
-        self.clock.done("doses", f"{report.doses:,} doses ({first:,} first, {second:,} second), "
-                                 f"{len(session_rows):,} sessions")
-        del self.doses, self.persons, self.used_ids
-
-    def write_counters(self) -> None:
-        """The dose counters, summed while the doses were written.
-
-        They hold exactly what ``rebuild_counters`` computes from the dose table (the demo's
-        tests compare the two); summing in memory saves the rebuild's scan, which would take
-        a quarter of the full-scale build.
-        """
-        w = self.w
-        paths = dict(Division.objects.filter(level__gte=Level.COUNTY).values_list("pk", "path"))
-        county = {info.division_id: info.county_code for info in self.sites.values()}
-        rows = [
-            (division_id, paths[division_id], county[division_id], w.db_date(day), product, number,
-             DoseKind.PRIMARY, completes, band, group, count)
-            for (division_id, day, product, number, completes, band, group), count in sorted(self.counters.items())
-        ]
-        # By residence: every demo dose has its resident's grid as residence (none is missing).
-        residence_rows = [
-            (paths[home], paths[home].rstrip("/").rsplit("/", 1)[-1][:6], w.db_date(day), number,
-             DoseKind.PRIMARY, completes, band, count)
-            for (home, day, number, completes, band), count in sorted(self.residence_counters.items())
-        ]
-        DoseCounter.objects.all().delete()
-        ResidenceCounter.objects.all().delete()
-        w.insert(DoseCounter, ["division", "path", "county_code", "day", "product_code", "dose_number", "kind",
-                               "completes_series", "age_band", "priority_group", "count"], rows)
-        w.insert(ResidenceCounter, ["path", "county_code", "day", "dose_number", "kind", "completes_series",
-                                    "age_band", "count"], residence_rows)
-        self.report.counter_rows = len(rows) + len(residence_rows)
-        w.reset_sequences()
-        self.clock.done("counters", f"{len(rows):,} counter rows by site, {len(residence_rows):,} by residence")
-
-
 def _accumulate(values: Any) -> Any:
     total = 0
     for v in values:
         total += v
         yield total
+
+
+class _CountyWriter:
+    """Writes each planned county through the services: its residents with
+    ``registry.batch.register_people`` (one batch, as the demo's admin), then its doses with
+    ``vaccination.batch.record_doses``, in time order, one batch per day.
+
+    A day's batch is entered by the county's records clerk (a vaccinator over the county: the
+    acting user, so the dose's recorder) and sent at the time of the day's last dose (``now``):
+    each dose is recorded within hours of being given, so the replayed history has no
+    retrospective entries. (Batches per site staff member and day would be at least one per
+    site-day, 18,881 at full scale, and the per-batch work of the service would then cost
+    more than the doses.)
+
+    Outside a transaction (the command), the counties are written on a second thread with its
+    own connection while the next ones are planned; inside one (tests), at once. Lots and
+    client UUIDs come from a random generator of the county's own, so the build is the same
+    either way.
+    """
+
+    def __init__(self, builder: DemoBuilder, registrar: Any) -> None:
+        self.builder, self.registrar = builder, registrar
+        self.batches = 0
+        self.error: BaseException | None = None
+        self.thread: threading.Thread | None = None
+        if not connection.in_atomic_block:
+            self.jobs: queue.Queue[tuple | None] = queue.Queue(maxsize=2)
+            self.thread = threading.Thread(target=self._run, name="demo-writer", daemon=True)
+            self.thread.start()
+
+    def put(self, plan: CountyPlan, persons: list[PersonItem], doses: list[list[Any]]) -> None:
+        if self.thread is None:
+            self.write(plan, persons, doses)
+            return
+        if self.error is not None:
+            self.close()
+        self.jobs.put((plan, persons, doses))
+
+    def close(self) -> None:
+        """Wait for every county; re-raise the first error."""
+        if self.thread is not None:
+            thread, self.thread = self.thread, None
+            self.jobs.put(None)
+            thread.join()
+        if self.error is not None:
+            error, self.error = self.error, None
+            raise error
+
+    def _run(self) -> None:
+        try:
+            with _fast_sqlite_writes():
+                while (job := self.jobs.get()) is not None:
+                    if self.error is None:
+                        try:
+                            self.write(*job)
+                        except BaseException as exc:  # re-raised on the planning thread
+                            self.error = exc
+        finally:
+            connection.close()
+
+    def write(self, plan: CountyPlan, persons: list[PersonItem], doses: list[list[Any]]) -> None:
+        b, report = self.builder, self.builder.report
+        outcomes = register_people(persons, acting_user=self.registrar, source="cli")
+        refused = [o for o in outcomes if o.status != "created"]
+        if refused:
+            raise RuntimeError(f"the registry refused {len(refused)} residents, e.g. {persons[refused[0].index]}: "
+                               f"{refused[0].status} {refused[0].code}")
+        pks = [o.person.pk for o in outcomes]
+        rng = random.Random(f"{b.seed}-{plan.fact.code}-doses")
+        doses.sort(key=lambda d: (d[0], d[1]))
+        lot_of: dict[tuple[str, dt.date, str], str] = {}
+        days: dict[dt.date, list[DoseItem]] = {}
+        for at, person, product, site, number, _completes, is_overdue, _band, _group in doses:
+            day = at.date()
+            key = (site.code, day, product)
+            lot = lot_of.get(key)
+            if lot is None:
+                available = [num for since, _pk, num in b.lots[product] if since <= day]
+                lot = lot_of[key] = rng.choice(available[-3:])
+            days.setdefault(day, []).append(DoseItem(
+                client_uuid=uuid.UUID(int=rng.getrandbits(128), version=4), product_code=product, lot_number=lot,
+                site_code=site.code, administered_at=at, person_id=pks[person], dose_number=number,
+            ))
+            report.first_dose_people += number == 1
+            report.second_dose_people += number == 2
+            report.overdue_doses += bool(is_overdue)
+        clerk = get_user_model().objects.get(pk=b.recorders[plan.fact.code])
+        for day in sorted(days):
+            items = days[day]
+            outcomes = record_doses(items, acting_user=clerk, source="cli", now=items[-1].administered_at)
+            refused = [o for o in outcomes if o.status != "created"]
+            if refused:
+                first = refused[0]
+                raise RuntimeError(f"the dose service refused {len(refused)} doses, e.g. {items[first.index]}: "
+                                   f"{first.code} {first.error and first.error.detail}")
+            report.doses += len(outcomes)
+            self.batches += 1
 
 
 # -- entry points -------------------------------------------------------------------------
@@ -1154,13 +1016,11 @@ def build_demo(*, scale: float = DEFAULT_SCALE, seed: int = DEFAULT_SEED, progre
             builder.build_divisions()
             builder.build_sites()
             builder.build_lots()
-        # The logins go through the user service (its own durable transactions); the desk's
-        # vaccinator then gives doses at the Kangding gymnasium like the other staff there.
-        vaccinator = create_demo_users()
-        builder.sites[f"{KANGDING}-MASS"].staff.append(vaccinator)
-        with transaction.atomic():
-            builder.plan_and_write()
-            builder.write_counters()
+            builder.w.reset_sequences()
+        # The logins go through the user service (its own durable transactions).
+        create_demo_users()
+        # People and doses through their services, batch by batch (each its own transaction).
+        builder.plan_and_write(get_user_model().objects.get(username="admin"))
     set_demo_passwords((passwords or hash_demo_passwords)())
     builder.clock.done("users", f"{len(DEMO_USERS)} demo logins")
     report = builder.report
@@ -1172,9 +1032,10 @@ def build_demo(*, scale: float = DEFAULT_SCALE, seed: int = DEFAULT_SEED, progre
 
 
 class _fast_sqlite_writes:
-    """Settings for the build connection only, restored afterwards (SQLite; no-op elsewhere).
+    """Settings for the build connection only, restored afterwards (SQLite and PostgreSQL).
 
-    ``synchronous=OFF``: no fsync per commit; a crash mid-build loses the build, which
+    ``synchronous=OFF``: no fsync per commit (PostgreSQL: ``synchronous_commit=off``, the
+    batches' commits do not wait for the WAL flush); a crash mid-build loses the build, which
     ``--rebuild`` redoes. ``temp_store=MEMORY``, a larger page cache and ``threads``: index
     builds sort in memory, on both cores. Skipped inside a transaction (tests), where SQLite
     does not allow changing the sync mode.
@@ -1184,6 +1045,10 @@ class _fast_sqlite_writes:
 
     def __enter__(self) -> None:
         self.previous: dict[str, Any] = {}
+        self.postgres = connection.vendor == "postgresql" and not connection.in_atomic_block
+        if self.postgres:
+            with connection.cursor() as cursor:
+                cursor.execute("SET synchronous_commit = off")
         if connection.vendor != "sqlite" or connection.in_atomic_block:
             return
         with connection.cursor() as cursor:
@@ -1193,6 +1058,9 @@ class _fast_sqlite_writes:
                 cursor.execute(f"PRAGMA {name}={value}")
 
     def __exit__(self, *exc: object) -> None:
+        if self.postgres:
+            with connection.cursor() as cursor:
+                cursor.execute("RESET synchronous_commit")
         if self.previous:
             with connection.cursor() as cursor:
                 for name, value in self.previous.items():
