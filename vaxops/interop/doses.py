@@ -16,7 +16,16 @@ from typing import Any
 from django.utils.translation import gettext_lazy as _
 
 from vaxops.interop import people
-from vaxops.interop.kinds import Column, ImportKind, Prepared, RowResult, from_error, probe, register, rejected
+from vaxops.interop.kinds import (
+    Column,
+    ImportKind,
+    Prepared,
+    RowResult,
+    from_error,
+    probe,
+    register,
+    rejected,
+)
 from vaxops.registry.batch import register_people
 from vaxops.vaccination.batch import DoseItem, record_doses
 

@@ -7,7 +7,16 @@ from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 
-from vaxops.interop.kinds import Column, ImportKind, Prepared, RowResult, from_error, probe, register, rejected
+from vaxops.interop.kinds import (
+    Column,
+    ImportKind,
+    Prepared,
+    RowResult,
+    from_error,
+    probe,
+    register,
+    rejected,
+)
 from vaxops.registry.batch import PersonItem, register_people
 
 COLUMNS = (

@@ -3,6 +3,7 @@ open as UTF-8) or xlsx. Every cell a spreadsheet could run as a formula is writt
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 from collections.abc import Iterator
@@ -29,10 +30,8 @@ def row_message(code: str, params: dict[str, Any]) -> str:
         texts = ID_REASON_MESSAGES if code == "invalid_id_number" else NAME_REASON_MESSAGES
         template = texts.get(params["reason"])
         if template is not None:
-            try:
+            with contextlib.suppress(KeyError, IndexError, ValueError):
                 params["reason_message"] = str(template).format(**params)
-            except (KeyError, IndexError, ValueError):
-                pass
     return VaxopsError(code, params).message
 
 

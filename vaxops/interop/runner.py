@@ -90,7 +90,7 @@ def _write(job: ImportJob, kind: ImportKind, chunk: list[Prepared | RowResult], 
 
 
 def _commit(job: ImportJob, results: list[RowResult], done: int) -> None:
-    counts = {s: 0 for s in RowStatus.values}
+    counts = dict.fromkeys(RowStatus.values, 0)
     for r in results:
         counts[r.status] += 1
     with transaction.atomic(durable=True):

@@ -4,6 +4,7 @@ write nothing (docs/imports.md)."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -107,7 +108,7 @@ def test_cli_json_contract(world, capsys, tmp_path):
     out = json.loads(capsys.readouterr().out)
     assert {k: out[k] for k in ("rows", "created", "already_present", "updated", "rejected")} == {
         "rows": 3, "created": 1, "already_present": 0, "updated": 0, "rejected": 2}
-    report = open(out["report"], encoding="utf-8-sig").read()
+    report = Path(out["report"]).read_text(encoding="utf-8-sig")
     assert "import_duplicate_row" in report and "invalid_name" in report
     call_command("import", "jobs", "--json")
     jobs = json.loads(capsys.readouterr().out)
