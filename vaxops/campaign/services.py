@@ -111,6 +111,25 @@ def bump_counter(dose: DoseRecord, delta: int, *, path: str, residence_path: str
         )
 
 
+def bump_counters(sites: Mapping[tuple, int], homes: Mapping[tuple, int]) -> None:
+    """Add a batch's doses to the counters, one upsert per key; call inside the batch's
+    transaction.
+
+    ``sites`` maps ``(*KEY_FIELDS values, path, county_code)`` and ``homes`` maps
+    ``(*RESIDENCE_KEY_FIELDS values, county_code)`` to the number of doses to add (what
+    ``bump_counter`` adds for one dose, summed). Keys are sent in sorted order, so concurrent
+    batches take the counter rows' locks in one order.
+    """
+    with connection.cursor() as cursor:
+        for sql, rows in ((_SITE_UPSERT, sites), (_RESIDENCE_UPSERT, homes)):
+            if rows:
+                cursor.executemany(sql, [[*key, count] for key, count in sorted(rows.items(), key=_sort_key)])
+
+
+def _sort_key(item: tuple[tuple, int]) -> tuple:
+    return tuple("" if v is None else str(v) for v in item[0])
+
+
 def rebuild_counters() -> int:
     """Recompute every counter (both views) from the valid dose records; returns the number of
     counter rows.

@@ -5,14 +5,14 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from django.db import IntegrityError, models, transaction
+from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from vaxops.access.scope import can, require, restrict
 from vaxops.core.audit import audit
 from vaxops.core.errors import VaxopsError
-from vaxops.regions.models import Division, Level
+from vaxops.regions.models import Division
 from vaxops.registry.idnumber import IdNumberError, ResidentId, parse_id_number
 from vaxops.registry.models import Deferral, Person, PriorityGroup
 from vaxops.registry.names import NameRefused, normalise_name
@@ -113,29 +113,6 @@ def _site_divisions(acting_user: Any) -> models.QuerySet[Division]:
     return Division.objects.filter(pk__in=sites.values("division_id"))
 
 
-def _home_division(division_code: str | None, resident: ResidentId, acting_user: Any) -> Division:
-    """Where the person lives, precise enough to count coverage: a township or below.
-
-    Coverage is counted by home division, so a province, prefecture or county is refused
-    (``home_division_too_coarse``): the resident would be in no township's figures. The one
-    exception is a desk registration, where site staff may give their own site's division
-    (the traveller in front of them lives somewhere they cannot name). Without a division,
-    site staff get their site's division when they work at one; everyone else must give one.
-    """
-    if division_code:
-        division = Division.objects.filter(code=division_code).first()
-        if division is None:
-            raise VaxopsError("division_not_found", {"division_code": division_code[:20]})
-    else:
-        desks = list(_site_divisions(acting_user)[:2])
-        if len(desks) != 1:
-            raise VaxopsError("home_division_too_coarse", {"division_code": None})
-        division = desks[0]
-    if division.level < Level.TOWNSHIP and not _site_divisions(acting_user).filter(pk=division.pk).exists():
-        raise VaxopsError("home_division_too_coarse", {"division_code": division.code, "level": division.level})
-    return division
-
-
 def register_person(
     *,
     id_number: str,
@@ -148,59 +125,24 @@ def register_person(
 ) -> Person:
     """Register a resident. Birth date and sex come from the ID number.
 
-    Guarantees: one person per ID number (the unique index decides under concurrency, and
-    the loser gets ``person_exists``); the person row and its audit event commit together.
+    A batch of one of ``registry.batch.register_people`` (the one write path for people):
+    the same rules and errors; an ID number already registered is ``person_exists`` (in the
+    user's reach) or ``person_registered_elsewhere``, whatever its content. Guarantees: one
+    person per ID number (the unique index decides under concurrency, and the loser gets
+    ``person_exists``); the person row and its audit event commit together.
     """
-    require(acting_user, "person.add")
-    resident = validate_id_number(id_number)
-    name = validate_name(name)
-    phone = validate_phone(phone)
-    priority_groups = validate_priority_groups(priority_groups)
-    _refuse_existing(resident.number, acting_user)
-    home = _home_division(division_code, resident, acting_user)
-    # Site staff register whoever comes to the desk (travellers included); everyone else
-    # registers residents of their own area only.
-    if not can(acting_user, "person.vaccinate") and not restrict(
-        Division.objects.filter(pk=home.pk), acting_user, "person.add"
-    ).exists():
-        raise VaxopsError("division_not_found", {"division_code": home.code})
-    try:
-        with transaction.atomic(durable=True):
-            person = Person.objects.create(
-                id_number=resident.number,
-                name=name,
-                phone=phone,
-                birth_date=resident.birth_date,
-                sex=resident.sex,
-                home_division=home,
-                county_code=home.county_code,
-                priority_groups=list(priority_groups or []),
-            )
-            audit(
-                "person.register", person, actor=acting_user, source=source,
-                after=person_as_dict(person), county_code=person.county_code,
-            )
-    except IntegrityError:
-        _refuse_existing(resident.number, acting_user)
-        raise
-    return person
+    from vaxops.registry.batch import PersonItem, register_people
 
-
-def _refuse_existing(number: str, acting_user: Any) -> None:
-    """Refuse a second registration of ``number``.
-
-    A person the user may reach is ``person_exists`` with its id; a person registered outside
-    the user's area is ``person_registered_elsewhere`` with no id and no detail, so that
-    registering cannot be used to find out who is who elsewhere (site staff then reach the
-    traveller through the exact-ID look-up, which is audited).
-    """
-    if not Person.objects.filter(id_number=number).exists():
-        return
-    action = "person.vaccinate" if can(acting_user, "person.vaccinate") else "person.view"
-    mine = restrict(Person.objects.filter(id_number=number), acting_user, action).values_list("pk", flat=True).first()
-    if mine:
-        raise VaxopsError("person_exists", {"id": mine})
-    raise VaxopsError("person_registered_elsewhere")
+    item = PersonItem(
+        id_number=id_number, name=name, phone=phone, division_code=division_code,
+        priority_groups=tuple(priority_groups or ()),
+    )
+    (outcome,) = register_people([item], acting_user=acting_user, source=source)
+    if outcome.status == "already_present":
+        raise VaxopsError("person_exists", {"id": outcome.person.pk})
+    if outcome.error is not None:
+        raise outcome.error
+    return outcome.person
 
 
 def defer_person(

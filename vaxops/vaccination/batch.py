@@ -1,7 +1,10 @@
 """Doses in batches: the one write path for doses from the desk, the API, device sync, imports
-and the demo (a single dose is a batch of one).
+and the demo (a single dose is a batch of one: ``services.record_dose`` calls ``record_doses``).
 
-The interface below is the contract every caller uses; see ``record_doses``.
+The interface below is the contract every caller uses; see ``record_doses``. The engine checks
+every item in memory against one read per batch of the state it needs (lots, persons locked in
+id order, their valid doses and the batch's submissions, open deferrals, sessions) and writes
+the accepted ones together (``batch_write``).
 """
 
 from __future__ import annotations
@@ -11,6 +14,9 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from vaxops.core.errors import VaxopsError
 
@@ -37,17 +43,28 @@ class DoseItem:
 
 @dataclass(slots=True)
 class DoseOutcome:
-    """What became of one item, in the order sent."""
+    """What became of one item, in the order sent.
+
+    ``written`` says whether the record of a ``created`` item is in the database: False for
+    every item of a ``dry_run``, and of an ``atomic`` batch refused because some item was
+    (``status`` still says what the item would have been; ``record`` is then unsaved, no id).
+    """
 
     index: int
     client_uuid: uuid.UUID | None
     status: Literal["created", "replayed", "rejected"]
     record: Any = None  # the DoseRecord created or replayed
     error: VaxopsError | None = None
+    written: bool = False
 
     @property
     def code(self) -> str | None:
         return self.error.code if self.error else None
+
+
+# Attempts of a batch that lost a race on a unique index (another batch committed the same
+# submission, or a dose number, first): each reads the state again and decides again.
+ATTEMPTS = 4
 
 
 def record_doses(
@@ -62,39 +79,41 @@ def record_doses(
     """Record a batch of doses with exactly the rules of one dose; one outcome per item, in order.
 
     Each item stands alone unless ``atomic``: then one rejected item writes nothing at all (the
-    other items' outcomes are still reported as they would have been). ``dry_run`` checks
-    everything and writes nothing. Items for one person are decided in the order sent (dose 1
-    then dose 2 in one batch). ``now`` is the moment of recording (default: the clock); only a
-    replay of history (the demo) passes it.
+    other items' outcomes are still reported as they would have been, ``written`` False).
+    ``dry_run`` checks everything and writes nothing. Items are decided in the order sent, each
+    seeing the ones accepted before it (dose 1 then dose 2 of one person in one batch; a
+    ``client_uuid`` sent twice: the second is a replay of the first if its content is the same,
+    else ``idempotency_conflict``). ``now`` is the moment of recording (default: the clock);
+    only a replay of history (the demo) passes it.
 
-    Interim implementation: one ``record_dose`` per item (same rules, not bulk speed).
+    One durable transaction per call: the accepted doses, their counters (one upsert per key)
+    and the audit (a batch of one: its ``dose.record`` event; more: one ``dose.batch`` event
+    with the counts and the overrides and retrospective entries in it) commit together. A batch
+    that loses a race on a unique index is read and decided again (up to ``ATTEMPTS`` times).
     """
-    from vaxops.vaccination.services import record_dose
+    from vaxops.vaccination.batch_engine import Batch
 
-    if atomic or dry_run:
-        raise NotImplementedError("atomic and dry_run arrive with the bulk engine")
-    del now
-    outcomes: list[DoseOutcome] = []
-    for index, item in enumerate(items):
+    now = now or timezone.now()
+    for attempt in range(ATTEMPTS):
+        batch = Batch(items, acting_user=acting_user, source=source, now=now)
         try:
-            key = uuid.UUID(str(item.client_uuid))
-        except ValueError:
-            key = None
-        try:
-            person_id = item.person_id
-            if person_id is None:
-                from vaxops.registry.models import Person
+            return batch.run(atomic=atomic, dry_run=dry_run)
+        except IntegrityError:
+            if attempt == ATTEMPTS - 1:
+                return batch.lost_race()
+    raise AssertionError("unreachable")
 
-                person_id = Person.objects.filter(id_number=(item.id_number or "").strip().upper()) \
-                    .values_list("pk", flat=True).first() or 0
-            record, created = record_dose(
-                client_uuid=item.client_uuid, person_id=person_id, product_code=item.product_code,
-                lot_number=item.lot_number, site_code=item.site_code, administered_at=item.administered_at,
-                acting_user=acting_user, source=source, override_reason=item.override_reason,
-                dose_number=item.dose_number, retrospective_reason=item.retrospective_reason,
-            )
-        except VaxopsError as exc:
-            outcomes.append(DoseOutcome(index, key, "rejected", error=exc))
-            continue
-        outcomes.append(DoseOutcome(index, key, "created" if created else "replayed", record=record))
-    return outcomes
+
+def record_one(item: DoseItem, *, acting_user: Any, source: str, now: dt.datetime | None = None) -> DoseOutcome:
+    """``record_doses([item])[0]``."""
+    return record_doses([item], acting_user=acting_user, source=source, now=now)[0]
+
+
+def _uuid(value: Any) -> uuid.UUID | None:
+    try:
+        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+    except ValueError:
+        return None
+
+
+__all__ = ["ATTEMPTS", "DoseItem", "DoseOutcome", "record_doses", "record_one", "transaction"]

@@ -10,23 +10,22 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.db.models import Model
 from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 
-from vaxops.access.scope import admits, can, check_scoped, get_scoped, require
-from vaxops.access.services import user_still_active
+from vaxops.access.scope import admits, can, get_scoped, require
 from vaxops.campaign.services import TZ, bump_counter
 from vaxops.catalog import rules
 from vaxops.catalog.models import Product
-from vaxops.core.audit import audit, insert_row
+from vaxops.core.audit import audit
 from vaxops.core.errors import VaxopsError
-from vaxops.regions.models import Division, age_band
-from vaxops.registry.models import Deferral, Person, PersonStatus
+from vaxops.regions.models import Division
+from vaxops.registry.models import Deferral, Person
 from vaxops.sites.models import Session, SessionKind, Site, SiteKind
 from vaxops.supply.models import Lot, LotStatus
-from vaxops.vaccination.models import DoseKind, DoseRecord, DoseStatus
+from vaxops.vaccination.models import DoseRecord, DoseStatus
 
 # Device clocks drift; a dose stamped a little ahead of the server is not "in the future".
 CLOCK_SKEW = dt.timedelta(minutes=5)
@@ -466,8 +465,10 @@ def record_dose(
     override_reason: str | None = None,
     dose_number: int | None = None,
     retrospective_reason: str | None = None,
+    now: dt.datetime | None = None,
 ) -> tuple[DoseRecord, bool]:
-    """Record one dose; returns ``(record, created)``.
+    """Record one dose; returns ``(record, created)``: a batch of one of
+    ``vaccination.batch.record_doses`` (the one write path), its refusal raised.
 
     Checks, in one durable transaction: ``administered_at`` carries its offset and lies between
     the campaign's start and now (plus the clock skew); the acting user may record at
@@ -490,125 +491,17 @@ def record_dose(
     (enforced by a unique index as well); the dose, its counter and its audit event commit
     together or not at all.
     """
-    try:
-        client_uuid = uuid.UUID(str(client_uuid))
-    except ValueError:
-        raise VaxopsError("invalid_request", {"field": "client_uuid"}) from None
-    now = timezone.now()
-    # Checked before anything else: a naive or overflowing time has no fingerprint.
-    if not isinstance(administered_at, dt.datetime) or timezone.is_naive(administered_at):
-        raise VaxopsError("invalid_datetime", {"field": "administered_at"})
-    try:
-        _check_administered_at(administered_at, now)
-        retrospective = now - administered_at > retrospective_window()
-        action = "dose.retrospective" if retrospective else "dose.add"
-        if retrospective and not can(acting_user, action) and can(acting_user, "dose.add"):
-            raise VaxopsError(
-                "retrospective_not_allowed",
-                {"hours": retrospective_window().total_seconds() / 3600, "administered_at": administered_at.isoformat()},
-            )
-        require(acting_user, action)
-        fingerprint = _fingerprint(person_id, product_code, lot_number, site_code, administered_at)
-        on = administered_at.astimezone(TZ).date()
-        site = cached_site(site_code)
-        check_scoped(
-            acting_user, action, Site,
-            None if site is None else {"pk": site.pk, "division__path": site.division.path},
-            not_found="site_not_found", detail={"site_code": site_code},
-        )
-        stored_retrospective = (retrospective_reason or "").strip() if retrospective else ""
-        if retrospective and not stored_retrospective:
-            raise VaxopsError("retrospective_reason_required")
-        products = catalog_products()
-        product = products.get(product_code)
-        if product is None:
-            raise VaxopsError("product_not_found", {"product": product_code})
-        approved_on = product.rule.approved_on
-        if approved_on is not None and on < approved_on:
-            raise VaxopsError(
-                "product_not_yet_approved",
-                {"product": product.code, "product_name": product.name, "approved_on": approved_on.isoformat(),
-                 "day": on.isoformat()},
-            )
-        lot = usable_lot(product, lot_number, on)
-    except VaxopsError:
-        # A retry is answered with the first record whatever has changed since (a lot
-        # quarantined, a role moved): only a refused submission pays for this lookup.
-        existing = _submitted(client_uuid) if getattr(acting_user, "is_authenticated", False) else None
-        if existing is not None:
-            return _replay(existing, _fingerprint_or_none(person_id, product_code, lot_number, site_code,
-                                                          administered_at), acting_user)
-        raise
+    from vaxops.vaccination.batch import DoseItem, record_doses
 
-    replay: DoseRecord | None = None
-    try:
-        with transaction.atomic(durable=True):
-            person = _person_for_dose(person_id, acting_user, retrospective=retrospective)
-            if person is None:
-                raise VaxopsError("person_not_found", {"person_id": person_id})
-            # A retry, or the same submission committed while this one waited for the lock.
-            history, seen = _history_and_replay(person_id, client_uuid)
-            if seen:
-                replay = _submitted(client_uuid)
-                raise _Replay
-            if person.status != PersonStatus.ACTIVE:
-                raise VaxopsError("person_inactive", {"status": person.get_status_display()})
-            series_history = [d for d in history if d.series == product.series]
-            same_day = next((d for d in series_history if d.administered_at.astimezone(TZ).date() == on), None)
-            if same_day is not None:
-                raise VaxopsError(
-                    "dose_already_recorded", {"id": same_day.pk, "dose_number": same_day.dose_number}
-                )
-            verdict = assess_person(person, product, on, history, products)
-            number = verdict.dose_number or (len(series_history) + 1)
-            if dose_number is not None and dose_number != number:
-                taken = next((d for d in series_history if d.dose_number == dose_number), None)
-                if taken is not None:
-                    raise VaxopsError("dose_already_recorded", {"id": taken.pk, "dose_number": dose_number})
-                raise VaxopsError("dose_number_mismatch", {"expected": number, "sent": dose_number})
-            stored_reason = _check_verdict(verdict, override_reason=override_reason, acting_user=acting_user)
-            kind = verdict.kind or DoseKind.PRIMARY
-            dose = DoseRecord(
-                person=person, product=product, lot=lot, series=product.series,
-                dose_number=number, kind=kind,
-                completes_series=kind == DoseKind.PRIMARY and number >= product.doses_in_series,
-                overdue=bool(verdict.overdue), site=site, session_id=_session_id(site, on),
-                division_id=site.division_id, county_code=site.county_code, vaccinator=acting_user,
-                administered_at=administered_at, age_band=age_band(person.age_on(on)),
-                priority_group=person.primary_group, client_uuid=client_uuid, fingerprint=fingerprint,
-                override_reason=stored_reason, override_codes=sorted(r.code for r in verdict.reasons) if stored_reason else [],
-                residence_division_id=person.home_division_id, recorded_at=now,
-                retrospective=retrospective, retrospective_reason=stored_retrospective,
-            )
-            insert_row(dose)
-            bump_counter(dose, +1, path=site.division.path, residence_path=person.home_path)
-            audit(
-                "dose.record", dose, actor=acting_user, source=source, county_code=dose.county_code,
-                after={
-                    "person": person.pk, "product": product.code, "lot": lot.lot_number,
-                    "dose_number": number, "kind": kind, "site": site.code,
-                    "administered_at": administered_at.isoformat(), "override_reason": stored_reason,
-                    "reasons_overridden": _reasons(verdict) if stored_reason else [],
-                    "retrospective": retrospective, "retrospective_reason": stored_retrospective,
-                },
-            )
-    except _Replay:
-        return _replay(replay, fingerprint, acting_user)
-    except IntegrityError:
-        # Lost a race: either the same submission committed first (a replay) or another
-        # submission took this dose number for the person.
-        existing = _submitted(client_uuid)
-        if existing is not None:
-            return _replay(existing, fingerprint, acting_user)
-        if not user_still_active(acting_user):  # deleted meanwhile: the vaccinator FK failed
-            raise VaxopsError("not_authenticated") from None
-        taken = DoseRecord.objects.filter(
-            person_id=person_id, series=product.series, status=DoseStatus.VALID
-        ).order_by("-dose_number").first()
-        raise VaxopsError(
-            "dose_already_recorded", {"id": taken.pk if taken else None, "dose_number": taken and taken.dose_number}
-        ) from None
-    return dose, True
+    item = DoseItem(
+        client_uuid=client_uuid, person_id=person_id, product_code=product_code, lot_number=lot_number,
+        site_code=site_code, administered_at=administered_at, dose_number=dose_number,
+        override_reason=override_reason, retrospective_reason=retrospective_reason,
+    )
+    outcome = record_doses([item], acting_user=acting_user, source=source, now=now)[0]
+    if outcome.error is not None:
+        raise outcome.error
+    return outcome.record, outcome.status == "created"
 
 
 def _fingerprint_or_none(person_id: int, product: str, lot_number: str, site_code: str, at: dt.datetime) -> str:
