@@ -28,6 +28,7 @@ from vaxops.interop.kinds import (
 )
 from vaxops.registry.batch import register_people
 from vaxops.vaccination.batch import DoseItem, record_doses
+from vaxops.vaccination.models import DoseRecord
 
 # Derived submission IDs: the same dose row gives the same ID in every file and every run.
 DOSE_NAMESPACE = uuid.UUID("6f1d3c2e-8a4b-5c6d-9e0f-1a2b3c4d5e6f")
@@ -161,6 +162,8 @@ def write(prepared: list[Prepared], *, job: Any, atomic: bool) -> list[RowResult
 
 DOSES = register(ImportKind(
     name="doses", title=_("Doses"), columns=COLUMNS, parse=parse, write=write,
-    created_actions=frozenset({"dose.record"}), object_type="vaccination.doserecord",
+    created_since=lambda ids, since, job: set(DoseRecord.objects.filter(
+        pk__in=ids, recorded_at__gte=since, vaccinator_id=job.user_id).values_list("pk", flat=True)),
+    updated_actions=frozenset(), object_type="vaccination.doserecord",
     needs_reason=True, supports_all=can_atomic,
 ))

@@ -58,9 +58,10 @@ class ImportKind:
     parse: Callable[[int, dict[str, str]], Prepared | RowResult]
     # write(prepared, *, job, atomic) -> one RowResult per prepared item, same order
     write: Callable[..., list[RowResult]]
-    # Audit actions meaning "created" (a redone chunk's already-present rows made by this job);
-    # any other event on the object by the job means "updated".
-    created_actions: frozenset[str]
+    # For a redone chunk (runner._as_first_attempt): which of these objects this job's
+    # importer created since ``since`` -> ids; and the audit actions meaning "updated".
+    created_since: Callable[[set[int], Any, Any], set[int]]
+    updated_actions: frozenset[str]
     object_type: str
     needs_reason: bool = False
     # Whether "all" mode can run now (the batch service supports ``atomic``).

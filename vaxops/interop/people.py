@@ -18,6 +18,7 @@ from vaxops.interop.kinds import (
     rejected,
 )
 from vaxops.registry.batch import PersonItem, register_people
+from vaxops.registry.models import Person
 
 COLUMNS = (
     Column("id_number", "身份证号", True, _("Resident ID number, 18 characters (or the old 15 digits)."),
@@ -91,6 +92,8 @@ def write(prepared: list[Prepared], *, job: Any, atomic: bool) -> list[RowResult
 
 PEOPLE = register(ImportKind(
     name="people", title=_("People"), columns=COLUMNS, parse=parse, write=write,
-    created_actions=frozenset({"person.register"}), object_type="registry.person",
+    created_since=lambda ids, since, job: set(
+        Person.objects.filter(pk__in=ids, created_at__gte=since).values_list("pk", flat=True)),
+    updated_actions=frozenset({"person.update"}), object_type="registry.person",
     supports_all=can_atomic,
 ))

@@ -57,24 +57,26 @@ def parse_file(job: ImportJob, kind: ImportKind) -> list[Prepared | RowResult]:
 
 def _as_first_attempt(job: ImportJob, kind: ImportKind, results: list[RowResult]) -> None:
     """In a redone chunk, rows the first attempt wrote come back as already present: report them
-    as that attempt did, from the importer's audit events on the object since it began."""
+    as that attempt did. An object created since the chunk was first attempted (by this job's
+    importer, for doses) was created by it: the first row naming it is ``created``; one the
+    importer's audit events show changed since then (``person.update``) is ``updated``."""
     ids = {r.object_id for r in results if r.status == RowStatus.ALREADY_PRESENT and r.object_id}
     if not ids or job.pending_since is None:
         return
-    events: dict[int, set[str]] = {}
-    for object_id, action in AuditEvent.objects.filter(
-        object_type=kind.object_type, object_id__in=[str(i) for i in ids], at__gte=job.pending_since,
-        actor_id=job.user_id, source="import",
-    ).values_list("object_id", "action"):
-        events.setdefault(int(object_id), set()).add(action)
+    created = kind.created_since(ids, job.pending_since, job)
+    changed: set[int] = set()
+    if kind.updated_actions:
+        changed = {int(i) for i in AuditEvent.objects.filter(
+            object_type=kind.object_type, object_id__in=[str(i) for i in ids], at__gte=job.pending_since,
+            actor_id=job.user_id, action__in=kind.updated_actions,
+        ).values_list("object_id", flat=True)}
     claimed: set[int] = set()
     for r in results:
-        if r.status != RowStatus.ALREADY_PRESENT or r.object_id not in events:
+        if r.status != RowStatus.ALREADY_PRESENT or r.object_id is None:
             continue
-        actions = events[r.object_id]
-        if r.object_id not in claimed and actions & kind.created_actions:
+        if r.object_id in created and r.object_id not in claimed:
             r.status = RowStatus.CREATED
-        elif actions - kind.created_actions:
+        elif r.object_id in changed:
             r.status = RowStatus.UPDATED
         claimed.add(r.object_id)
 

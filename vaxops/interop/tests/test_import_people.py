@@ -113,3 +113,30 @@ def test_cli_json_contract(world, capsys, tmp_path):
     call_command("import", "jobs", "--json")
     jobs = json.loads(capsys.readouterr().out)
     assert jobs[0] == {"job": out["job"], "kind": "people", "state": "done", "rows_done": 3, "rows": 3}
+
+
+def test_a_changed_phone_or_name_updates_the_person(world):
+    run(world, csv_bytes(PEOPLE_HEADER, [person_row(1), person_row(3)]))
+    job = run(world, csv_bytes(PEOPLE_HEADER, [person_row(1, phone="13800000001"), person_row(3)]))
+    assert (job.created, job.already_present, job.updated, job.rejected) == (0, 1, 1, 0)
+    assert Person.objects.get(id_number=ident(1)).phone == "13800000001"
+
+
+def test_all_or_nothing_writes_nothing_when_a_row_is_bad(world):
+    bad = csv_bytes(PEOPLE_HEADER, [person_row(1), person_row(3), [ident(5), "李四", "123", "513301001", ""]])
+    job = run(world, bad, mode="all")
+    assert (job.rows, job.created, job.rejected) == (3, 0, 3)
+    assert rows_of(job) == {2: ("rejected", "", "import_batch_refused"), 3: ("rejected", "", "import_batch_refused"),
+                            4: ("rejected", "phone", "invalid_phone")}
+    assert not Person.objects.exists()
+    good = run(world, csv_bytes(PEOPLE_HEADER, [person_row(1), person_row(3)]), mode="all")
+    assert (good.created, good.rejected, Person.objects.count()) == (2, 0, 2)
+
+
+def test_xlsx_file_with_chinese_headers(world):
+    from vaxops.interop.report import as_xlsx
+
+    header = ["身份证号", "姓名", "手机号", "居住地区划代码", "重点人群"]
+    data = as_xlsx(iter([header, person_row(1), person_row(3)]), "people")
+    job = run(world, data, name="people.xlsx")
+    assert (job.format, job.created) == ("xlsx", 2)
