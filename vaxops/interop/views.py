@@ -72,8 +72,11 @@ def imports(request: HttpRequest) -> HttpResponse:
 def _job_context(request: HttpRequest, job) -> dict:
     rejected = ImportRow.objects.filter(job=job, status=RowStatus.REJECTED).order_by("row_number")
     page = Paginator(rejected, ROWS_PER_PAGE).get_page(request.GET.get("page"))
+    kind = all_kinds().get(job.kind)
+    labels = {c.key: c.label_zh for c in kind.columns} if kind and (get_language() or "").startswith("zh") else {}
     for r in page:
         r.message = row_message(r.code, r.params)
+        r.column_label = labels.get(r.column, r.column)
     return {"job": job, "page": page, "finished": job.state in (JobState.DONE, JobState.FAILED),
             "job_error": VaxopsError(job.error_code, job.error_detail) if job.error_code else None}
 
