@@ -136,3 +136,26 @@ def test_a_chunk_written_but_not_recorded_is_redone_and_reported_as_first_writte
     assert ImportJob.objects.get(pk=job.pk).pending_from is None
     assert [r.status for r in ImportRow.objects.filter(job=job).order_by("row_number")] == [
         "created", "already_present", "created", "created"]
+
+
+def test_all_or_nothing_doses(world):
+    for seq in (1, 3):
+        make_person(world, seq=seq, name="张三")
+    bad = csv_bytes(DOSE_HEADER, [dose_row(1), dose_row(3, lot="B2020999")])
+    job = run(world, bad, mode="all")
+    assert outcomes(job) == {2: ("rejected", "", "import_batch_refused"), 3: ("rejected", "lot_number", "lot_expired")}
+    assert not DoseRecord.objects.exists()
+    job = run(world, csv_bytes(DOSE_HEADER, [dose_row(1), dose_row(3)]), mode="all")
+    assert (job.created, DoseRecord.objects.count()) == (2, 2)
+
+
+def test_cli_progress_bar_shows_rate_and_eta(world, tmp_path, capsys):
+    from django.core.management import call_command
+
+    make_person(world, seq=1, name="张三")
+    path = tmp_path / "d.csv"
+    path.write_bytes(csv_bytes(DOSE_HEADER, [dose_row(1)]))
+    call_command("import", "doses", str(path), "--user", "county_command", "--reason", REASON, "--language", "en")
+    captured = capsys.readouterr()
+    assert "1/1 100%" in captured.err and "rows/s ETA" in captured.err
+    assert "1 created" in captured.out
