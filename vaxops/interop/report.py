@@ -42,7 +42,10 @@ def status_label(status: str) -> str:
 def report_rows(job: ImportJob, *, only_rejected: bool = False) -> Iterator[list[Any]]:
     """The header, then one line per row: row number, status, column, code, message, and the
     row's cells as read (rows not yet processed have an empty status)."""
-    data = Path(job.file_path).read_bytes()
+    try:
+        data = Path(job.file_path).read_bytes()
+    except OSError:
+        raise VaxopsError("import_file_missing", {"job": job.pk}) from None
     table = read_table(data, file_name=job.file_name, encoding=job.encoding.replace("-sig", "") or "auto",
                        format_=job.format, max_bytes=max(len(data), 1))
     results = {r.row_number: r for r in ImportRow.objects.filter(job=job)}

@@ -126,12 +126,15 @@ def job_report(request: HttpRequest, job_id: int, fmt: str) -> HttpResponse:
         return _error(request, exc)
     rows = report_rows(job, only_rejected=request.GET.get("rejected") == "1")
     name = f"import-{job.pk}-report"
-    if fmt == "xlsx":
-        response = HttpResponse(
-            as_xlsx(rows, "report"),
-            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-    else:
-        response = HttpResponse(as_csv(rows), content_type="text/csv; charset=utf-8")
+    try:
+        if fmt == "xlsx":
+            response = HttpResponse(
+                as_xlsx(rows, "report"),
+                content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        else:
+            response = HttpResponse(as_csv(rows), content_type="text/csv; charset=utf-8")
+    except VaxopsError as exc:  # the stored file is gone
+        return _error(request, exc)
     response["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
     return response
 
