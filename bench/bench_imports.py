@@ -18,6 +18,7 @@ import os
 import sys
 import tempfile
 import time
+import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -70,11 +71,22 @@ def main() -> None:
     start = time.perf_counter()
     register_people(ref_items, acting_user=user, source="cli")
     ref = time.perf_counter() - start
+    from vaxops.interop.doses import parse_moment
+    from vaxops.vaccination.batch import DoseItem, record_doses
+
+    at = parse_moment("2021-05-10T10:00:00+08:00")
+    dose_items = [DoseItem(client_uuid=uuid.uuid4(), product_code="BIBP", lot_number="B2021001", site_code="KD-MASS",
+                           administered_at=at, id_number=item.id_number, retrospective_reason="bench")
+                  for item in ref_items]
+    start = time.perf_counter()
+    record_doses(dose_items, acting_user=user, source="cli")
+    ref_doses = time.perf_counter() - start
     print("| kind | rows | created | seconds | rows/s |")
     print("|---|---|---|---|---|")
     for kind, rows, created, seconds, rate in out:
         print(f"| {kind} | {rows} | {created} | {seconds:.2f} | {rate:.0f} |")
     print(f"| raw register_people, one batch | {n} | {n} | {ref:.2f} | {n / ref:.0f} |")
+    print(f"| raw record_doses, one batch | {n} | {n} | {ref_doses:.2f} | {n / ref_doses:.0f} |")
     with open("/proc/loadavg") as f:
         print("load average:", f.read().split()[:3])
 
