@@ -159,7 +159,11 @@ def claim(job_id: int) -> ImportJob:
     with transaction.atomic(durable=True):
         taken = ImportJob.objects.filter(pk=job_id, state__in=[JobState.QUEUED, JobState.INTERRUPTED]).update(
             state=JobState.RUNNING, worker=worker_token(), heartbeat_at=now)
-        if not taken:
+        if taken:
+            # Before the commit: no other thread of this process may see the job running here
+            # without its worker being alive (it would take it for interrupted).
+            RUNNING_HERE.add(job_id)
+        else:
             raise VaxopsError("import_job_not_resumable", {"job": job_id, "state": job.state})
         ImportJob.objects.filter(pk=job_id, started_at__isnull=True).update(started_at=now)
     return ImportJob.objects.select_related("user").get(pk=job_id)
