@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import socket
 import uuid
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ DEFAULT_MAX_BYTES = 20 * 1024 * 1024
 DEFAULT_CHUNK = 500
 # This process, told apart from an earlier one with the same pid.
 BOOT = uuid.uuid4().hex[:12]
+HOST = socket.gethostname()[:40]
 RUNNING_HERE: set[int] = set()  # jobs a thread of this process is running
 
 
@@ -121,13 +123,20 @@ def create_job(
 
 
 def worker_token() -> str:
-    return f"{os.getpid()}:{BOOT}"
+    return f"{os.getpid()}:{BOOT}@{HOST}"[:80]
 
 
 def worker_alive(job: ImportJob) -> bool:
-    """Whether the process running ``job`` is still alive (a thread here, or another process on
-    this machine, e.g. a ``vaxops import`` command)."""
-    pid_text, _, boot = job.worker.partition(":")
+    """Whether the process running ``job`` is still alive: a thread of this process, or another
+    process on this machine (e.g. a ``vaxops import`` command), by its pid. A worker on another
+    machine cannot be asked: it counts as alive until its last chunk is older than
+    ``VAXOPS_IMPORT_STALE_SECONDS`` (default 900)."""
+    token, _, host = job.worker.partition("@")
+    pid_text, _, boot = token.partition(":")
+    if host and host != HOST:
+        stale = float(getattr(settings, "VAXOPS_IMPORT_STALE_SECONDS", 900))
+        beat = job.heartbeat_at or job.started_at or job.created_at
+        return (timezone.now() - beat).total_seconds() < stale
     if boot == BOOT and pid_text == str(os.getpid()):
         return job.pk in RUNNING_HERE
     try:

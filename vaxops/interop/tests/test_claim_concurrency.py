@@ -43,3 +43,19 @@ def test_only_one_of_two_simultaneous_resumes_claims_the_job():
     with pytest.raises(VaxopsError) as exc:
         claim(job.pk)
     assert exc.value.code == "import_job_not_resumable"
+
+
+def test_a_worker_on_another_machine_is_alive_until_its_heartbeat_is_stale(settings):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from vaxops.interop.services import worker_alive
+
+    settings.VAXOPS_IMPORT_STALE_SECONDS = 900
+    now = timezone.now()
+    job = ImportJob(pk=1, state="running", worker="4242:abc@another-host", created_at=now,
+                    heartbeat_at=now - dt.timedelta(seconds=60))
+    assert worker_alive(job)
+    job.heartbeat_at = now - dt.timedelta(seconds=1000)
+    assert not worker_alive(job)
