@@ -21,11 +21,15 @@ Decisions (the figures a reader may want to check are constants below):
   early enough to have had their second dose). Second doses go to the people whose first dose
   was earliest (with some noise), 21-35 days later for most, a few later than the due-by day.
 * Every dose is checked with ``catalog.rules.assess`` (the rule the dose service uses) with the
-  person's birth date and dose history before it is written; a dose the rules refuse stops the
-  build. Writing goes around the per-dose service (too slow for 373k doses): rows are inserted
-  in bulk with every field the service would fill, the dose counters are written from the same
-  rows (exactly what ``rebuild_counters`` computes; the tests compare them) and one audit event
-  ("demo.build") records the build.
+  person's birth date and dose history while it is planned; a dose the rules refuse stops the
+  build. Then everything that is a fact of the campaign goes through the one write path of
+  its kind: residents through ``registry.batch.register_people`` (one batch per county, as
+  the demo's admin), doses through ``vaccination.batch.record_doses`` (one batch per county
+  and day, entered by the county's records clerk, sent at the time of the day's last dose so
+  none is a retrospective entry). The services create the sessions, keep the dose counters
+  and write the audit events; a dose or resident they refuse stops the build. The reference
+  data (divisions, sites, lots, staff accounts) is inserted directly, as a data load would,
+  and one audit event ("demo.build") records the build.
 * Place names below the county are synthetic and labelled so ("（示例）", "(synthetic)");
   county codes, names, populations and provincial borders are real.
 """
@@ -34,7 +38,9 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import queue
 import random
+import threading
 import time
 import uuid
 from collections import defaultdict
@@ -446,6 +452,7 @@ class DemoBuilder:
         self.now = timezone.now()
         self.counties: list[CountyPlan] = []
         self.sites: dict[str, SiteInfo] = {}
+        self.recorders: dict[str, int] = {}  # county code -> the county's records clerk (user id)
         self.lots: dict[str, list[tuple[dt.date, int, str]]] = {}  # product -> (available from, id, number)
         self.products: dict[str, Product] = {p.code: p for p in Product.objects.all()}
         self.rules = {code: p.rule for code, p in self.products.items()}
@@ -588,8 +595,17 @@ class DemoBuilder:
         for info, user in staff:
             info.staff.append(by_name[user.username])
             assignments.append(RoleAssignment(user_id=by_name[user.username], role=Role.VACCINATOR, site_id=info.id))
+        # Each county's records clerk enters the day's registers of all its sites (a vaccinator
+        # over the county): the doses are recorded one batch per county and day.
+        clerks = [User(username=f"{plan.fact.code}-records", password=unusable) for plan in self.counties]
+        User.objects.bulk_create(clerks)
+        by_name = dict(User.objects.filter(username__in=[u.username for u in clerks]).values_list("username", "pk"))
+        for plan in self.counties:
+            self.recorders[plan.fact.code] = by_name[f"{plan.fact.code}-records"]
+            assignments.append(RoleAssignment(user_id=self.recorders[plan.fact.code], role=Role.VACCINATOR,
+                                              division_id=plan.division_id))
         RoleAssignment.objects.bulk_create(assignments, batch_size=500)
-        self.report.staff_users = len(staff)
+        self.report.staff_users = len(staff) + len(clerks)
         self.clock.done("sites", f"{len(rows):,} sites, {len(staff):,} staff accounts")
 
     def build_lots(self) -> None:
@@ -652,29 +668,29 @@ class DemoBuilder:
                               strict=True))
         unvaccinated = apportion(round(UNVACCINATED_SHARE * first_total), populations)
 
-        self.person_items: list[PersonItem] = []
-        self.person_pks: list[int] = []  # by person index, once registered
-        self.doses: list[list[Any]] = []  # filled in full, then recorded in time order
         self.used_ids: set[str] = set()
-        for plan, n_first, n_second, n_unvax in zip(self.counties, firsts, seconds, unvaccinated, strict=True):
-            start = len(self.person_items)
-            self._plan_county(plan, n_first, n_second, mass_split.get(plan.fact.code, 0))
-            self._plan_unvaccinated(plan, n_unvax)
-            self._register(self.person_items[start:], registrar)
-        report.persons = len(self.person_items)
-        report.vaccinated = first_total
-        report.unvaccinated = sum(unvaccinated)
-        self.clock.done("people", f"{report.persons:,} residents registered, {len(self.doses):,} doses planned "
-                                  "and checked by the rules")
-        self._record_doses()
-
-    def _register(self, items: list[PersonItem], registrar: Any) -> None:
-        outcomes = register_people(items, acting_user=registrar, source="cli")
-        refused = [o for o in outcomes if o.status != "created"]
-        if refused:
-            raise RuntimeError(f"the registry refused {len(refused)} residents, e.g. {items[refused[0].index]}: "
-                               f"{refused[0].status} {refused[0].code}")
-        self.person_pks.extend(o.person.pk for o in outcomes)
+        writer = _CountyWriter(self, registrar)
+        try:
+            for plan, n_first, n_second, n_unvax in zip(self.counties, firsts, seconds, unvaccinated, strict=True):
+                self.person_items: list[PersonItem] = []  # the county's residents, by index
+                self.doses: list[list[Any]] = []  # the county's doses (person = index above)
+                self._plan_county(plan, n_first, n_second, mass_split.get(plan.fact.code, 0))
+                self._plan_unvaccinated(plan, n_unvax)
+                report.persons += len(self.person_items)
+                writer.put(plan, self.person_items, self.doses)
+            del self.person_items, self.doses, self.used_ids
+            report.vaccinated = first_total
+            report.unvaccinated = sum(unvaccinated)
+            self.clock.done("plan", f"{report.persons:,} residents and their doses planned, every dose checked "
+                                    "by the rules (the counties already planned written meanwhile)")
+        finally:
+            writer.close()
+        report.sessions = Session.objects.count()
+        report.counter_rows = DoseCounter.objects.count() + ResidenceCounter.objects.count()
+        self.clock.done("write", f"{report.persons:,} residents registered, {report.doses:,} doses recorded "
+                                 f"({report.first_dose_people:,} first, {report.second_dose_people:,} second) in "
+                                 f"{writer.batches:,} batches; {report.sessions:,} sessions, "
+                                 f"{report.counter_rows:,} counter rows")
 
     def _county_person(self, plan: CountyPlan, grid_index: int, age: int, groups: tuple[str, ...],
                        tibetan_share: float, on: dt.date) -> tuple[int, dt.date]:
@@ -862,7 +878,7 @@ class DemoBuilder:
         verdict = rules.assess(product=rule, on=day, birth_date=birth, history=history, products=self.rules)
         if verdict.status != "eligible" or verdict.kind != "primary":
             raise RuntimeError(
-                f"the rules refuse dose {len(history) + 1} of {product} on {day} for person {person_id}: "
+                f"the rules refuse dose {len(history) + 1} of {product} on {day} for resident #{person_id}: "
                 f"{verdict.status} {verdict.reason_codes}"
             )
         start, end = OPENING_HOURS
@@ -876,59 +892,107 @@ class DemoBuilder:
             age_band(age), groups[0] if groups else "",
         ])
 
-    def _record_doses(self) -> None:
-        """Record every planned dose through the dose service, in time order.
-
-        A batch is one vaccinator's doses of one day (the vaccinator is the acting user, as at
-        the desk), sent at the time of its last dose (``now``): each dose is recorded within
-        hours of being given, so the replayed history has no retrospective entries. The
-        service creates the sessions, keeps the counters and writes the audit, batch by batch.
-        """
-        rng, report = self.rng, self.report
-        self.doses.sort(key=lambda d: (d[0], d[1]))
-        users = {u.pk: u for u in get_user_model().objects.filter(
-            pk__in={pk for info in self.sites.values() for pk in info.staff})}
-        lot_of: dict[tuple[str, dt.date, str], str] = {}
-        batches: dict[tuple[dt.date, int], list[DoseItem]] = {}
-        first = second = overdue = 0
-        pks = self.person_pks
-        for at, person, product, site, number, _completes, is_overdue, _band, _group in self.doses:
-            day = at.date()
-            key = (site.code, day, product)
-            lot = lot_of.get(key)
-            if lot is None:
-                available = [num for since, _pk, num in self.lots[product] if since <= day]
-                lot = lot_of[key] = rng.choice(available[-3:])
-            batches.setdefault((day, rng.choice(site.staff)), []).append(DoseItem(
-                client_uuid=uuid.UUID(int=rng.getrandbits(128), version=4), product_code=product, lot_number=lot,
-                site_code=site.code, administered_at=at, person_id=pks[person], dose_number=number,
-            ))
-            first += number == 1
-            second += number == 2
-            overdue += bool(is_overdue)
-        del self.doses, self.used_ids
-        recorded = 0
-        for (_day, staff), items in sorted(batches.items(), key=lambda kv: kv[0]):
-            outcomes = record_doses(items, acting_user=users[staff], source="cli",
-                                    now=max(item.administered_at for item in items))
-            refused = [o for o in outcomes if o.status != "created"]
-            if refused:
-                raise RuntimeError(f"the dose service refused {len(refused)} doses, e.g. {items[refused[0].index]}: "
-                                   f"{refused[0].code} {refused[0].error and refused[0].error.detail}")
-            recorded += len(outcomes)
-        report.doses = recorded
-        report.first_dose_people, report.second_dose_people, report.overdue_doses = first, second, overdue
-        report.sessions = Session.objects.count()
-        report.counter_rows = DoseCounter.objects.count() + ResidenceCounter.objects.count()
-        self.clock.done("doses", f"{report.doses:,} doses ({first:,} first, {second:,} second) in {len(batches):,} "
-                                 f"batches, {report.sessions:,} sessions, {report.counter_rows:,} counter rows")
-
-
 def _accumulate(values: Any) -> Any:
     total = 0
     for v in values:
         total += v
         yield total
+
+
+class _CountyWriter:
+    """Writes each planned county through the services: its residents with
+    ``registry.batch.register_people`` (one batch, as the demo's admin), then its doses with
+    ``vaccination.batch.record_doses``, in time order, one batch per day.
+
+    A day's batch is entered by the county's records clerk (a vaccinator over the county: the
+    acting user, so the dose's recorder) and sent at the time of the day's last dose (``now``):
+    each dose is recorded within hours of being given, so the replayed history has no
+    retrospective entries. (Batches per site staff member and day would be ~25,000 at full
+    scale, and the per-batch work of the service would then cost more than the doses.)
+
+    Outside a transaction (the command), the counties are written on a second thread with its
+    own connection while the next ones are planned; inside one (tests), at once. Lots and
+    client UUIDs come from a random generator of the county's own, so the build is the same
+    either way.
+    """
+
+    def __init__(self, builder: DemoBuilder, registrar: Any) -> None:
+        self.builder, self.registrar = builder, registrar
+        self.batches = 0
+        self.error: BaseException | None = None
+        self.thread: threading.Thread | None = None
+        if not connection.in_atomic_block:
+            self.jobs: queue.Queue[tuple | None] = queue.Queue(maxsize=2)
+            self.thread = threading.Thread(target=self._run, name="demo-writer", daemon=True)
+            self.thread.start()
+
+    def put(self, plan: CountyPlan, persons: list[PersonItem], doses: list[list[Any]]) -> None:
+        if self.thread is None:
+            self.write(plan, persons, doses)
+            return
+        if self.error is not None:
+            self.close()
+        self.jobs.put((plan, persons, doses))
+
+    def close(self) -> None:
+        """Wait for every county; re-raise the first error."""
+        if self.thread is not None:
+            thread, self.thread = self.thread, None
+            self.jobs.put(None)
+            thread.join()
+        if self.error is not None:
+            error, self.error = self.error, None
+            raise error
+
+    def _run(self) -> None:
+        try:
+            with _fast_sqlite_writes():
+                while (job := self.jobs.get()) is not None:
+                    if self.error is None:
+                        try:
+                            self.write(*job)
+                        except BaseException as exc:  # re-raised on the planning thread
+                            self.error = exc
+        finally:
+            connection.close()
+
+    def write(self, plan: CountyPlan, persons: list[PersonItem], doses: list[list[Any]]) -> None:
+        b, report = self.builder, self.builder.report
+        outcomes = register_people(persons, acting_user=self.registrar, source="cli")
+        refused = [o for o in outcomes if o.status != "created"]
+        if refused:
+            raise RuntimeError(f"the registry refused {len(refused)} residents, e.g. {persons[refused[0].index]}: "
+                               f"{refused[0].status} {refused[0].code}")
+        pks = [o.person.pk for o in outcomes]
+        rng = random.Random(f"{b.seed}-{plan.fact.code}-doses")
+        doses.sort(key=lambda d: (d[0], d[1]))
+        lot_of: dict[tuple[str, dt.date, str], str] = {}
+        days: dict[dt.date, list[DoseItem]] = {}
+        for at, person, product, site, number, _completes, is_overdue, _band, _group in doses:
+            day = at.date()
+            key = (site.code, day, product)
+            lot = lot_of.get(key)
+            if lot is None:
+                available = [num for since, _pk, num in b.lots[product] if since <= day]
+                lot = lot_of[key] = rng.choice(available[-3:])
+            days.setdefault(day, []).append(DoseItem(
+                client_uuid=uuid.UUID(int=rng.getrandbits(128), version=4), product_code=product, lot_number=lot,
+                site_code=site.code, administered_at=at, person_id=pks[person], dose_number=number,
+            ))
+            report.first_dose_people += number == 1
+            report.second_dose_people += number == 2
+            report.overdue_doses += bool(is_overdue)
+        clerk = get_user_model().objects.get(pk=b.recorders[plan.fact.code])
+        for day in sorted(days):
+            items = days[day]
+            outcomes = record_doses(items, acting_user=clerk, source="cli", now=items[-1].administered_at)
+            refused = [o for o in outcomes if o.status != "created"]
+            if refused:
+                first = refused[0]
+                raise RuntimeError(f"the dose service refused {len(refused)} doses, e.g. {items[first.index]}: "
+                                   f"{first.code} {first.error and first.error.detail}")
+            report.doses += len(outcomes)
+            self.batches += 1
 
 
 # -- entry points -------------------------------------------------------------------------
@@ -969,9 +1033,10 @@ def build_demo(*, scale: float = DEFAULT_SCALE, seed: int = DEFAULT_SEED, progre
 
 
 class _fast_sqlite_writes:
-    """Settings for the build connection only, restored afterwards (SQLite; no-op elsewhere).
+    """Settings for the build connection only, restored afterwards (SQLite and PostgreSQL).
 
-    ``synchronous=OFF``: no fsync per commit; a crash mid-build loses the build, which
+    ``synchronous=OFF``: no fsync per commit (PostgreSQL: ``synchronous_commit=off``, the
+    batches' commits do not wait for the WAL flush); a crash mid-build loses the build, which
     ``--rebuild`` redoes. ``temp_store=MEMORY``, a larger page cache and ``threads``: index
     builds sort in memory, on both cores. Skipped inside a transaction (tests), where SQLite
     does not allow changing the sync mode.
@@ -981,6 +1046,10 @@ class _fast_sqlite_writes:
 
     def __enter__(self) -> None:
         self.previous: dict[str, Any] = {}
+        self.postgres = connection.vendor == "postgresql" and not connection.in_atomic_block
+        if self.postgres:
+            with connection.cursor() as cursor:
+                cursor.execute("SET synchronous_commit = off")
         if connection.vendor != "sqlite" or connection.in_atomic_block:
             return
         with connection.cursor() as cursor:
@@ -990,6 +1059,9 @@ class _fast_sqlite_writes:
                 cursor.execute(f"PRAGMA {name}={value}")
 
     def __exit__(self, *exc: object) -> None:
+        if self.postgres:
+            with connection.cursor() as cursor:
+                cursor.execute("RESET synchronous_commit")
         if self.previous:
             with connection.cursor() as cursor:
                 for name, value in self.previous.items():

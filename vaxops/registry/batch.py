@@ -28,7 +28,7 @@ from vaxops.core.models import AuditEvent
 
 @dataclass(frozen=True, slots=True)
 class PersonItem:
-    """One person to register (the fields of ``POST /api/v1/persons``)."""
+    """One person to register (the fields of ``POST /api/v1/people``)."""
 
     id_number: str
     name: str
@@ -43,7 +43,9 @@ class PersonOutcome:
 
     ``already_present``: the ID number is registered with the same content (nothing written);
     ``updated``: registered, and the allowed fields (``UPDATABLE``) changed as the item says
-    (only with ``update=True``; otherwise a difference is ``person_exists``).
+    (only with ``update=True``; otherwise a difference is ``person_exists``). ``written`` says
+    whether a ``created`` or ``updated`` item is in the database: False for every item of a
+    ``dry_run``, and of an ``atomic`` batch refused because some item was.
     """
 
     index: int
@@ -51,6 +53,7 @@ class PersonOutcome:
     person: Any = None
     error: VaxopsError | None = None
     changed: list[str] = field(default_factory=list)
+    written: bool = False
 
     @property
     def code(self) -> str | None:
@@ -112,11 +115,14 @@ def register_people(
                 if atomic and any(o.status == "rejected" for o in outcomes):
                     return outcomes
                 _write(planner, outcomes, acting_user=acting_user, source=source, single=len(items) == 1)
-            return outcomes
         except IntegrityError:
             # A concurrent registration of one of the ID numbers: decide again with it present.
             if attempt == RETRIES - 1:
                 raise
+            continue
+        for outcome in outcomes:
+            outcome.written = outcome.status in ("created", "updated")
+        return outcomes
     raise AssertionError("unreachable")
 
 
@@ -140,6 +146,11 @@ class _Planner:
         self._reached: set[int] | None = None
         self.vaccinates = can(user, "person.vaccinate")
         self.reach_action = "person.vaccinate" if self.vaccinates else "person.view"
+        self.today = timezone.localdate()
+        # Decisions that depend only on the value, made once per batch: raw name -> name or
+        # refusal, division code -> home division or refusal.
+        self.names: dict[str, Any] = {}
+        self.homes: dict[str | None, Any] = {}
 
     # ---- reads (each once per batch)
 
@@ -181,8 +192,15 @@ class _Planner:
         from vaxops.registry.services import validate_id_number, validate_name, validate_phone
 
         try:
-            resident = validate_id_number(item.id_number)
-            name = validate_name(item.name)
+            resident = validate_id_number(item.id_number, today=self.today)
+            name = self.names.get(item.name)
+            if name is None:
+                try:
+                    name = self.names[item.name] = validate_name(item.name)
+                except VaxopsError as exc:
+                    name = self.names[item.name] = exc
+            if isinstance(name, VaxopsError):
+                raise VaxopsError(name.code, dict(name.detail))
             phone = validate_phone(item.phone)
         except VaxopsError as exc:
             return exc
@@ -196,6 +214,17 @@ class _Planner:
                 })
 
     def _home(self, division_code: str | None) -> Any:
+        hit = self.homes.get(division_code)
+        if hit is None:
+            try:
+                hit = self.homes[division_code] = self._decide_home(division_code)
+            except VaxopsError as exc:
+                hit = self.homes[division_code] = exc
+        if isinstance(hit, VaxopsError):
+            raise VaxopsError(hit.code, dict(hit.detail))
+        return hit
+
+    def _decide_home(self, division_code: str | None) -> Any:
         """Where the person lives, precise enough to count coverage: a township or below.
 
         Coverage is counted by home division, so a province, prefecture or county is refused
@@ -306,13 +335,13 @@ def _new_person(model: type, *, id_number: str, name: str, phone: str, birth_dat
                 groups: list[str]) -> Any:
     """An unsaved Person without ``Model.__init__`` (a fifth of the cost at demo scale)."""
     person = model.__new__(model)
-    person._state = ModelState()
+    state = ModelState()
+    state.fields_cache = {"home_division": home}
     person.__dict__.update(
-        id=None, id_number=id_number, name=name, phone=phone, birth_date=birth_date, sex=sex,
+        _state=state, id=None, id_number=id_number, name=name, phone=phone, birth_date=birth_date, sex=sex,
         home_division_id=home.pk, county_code=home.county_code, priority_groups=groups, status="active",
         created_at=None,
     )
-    model.home_division.field.set_cached_value(person, home)
     return person
 
 

@@ -44,6 +44,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from datetime import date
+from operator import mul
 from typing import Literal
 
 __all__ = [
@@ -149,7 +150,7 @@ def check_character(first17: str) -> str:
     """Return the check character (``0``-``9`` or ``X``) for the first 17 digits."""
     if len(first17) != 17 or not _DIGITS.issuperset(first17):
         raise ValueError(f"expected 17 digits, got {first17!r}")
-    total = sum(int(digit) * weight for digit, weight in zip(first17, _WEIGHTS, strict=True))
+    total = sum(map(mul, map(int, first17), _WEIGHTS))
     return _CHECK_CHARS[total % 11]
 
 
@@ -170,15 +171,17 @@ def parse_id_number(raw: str, *, today: date) -> ResidentId:
     text = normalise_id_input(raw)
     if len(text) not in (15, 18):
         raise IdNumberError.from_code("id_wrong_length", length=len(text))
-    for position, character in enumerate(text, start=1):
-        # X stands for the check value 10, so it is legal only as the 18th character.
-        if character not in _DIGITS and not (character == "X" and position == 18):
-            raise IdNumberError.from_code("id_bad_characters", character=character, position=position)
+    if not (_DIGITS.issuperset(text[:17]) and (text[17:] == "X" or _DIGITS.issuperset(text[17:]))):
+        for position, character in enumerate(text, start=1):
+            # X stands for the check value 10, so it is legal only as the 18th character.
+            if character not in _DIGITS and not (character == "X" and position == 18):
+                raise IdNumberError.from_code("id_bad_characters", character=character, position=position)
 
     converted = len(text) == 15
     if converted:
         # GB 11643-1989 numbers were issued to people born in the 1900s only.
         first17 = text[:6] + "19" + text[6:]
+        expected = check_character(first17)
     else:
         first17 = text[:17]
         expected = check_character(first17)
@@ -204,7 +207,7 @@ def parse_id_number(raw: str, *, today: date) -> ResidentId:
 
     sequence = int(first17[14:17])
     return ResidentId(
-        number=first17 + check_character(first17),
+        number=first17 + expected,
         division_code=division_code,
         birth_date=birth_date,
         sex="M" if sequence % 2 else "F",

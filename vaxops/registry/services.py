@@ -83,10 +83,11 @@ def validate_priority_groups(codes: list[str] | None) -> list[str]:
     return wanted
 
 
-def validate_id_number(raw: str) -> ResidentId:
-    """Parse an ID number or raise ``invalid_id_number`` with the precise reason in ``detail``."""
+def validate_id_number(raw: str, *, today: Any = None) -> ResidentId:
+    """Parse an ID number or raise ``invalid_id_number`` with the precise reason in ``detail``
+    (``today``: the campaign's date now, unless the caller has read it already)."""
     try:
-        return parse_id_number(raw or "", today=timezone.localdate())
+        return parse_id_number(raw or "", today=today or timezone.localdate())
     except IdNumberError as exc:
         reason = str(ID_REASON_MESSAGES[exc.code]).format(**exc.detail)
         raise VaxopsError(

@@ -10,12 +10,13 @@ the accepted ones together (``batch_write``).
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 from django.utils import timezone
 
 from vaxops.core.errors import VaxopsError
@@ -45,9 +46,10 @@ class DoseItem:
 class DoseOutcome:
     """What became of one item, in the order sent.
 
-    ``written`` says whether the record of a ``created`` item is in the database: False for
-    every item of a ``dry_run``, and of an ``atomic`` batch refused because some item was
-    (``status`` still says what the item would have been; ``record`` is then unsaved, no id).
+    ``written`` says whether ``record`` is in the database: False for every item of a
+    ``dry_run``, and of an ``atomic`` batch refused because some item was (``status`` still says
+    what the item would have been; a ``created`` item's ``record`` is then unsaved, without id);
+    a replay of a record committed earlier is True.
     """
 
     index: int
@@ -65,6 +67,8 @@ class DoseOutcome:
 # Attempts of a batch that lost a race on a unique index (another batch committed the same
 # submission, or a dose number, first): each reads the state again and decides again.
 ATTEMPTS = 4
+# From this many items on, the cyclic garbage collector is paused while the batch runs.
+GC_PAUSE_MIN = 500
 
 
 def record_doses(
@@ -94,26 +98,26 @@ def record_doses(
     from vaxops.vaccination.batch_engine import Batch
 
     now = now or timezone.now()
-    for attempt in range(ATTEMPTS):
-        batch = Batch(items, acting_user=acting_user, source=source, now=now)
-        try:
-            return batch.run(atomic=atomic, dry_run=dry_run)
-        except IntegrityError:
-            if attempt == ATTEMPTS - 1:
-                return batch.lost_race()
-    raise AssertionError("unreachable")
+    # A large batch allocates tens of thousands of objects that all live until it ends: the
+    # cyclic collector's passes over them would cost more than the batch's own work.
+    pause = len(items) >= GC_PAUSE_MIN and gc.isenabled()
+    if pause:
+        gc.disable()
+    try:
+        for attempt in range(ATTEMPTS):
+            batch = Batch(items, acting_user=acting_user, source=source, now=now)
+            try:
+                return batch.run(atomic=atomic, dry_run=dry_run)
+            except IntegrityError:
+                if attempt == ATTEMPTS - 1:
+                    return batch.lost_race()
+        raise AssertionError("unreachable")
+    finally:
+        if pause:
+            gc.enable()
 
 
 def record_one(item: DoseItem, *, acting_user: Any, source: str, now: dt.datetime | None = None) -> DoseOutcome:
     """``record_doses([item])[0]``."""
     return record_doses([item], acting_user=acting_user, source=source, now=now)[0]
 
-
-def _uuid(value: Any) -> uuid.UUID | None:
-    try:
-        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
-    except ValueError:
-        return None
-
-
-__all__ = ["ATTEMPTS", "DoseItem", "DoseOutcome", "record_doses", "record_one", "transaction"]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 import uuid
 from collections.abc import Sequence
 from typing import Any
@@ -40,6 +41,8 @@ _CLIENT_UUID = DoseRecord._meta.get_field("client_uuid")
 _PERSONS, _DIVISIONS, _DEFERRALS = Person._meta.db_table, Division._meta.db_table, Deferral._meta.db_table
 _DOSES, _LOTS = DoseRecord._meta.db_table, Lot._meta.db_table
 _new_record = DoseRecord.__new__
+# CPU seconds of this process per phase, summed over all batches (read by bench/bench_ingest.py).
+TIMINGS: dict[str, float] = {}
 _ModelState = type(DoseRecord()._state)
 
 
@@ -62,10 +65,10 @@ class _Past:
 
     __slots__ = ("pk", "product_code", "dose_number", "kind", "administered_at", "series", "given_on", "record")
 
-    def __init__(self, pk, product_code, dose_number, kind, administered_at, series, record=None) -> None:
+    def __init__(self, pk, product_code, dose_number, kind, administered_at, series, record=None, on=None) -> None:
         self.pk, self.product_code, self.dose_number, self.kind = pk, product_code, dose_number, kind
         self.administered_at, self.series, self.record = administered_at, series, record
-        self.given_on = administered_at.astimezone(TZ).date()
+        self.given_on = on or administered_at.astimezone(TZ).date()
 
 
 class _Person:
@@ -100,7 +103,10 @@ class Batch:
         self._can: dict[str, bool] = {}
         self._sites: dict[tuple[str, str], tuple[Site | None, VaxopsError | None]] = {}
         self._verdicts: dict[tuple, Any] = {}
+        self._areas: dict[tuple, bool] = {}
         self.outcomes: list[DoseOutcome] = []
+        # Error details naming a dose accepted earlier in the batch: its id once written.
+        self.fixups: list[tuple[dict, str, DoseRecord]] = []
 
     # --- the item's own fields ------------------------------------------------------------
 
@@ -307,12 +313,24 @@ class Batch:
     # --- deciding ----------------------------------------------------------------------------
 
     def admitted(self, person: _Person, retro: bool) -> bool:
+        """``admits`` as ``_person_for_dose`` applies it. The area part depends only on the home
+        path and county, so it is decided once per home in the batch; only a person outside the
+        area is asked about one by one (a reach by exact ID number, ``access.scope``)."""
         hit = person.admitted.get(retro)
         if hit is None:
-            place = {"pk": person.pk, "home_division__path": person.path, "county_code": person.county_code}
-            hit = admits(self.user, "person.vaccinate", Person, place) or (
-                retro and admits(self.user, "dose.retrospective", Person, place)
-            )
+            area = self._areas.get((person.path, person.county_code, retro))
+            if area is None:
+                place = {"home_division__path": person.path, "county_code": person.county_code}
+                area = self._areas[(person.path, person.county_code, retro)] = admits(
+                    self.user, "person.vaccinate", Person, place
+                ) or (retro and admits(self.user, "dose.retrospective", Person, place))
+            if area:
+                hit = True
+            else:
+                place = {"pk": person.pk, "home_division__path": person.path, "county_code": person.county_code}
+                hit = admits(self.user, "person.vaccinate", Person, place) or (
+                    retro and admits(self.user, "dose.retrospective", Person, place)
+                )
             person.admitted[retro] = hit
         return hit
 
@@ -340,22 +358,37 @@ class Batch:
         return hit
 
     def run(self, *, atomic: bool, dry_run: bool) -> list[DoseOutcome]:
+        clock = time.process_time
+        t0 = clock()
         works = [_Work(i, item) for i, item in enumerate(self.items)]
         products = sv.catalog_products()
         for w in works:
             self.precheck(w, products)
+        # Lots are read before the persons' locks are taken, as a single dose always did.
+        self.read_lots([w for w in works if w.error is None])
+        alive = [w for w in works if w.error is None]
+        t1 = clock()
+        if not alive:  # every item refused on its own fields: only replays are left to find
+            existing = self._existing({w.key for w in works if w.replayable})
+            self.decide(works, {}, {}, {}, existing, {})
+            return self.outcomes
         with transaction.atomic(durable=True):
-            self.read_lots([w for w in works if w.error is None])
-            alive = [w for w in works if w.error is None]
             by_id, by_number = self.read_persons(alive)
             keys = list(dict.fromkeys(w.key for w in works if w.key is not None))
             history, seen = self.read_history(sorted(by_id), keys)
             existing = self._existing(seen)
             deferrals = self.read_deferrals(sorted(p.pk for p in by_id.values() if p.deferred))
+            t2 = clock()
             records, paths, fixups = self.decide(works, by_id, by_number, history, existing, deferrals)
+            t3 = clock()
             refused = atomic and any(o.status == "rejected" for o in self.outcomes)
             if records and not dry_run and not refused:
                 self.write(records, paths, fixups)
+            t4 = clock()
+        t5 = clock()
+        for name, seconds in (("check", t1 - t0), ("read", t2 - t1), ("decide", t3 - t2), ("write", t4 - t3),
+                              ("commit", t5 - t4)):
+            TIMINGS[name] = TIMINGS.get(name, 0.0) + seconds
         return self.outcomes
 
     def _existing(self, seen: set) -> dict[uuid.UUID, DoseRecord]:
@@ -371,6 +404,8 @@ class Batch:
         try:
             record, _ = sv._replay(existing, fingerprint, self.user)
         except VaxopsError as exc:
+            if existing.pk is None and "id" in exc.detail:  # accepted earlier in this batch
+                self.fixups.append((exc.detail, "id", existing))
             return DoseOutcome(w.index, w.key, "rejected", error=exc)
         return DoseOutcome(w.index, w.key, "replayed", record=record, written=existing.pk is not None)
 
@@ -387,9 +422,11 @@ class Batch:
         pending: dict[uuid.UUID, DoseRecord] = {}
         records: list[DoseRecord] = []
         paths: list[tuple[str, str]] = []
-        fixups: list[tuple[dict, str, DoseRecord]] = []
+        fixups: list[tuple[dict, str, DoseRecord]] = self.fixups
         self.audits: list[dict | None] = []
         small = len(works) < COPY_MIN
+        primary, user_id = DoseKind.PRIMARY, user.pk
+        site_paths: dict[int, str] = {}
         for w in works:
             item = w.item
             if w.error is not None:
@@ -437,19 +474,27 @@ class Batch:
                         raise VaxopsError("dose_already_recorded", detail)
                     raise VaxopsError("dose_number_mismatch", {"expected": number, "sent": item.dose_number})
                 stored_reason = sv._check_verdict(verdict, override_reason=item.override_reason, acting_user=user)
+                if any(d.dose_number == number for d in series_history):
+                    # What the unique index (one valid dose N per person and series) would refuse,
+                    # answered as record_dose answers losing that race.
+                    taken = max(series_history, key=lambda d: d.dose_number)
+                    detail = {"id": taken.pk, "dose_number": taken.dose_number}
+                    if taken.record is not None:
+                        fixups.append((detail, "id", taken.record))
+                    raise VaxopsError("dose_already_recorded", detail)
             except VaxopsError as exc:
                 out.append(DoseOutcome(w.index, w.key, "rejected", error=exc))
                 continue
-            kind = verdict.kind or DoseKind.PRIMARY
+            kind = verdict.kind or primary
             birth = person.birth_date
             age = on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
             dose = _new_record(DoseRecord)
             dose.__dict__.update(
-                id=None, person_id=person.pk, product_id=product.pk, lot_id=lot.pk, series=product.series,
+                id=None, person_id=person.pk, product_id=product.id, lot_id=lot.id, series=product.series,
                 dose_number=number, kind=kind,
-                completes_series=kind == DoseKind.PRIMARY and number >= product.doses_in_series,
-                overdue=bool(verdict.overdue), site_id=site.pk, session_id=None, division_id=site.division_id,
-                county_code=site.county_code, vaccinator_id=user.pk, administered_at=item.administered_at,
+                completes_series=kind == primary and number >= product.doses_in_series,
+                overdue=bool(verdict.overdue), site_id=site.id, session_id=None, division_id=site.division_id,
+                county_code=site.county_code, vaccinator_id=user_id, administered_at=item.administered_at,
                 age_band=age_band(age), priority_group=person.groups[0] if person.groups else "",
                 client_uuid=w.key, fingerprint=fingerprint, override_reason=stored_reason,
                 override_codes=sorted(r.code for r in verdict.reasons) if stored_reason else [],
@@ -462,7 +507,10 @@ class Batch:
             if small:
                 state.fields_cache["person"] = self._loaded_person(person)
             records.append(dose)
-            paths.append((site.division.path, person.path))
+            site_path = site_paths.get(site.id)
+            if site_path is None:
+                site_path = site_paths[site.id] = site.division.path
+            paths.append((site_path, person.path))
             self.audits.append(
                 {"person": person.pk, "product": product.code, "lot": lot.lot_number, "dose_number": number,
                  "kind": kind, "site": site.code, "administered_at": item.administered_at.isoformat(),
@@ -472,7 +520,7 @@ class Batch:
                 if small or stored_reason or w.retro else None
             )
             pending[w.key] = dose
-            past.append(_Past(None, product.code, number, kind, item.administered_at, product.series, dose))
+            past.append(_Past(None, product.code, number, kind, item.administered_at, product.series, dose, on))
             if len(past) > 1 and past[-2].administered_at > item.administered_at:
                 past.sort(key=lambda d: d.administered_at)  # stable: equal times keep insertion order
             out.append(DoseOutcome(w.index, w.key, "created", record=dose))

@@ -120,7 +120,7 @@ def test_atomic_writes_nothing_when_one_item_is_refused_and_dry_run_never_writes
     items = [item(6), item(7, name="张三3")]
     outcomes = register_people(items, acting_user=county, source="import", atomic=True)
     assert summary(outcomes) == [("created", None, ()), ("rejected", "invalid_name", ())]
-    assert outcomes[0].person.pk is None
+    assert outcomes[0].person.pk is None and not outcomes[0].written
     assert not Person.objects.exists() and not AuditEvent.objects.filter(action__startswith="person.").exists()
 
     outcomes = register_people([item(6), item(7)], acting_user=county, source="import", dry_run=True)
@@ -128,7 +128,7 @@ def test_atomic_writes_nothing_when_one_item_is_refused_and_dry_run_never_writes
     assert not Person.objects.exists()
 
     outcomes = register_people([item(6), item(7)], acting_user=county, source="import", atomic=True)
-    assert [o.person.pk is not None for o in outcomes] == [True, True]
+    assert [(o.person.pk is not None, o.written) for o in outcomes] == [(True, True), (True, True)]
     assert Person.objects.count() == 2
 
 

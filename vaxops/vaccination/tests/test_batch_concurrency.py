@@ -1,0 +1,76 @@
+"""Twenty devices sending overlapping batches at once (PostgreSQL: real parallel transactions,
+each thread its own connection): exactly one record per submission, every item answered."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import uuid
+from collections import Counter
+
+import pytest
+from django.db import connection, connections
+
+from conftest import build_world, make_person
+from vaxops.vaccination.batch import DoseItem, record_doses
+from vaxops.vaccination.models import DoseRecord
+
+THREADS = 20
+PEOPLE = 12
+AT = dt.datetime.fromisoformat("2021-05-10T10:00:00+08:00")
+
+
+@pytest.fixture
+def setup(transactional_db):
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks and parallel writers: PostgreSQL (SQLite serialises every write transaction)")
+    world = build_world()
+    return world, [make_person(world, seq=500 + i, born=dt.date(1970, 1, 1) + dt.timedelta(days=i))
+                   for i in range(PEOPLE)]
+
+
+def test_twenty_devices_sending_overlapping_batches_record_each_submission_once(setup):
+    world, people = setup
+    # Per person two submissions of a first dose on the same day (two devices' entries of one
+    # dose): only one of them may be recorded, the other is dose_already_recorded.
+    items = {}
+    for p in people:
+        for j in range(2):
+            key = uuid.uuid4()
+            items[key] = DoseItem(client_uuid=key, person_id=p.pk, product_code="BIBP", lot_number="B2021001",
+                                  site_code="KD-MASS", administered_at=AT + dt.timedelta(minutes=j))
+    keys = list(items)
+    barrier = threading.Barrier(THREADS)
+    results: list = [None] * THREADS
+
+    def device(i: int) -> None:
+        try:
+            # Overlapping windows in a thread-specific order (some reversed), so batches cross.
+            mine = [keys[(i * 3 + k) % len(keys)] for k in range(10)]
+            if i % 2:
+                mine.reverse()
+            barrier.wait(timeout=30)
+            results[i] = record_doses([items[k] for k in mine], acting_user=world.users["vaccinator"], source="api")
+        except Exception as exc:  # noqa: BLE001 - reported by the assertions below
+            results[i] = exc
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=device, args=(i,)) for i in range(THREADS)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert all(isinstance(r, list) for r in results), results
+    answers = [o for r in results for o in r]
+    assert all(o.status in ("created", "replayed", "rejected") for o in answers)
+    created = Counter(o.client_uuid for o in answers if o.status == "created")
+    assert set(created.values()) == {1}, created
+    stored = {d.client_uuid: d for d in DoseRecord.objects.all()}
+    assert set(stored) == set(created)
+    assert Counter(d.person_id for d in stored.values()) == Counter({p.pk: 1 for p in people})
+    for o in answers:
+        if o.client_uuid in stored:  # recorded: answered created once, then replayed with the record
+            assert o.status in ("created", "replayed") and o.record.pk == stored[o.client_uuid].pk, o
+        else:  # the other entry of a dose recorded under its twin's submission
+            assert (o.status, o.code) == ("rejected", "dose_already_recorded"), o
