@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "vaxops.sites",
     "vaxops.vaccination",
     "vaxops.campaign",
+    "vaxops.interop",
     "vaxops.web",
 ]
 
@@ -209,3 +210,9 @@ VAXOPS_TRUSTED_PROXIES = _env_int("VAXOPS_TRUSTED_PROXIES", 0)
 # Words and numbers a person reads: one date format per language, shared by templates and
 # vaxops.core.formats (vaxops/formats/<locale>/formats.py).
 FORMAT_MODULE_PATH = ["vaxops.formats"]
+
+
+# Imports (docs/imports.md): files above this size are refused (import_too_large); rows are
+# written and their progress committed in chunks of this many rows.
+VAXOPS_IMPORT_MAX_BYTES = _env_int("VAXOPS_IMPORT_MAX_BYTES", 20 * 1024 * 1024)
+VAXOPS_IMPORT_CHUNK_ROWS = _env_int("VAXOPS_IMPORT_CHUNK_ROWS", 500)

@@ -8,5 +8,6 @@ urlpatterns = [
     path("i18n/setlang/", set_language, name="set_language"),
     path("doses/", include("vaxops.vaccination.review_urls")),
     path("users/", include("vaxops.access.urls")),
+    path("imports/", include("vaxops.interop.urls")),
     path("", include("vaxops.web.urls")),
 ]

@@ -61,6 +61,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "conflict.resolve": frozenset({Role.SITE_MANAGER, Role.COUNTY_COMMAND}),
     # Managing users, their roles and tokens, within the manager's own area.
     "user.manage": frozenset({Role.ADMIN, Role.COUNTY_COMMAND}),
+    # Importing files of people and doses (docs/imports.md) and reading the import jobs of
+    # one's area; each row is still decided by the engines with the importer's own rights.
+    "import.run": frozenset({Role.COUNTY_COMMAND, Role.ADMIN}),
 }
 
 # role of the manager -> roles they may grant (and only within their own area).
@@ -154,6 +157,8 @@ _PLACEMENTS: dict[str, _Placement] = {
         path="user__roles__division__path", site_path="user__roles__site__division__path", many=True
     ),
     "vaccination.doseconflict": _Placement(path="site__division__path", site="site_id"),
+    # An import job sits where its importer's area is (an everywhere importer's: nowhere else).
+    "interop.importjob": _Placement(path="division__path"),
     # Lots are product-wide reference data until stores carry stock.
     "supply.lot": _Placement(path=None),
 }

@@ -113,6 +113,32 @@ ERRORS: dict[str, tuple[int, Any]] = {
     "role_not_grantable": (403, _("You may not give this role, or not over this area.")),
     "last_role": (409, _("This is the user's last role: deactivate the user instead.")),
     "cannot_deactivate_self": (409, _("You cannot deactivate your own account.")),
+    # imports (docs/imports.md): the file, then its rows
+    "import_empty_file": (422, _("The file is empty: it has no header row.")),
+    "import_too_large": (413, _("The file is larger than the limit of {limit_bytes} bytes.")),
+    "import_bad_encoding": (
+        422,
+        _("The file cannot be read as {encoding} text. Save it as UTF-8 (or choose GB18030 if it is in that encoding)."),
+    ),
+    "import_bad_format": (422, _("The file is not a readable {format} file.")),
+    "import_unknown_column": (
+        422, _("Unknown column {column} (column {position}): remove it or use the template's headers."),
+    ),
+    "import_duplicate_column": (422, _("The column {column} appears twice.")),
+    "import_missing_column": (422, _("The required column {column} ({label_zh}) is missing.")),
+    "import_reason_required": (422, _("Write why these doses are entered now (the reason for a late entry).")),
+    "import_mode_unavailable": (422, _("The all-or-nothing mode is not available for this kind of import yet.")),
+    "import_unknown_kind": (422, _("Unknown kind of import: {kind}.")),
+    "import_job_not_found": (404, _("No such import job in your area.")),
+    "import_job_not_resumable": (409, _("This import job is {state}: only an interrupted job can be resumed.")),
+    "import_file_missing": (422, _("The stored file of this import job is missing.")),
+    "import_missing_value": (422, _("The column {column} needs a value.")),
+    "import_invalid_value": (422, _("The value {value} is not valid in column {column}.")),
+    "import_duplicate_row": (422, _("Same as row {first_row}: not written twice.")),
+    "import_extra_cells": (422, _("The row has {found} cells but the header only {expected} columns.")),
+    "import_batch_refused": (
+        422, _("Not written: other rows were rejected and this import is all or nothing."),
+    ),
 }
 
 
