@@ -424,6 +424,8 @@ class Batch:
         paths: list[tuple[str, str]] = []
         fixups: list[tuple[dict, str, DoseRecord]] = self.fixups
         self.audits: list[dict | None] = []
+        days: list[dt.date] = []  # each record's day in the campaign's zone
+        self.days = days
         small = len(works) < COPY_MIN
         primary, user_id = DoseKind.PRIMARY, user.pk
         site_paths: dict[int, str] = {}
@@ -507,6 +509,7 @@ class Batch:
             if small:
                 state.fields_cache["person"] = self._loaded_person(person)
             records.append(dose)
+            days.append(on)
             site_path = site_paths.get(site.id)
             if site_path is None:
                 site_path = site_paths[site.id] = site.division.path
@@ -540,13 +543,13 @@ class Batch:
         return person.loaded
 
     def write(self, records: list[DoseRecord], paths: list, fixups: list) -> None:
-        sessions: dict[tuple[int, dt.date], int] = {}
-        for d in records:
-            on = d.administered_at.astimezone(TZ).date()
-            sid = sessions.get((d.site_id, on))
-            if sid is None:
-                sid = sessions[(d.site_id, on)] = sv._session_id(d.site, on)
-            d.session_id = sid
+        days = self.days
+        sites = {}
+        for d, on in zip(records, days, strict=True):
+            sites.setdefault((d.site_id, on), d._state.fields_cache["site"])
+        sessions = sv._session_ids([(site, on) for (_, on), site in sites.items()])
+        for d, on in zip(records, days, strict=True):
+            d.__dict__["session_id"] = sessions[(d.site_id, on)]
         single = self.audits[0] if len(self.items) == 1 else None
         batch_audit = None
         if single is None:
@@ -566,7 +569,7 @@ class Batch:
                 ],
             }
         write_batch(records, paths=paths, acting_user=self.user, source=self.source,
-                    single_audit=single, batch_audit=batch_audit)
+                    single_audit=single, batch_audit=batch_audit, days=days)
         for detail, field, record in fixups:
             detail[field] = record.pk
         for o in self.outcomes:

@@ -157,11 +157,13 @@ def _insert_many(records: list[DoseRecord]) -> None:
 def write_batch(
     records: list[DoseRecord], *, paths: list[tuple[str, str]], acting_user: Any, source: str,
     single_audit: dict[str, Any] | None, batch_audit: dict[str, Any] | None,
+    days: Sequence[dt.date] | None = None,
 ) -> None:
     """Insert ``records`` (decided, ids unset), upsert their counters once per key, write the
     audit: ``single_audit`` (the after-values of today's ``dose.record`` event, for a batch of
     one) or ``batch_audit`` (one ``dose.batch`` event). ``paths`` gives each record's (site
-    division path, residence path). Call inside the batch's transaction."""
+    division path, residence path); ``days`` (optional) each record's day in the campaign's zone.
+    Call inside the batch's transaction."""
     if not records:
         return
     if single_audit is not None and len(records) == 1:
@@ -174,14 +176,19 @@ def write_batch(
     _insert_many(records)
     sites: dict[tuple, int] = {}
     homes: dict[tuple, int] = {}
-    for d, (path, home) in zip(records, paths, strict=True):
+    if days is None:
+        days = [d.administered_at.astimezone(TZ).date() for d in records]
+    home_counties: dict[str, str] = {}  # residence path -> its county (path_county once per path)
+    for d, (path, home), day in zip(records, paths, days, strict=True):
         v = d.__dict__
-        day = v["administered_at"].astimezone(TZ).date()
-        key = (v["division_id"], day, d.product.code, v["dose_number"], v["kind"], v["completes_series"],
-               v["age_band"], v["priority_group"], path, v["county_code"])
+        key = (v["division_id"], day, d.product.code, v["dose_number"], v["kind"],
+               v["completes_series"], v["age_band"], v["priority_group"], path, v["county_code"])
         sites[key] = sites.get(key, 0) + 1
         home = home or county_path(path, v["county_code"])
-        rkey = (home, day, v["dose_number"], v["kind"], v["completes_series"], v["age_band"], path_county(home))
+        county = home_counties.get(home)
+        if county is None:
+            county = home_counties[home] = path_county(home)
+        rkey = (home, day, v["dose_number"], v["kind"], v["completes_series"], v["age_band"], county)
         homes[rkey] = homes.get(rkey, 0) + 1
     bump_counters(sites, homes)
     counties = {d.county_code for d in records}
