@@ -13,6 +13,7 @@ number sent.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import time
 import uuid
@@ -37,7 +38,6 @@ from vaxops.vaccination.batch_write import COPY_MIN, write_batch
 from vaxops.vaccination.models import DoseKind, DoseRecord, DoseStatus
 
 _PRIORITY_GROUPS = Person._meta.get_field("priority_groups")
-_CLIENT_UUID = DoseRecord._meta.get_field("client_uuid")
 _PERSONS, _DIVISIONS, _DEFERRALS = Person._meta.db_table, Division._meta.db_table, Deferral._meta.db_table
 _DOSES, _LOTS = DoseRecord._meta.db_table, Lot._meta.db_table
 _new_record = DoseRecord.__new__
@@ -271,7 +271,8 @@ class Batch:
             clauses.append(f"({clause} AND status = %s)")
             params += [*more, DoseStatus.VALID]
         if keys:
-            prep = [_CLIENT_UUID.get_db_prep_value(k, connection) for k in keys]
+            # UUIDField.get_db_prep_value of a UUID: itself where the engine has the type, else its hex.
+            prep = keys if connection.features.has_native_uuid_field else [k.hex for k in keys]
             clause, more = _in("client_uuid", prep, self.sqlite)
             clauses.append(clause)
             params += more
@@ -335,17 +336,20 @@ class Batch:
         return hit
 
     def verdict(self, person: _Person, product, on: dt.date, history: list[_Past], deferrals: list[tuple]):
-        prior = tuple(
-            rules.PriorDose(product_code=d.product_code, dose_number=d.dose_number, kind=d.kind,
-                            given_on=d.given_on, series=d.series)
-            for d in history if d.series == product.series
-        )
-        others = tuple(rules.OtherVaccination(given_on=d.given_on, exempt=False)
-                       for d in history if d.series != product.series)
+        if history:
+            prior = tuple(
+                rules.PriorDose(product_code=d.product_code, dose_number=d.dose_number, kind=d.kind,
+                                given_on=d.given_on, series=d.series)
+                for d in history if d.series == product.series
+            )
+            others = tuple(rules.OtherVaccination(given_on=d.given_on, exempt=False)
+                           for d in history if d.series != product.series)
+        else:  # a first dose: what the expressions above give for no history
+            prior = others = ()
         active = tuple(
             rules.ActiveDeferral(code=code, until=until)
             for code, since, until in deferrals if since <= on and (until is None or until >= on)
-        )
+        ) if deferrals else ()
         # The verdict is a pure function of these inputs (catalog.rules): asked once per batch.
         key = (product.code, on, person.birth_date, prior, others, active)
         hit = self._verdicts.get(key)
@@ -428,6 +432,7 @@ class Batch:
         self.days = days
         small = len(works) < COPY_MIN
         primary, user_id = DoseKind.PRIMARY, user.pk
+        utc, sha256 = dt.UTC, hashlib.sha256
         site_paths: dict[int, str] = {}
         for w in works:
             item = w.item
@@ -448,8 +453,11 @@ class Batch:
                 out.append(DoseOutcome(w.index, w.key, "rejected", error=VaxopsError("person_not_found", detail)))
                 continue
             product, on, site, lot = w.product, w.on, w.site, w.lot
-            fingerprint = sv._fingerprint(person.pk, item.product_code, item.lot_number, item.site_code,
-                                          item.administered_at)
+            # sv._fingerprint, inlined
+            at_utc = item.administered_at.astimezone(utc).isoformat()
+            fingerprint = sha256(
+                f"{person.pk}|{item.product_code}|{item.lot_number}|{item.site_code}|{at_utc}".encode()
+            ).hexdigest()
             known = pending.get(w.key) or existing.get(w.key)
             if known is not None:
                 out.append(self._replayed(w, known, fingerprint))
@@ -458,8 +466,11 @@ class Batch:
                 if person.status != PersonStatus.ACTIVE:
                     raise VaxopsError("person_inactive", {"status": force_str(PersonStatus(person.status).label)})
                 past = history.setdefault(person.pk, [])
-                series_history = [d for d in past if d.series == product.series]
-                same_day = next((d for d in series_history if d.given_on == on), None)
+                if past:
+                    series_history = [d for d in past if d.series == product.series]
+                    same_day = next((d for d in series_history if d.given_on == on), None)
+                else:  # no dose yet: nothing of the series, nothing that day
+                    series_history, same_day = past, None
                 if same_day is not None:
                     detail = {"id": same_day.pk, "dose_number": same_day.dose_number}
                     if same_day.record is not None:
@@ -476,7 +487,7 @@ class Batch:
                         raise VaxopsError("dose_already_recorded", detail)
                     raise VaxopsError("dose_number_mismatch", {"expected": number, "sent": item.dose_number})
                 stored_reason = sv._check_verdict(verdict, override_reason=item.override_reason, acting_user=user)
-                if any(d.dose_number == number for d in series_history):
+                if series_history and any(d.dose_number == number for d in series_history):
                     # What the unique index (one valid dose N per person and series) would refuse,
                     # answered as record_dose answers losing that race.
                     taken = max(series_history, key=lambda d: d.dose_number)
