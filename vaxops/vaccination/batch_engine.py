@@ -103,6 +103,7 @@ class Batch:
         self._can: dict[str, bool] = {}
         self._sites: dict[tuple[str, str], tuple[Site | None, VaxopsError | None]] = {}
         self._verdicts: dict[tuple, Any] = {}
+        self._open: dict[tuple, bool] = {}
         self._areas: dict[tuple, bool] = {}
         self.outcomes: list[DoseOutcome] = []
         # Error details naming a dose accepted earlier in the batch: its id once written.
@@ -351,14 +352,29 @@ class Batch:
             for code, since, until in deferrals if since <= on and (until is None or until >= on)
         ) if deferrals else ()
         # The verdict is a pure function of these inputs (catalog.rules): asked once per batch.
-        key = (product.code, on, person.birth_date, prior, others, active)
+        birth = person.birth_date
+        key = (product.code, on, birth, prior, others, active)
         hit = self._verdicts.get(key)
         if hit is None:
-            catalog = sv._load_catalog()
-            hit = self._verdicts[key] = rules.assess(
-                product=product.rule, on=on, birth_date=person.birth_date, history=prior,
-                products=catalog.rule_of, other_vaccinations=others, deferrals=active,
-            )
+            # A primary dose's verdict depends on the birth date only through the age, when an age
+            # band in force covers it (rules.age_band_open): shared between people of that age.
+            age = on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
+            open_key = (product.code, on, age)
+            open_ = self._open.get(open_key)
+            if open_ is None:
+                open_ = self._open[open_key] = rules.age_band_open(product.rule, on, age)
+            by_age = (product.code, on, "age", age, prior, others, active) if open_ else None
+            if by_age is not None:
+                hit = self._verdicts.get(by_age)
+            if hit is None:
+                catalog = sv._load_catalog()
+                hit = rules.assess(
+                    product=product.rule, on=on, birth_date=birth, history=prior,
+                    products=catalog.rule_of, other_vaccinations=others, deferrals=active,
+                )
+                if by_age is not None and hit.kind == "primary":
+                    self._verdicts[by_age] = hit
+            self._verdicts[key] = hit
         return hit
 
     def run(self, *, atomic: bool, dry_run: bool) -> list[DoseOutcome]:
