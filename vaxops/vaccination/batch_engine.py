@@ -75,10 +75,17 @@ class _Person:
     __slots__ = ("pk", "birth_date", "status", "groups", "county_code", "path", "home_id", "deferred", "id_number",
                  "admitted", "loaded")
 
-    def __init__(self, row) -> None:
+    def __init__(self, row, decoded: dict) -> None:
         (self.pk, self.birth_date, self.status, groups, self.county_code, self.path, self.home_id,
          self.id_number, deferred) = row
-        self.groups = _PRIORITY_GROUPS.from_db_value(groups, None, connection)
+        # Decoded once per distinct stored value in the batch (read only: copied for a model).
+        key = groups if isinstance(groups, str) else None
+        hit = decoded.get(key) if key is not None else None
+        if hit is None:
+            hit = _PRIORITY_GROUPS.from_db_value(groups, None, connection)
+            if key is not None:
+                decoded[key] = hit
+        self.groups = hit
         self.deferred = bool(deferred)
         self.admitted: dict[bool, bool] = {}
         self.loaded = None
@@ -261,7 +268,8 @@ class Batch:
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             rows = cursor.fetchall()
-        by_id = {row[0]: _Person(row) for row in rows}
+        decoded: dict[str, Any] = {}
+        by_id = {row[0]: _Person(row, decoded) for row in rows}
         return by_id, {p.id_number: p for p in by_id.values()}
 
     def read_history(self, person_ids: list[int], keys: list[uuid.UUID]) -> tuple[dict[int, list[_Past]], set]:
@@ -561,7 +569,8 @@ class Batch:
         if person.loaded is None:
             loaded = sv._loaded(
                 Person, {"id": person.pk, "birth_date": person.birth_date, "status": person.status,
-                         "priority_groups": person.groups, "county_code": person.county_code,
+                         "priority_groups": list(person.groups) if isinstance(person.groups, list) else person.groups,
+                         "county_code": person.county_code,
                          "home_division_id": person.home_id},
             )
             loaded.may_have_deferrals = person.deferred
