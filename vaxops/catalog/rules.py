@@ -529,6 +529,22 @@ def date_of_age(birth_date: date, years: int) -> date:
         return date(year, 3, 1)
 
 
+def age_band_open(product: ProductRule, on: date, age: int) -> bool:
+    """Whether an age rule of ``product`` in force on ``on`` covers ``age`` (completed years).
+
+    Then the product's age check finds nothing for any person of that age on that day, whatever
+    the birth date (``date_of_age(b, y) <= on`` exactly when ``age_on(b, on) >= y``), so an
+    assessment of a primary dose depends on the birth date only through ``age``: the batch path
+    shares such verdicts between people of one age (vaccination/tests/test_verdict_memo.py).
+    """
+    return age >= 0 and any(
+        (rule.effective_from is None or rule.effective_from <= on)
+        and rule.min_age_years <= age
+        and (rule.max_age_years is None or age <= rule.max_age_years)
+        for rule in product.age_rules
+    )
+
+
 # -- assessment ---------------------------------------------------------------------------
 
 

@@ -13,6 +13,7 @@ number sent.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import time
 import uuid
@@ -37,7 +38,6 @@ from vaxops.vaccination.batch_write import COPY_MIN, write_batch
 from vaxops.vaccination.models import DoseKind, DoseRecord, DoseStatus
 
 _PRIORITY_GROUPS = Person._meta.get_field("priority_groups")
-_CLIENT_UUID = DoseRecord._meta.get_field("client_uuid")
 _PERSONS, _DIVISIONS, _DEFERRALS = Person._meta.db_table, Division._meta.db_table, Deferral._meta.db_table
 _DOSES, _LOTS = DoseRecord._meta.db_table, Lot._meta.db_table
 _new_record = DoseRecord.__new__
@@ -75,10 +75,17 @@ class _Person:
     __slots__ = ("pk", "birth_date", "status", "groups", "county_code", "path", "home_id", "deferred", "id_number",
                  "admitted", "loaded")
 
-    def __init__(self, row) -> None:
+    def __init__(self, row, decoded: dict) -> None:
         (self.pk, self.birth_date, self.status, groups, self.county_code, self.path, self.home_id,
          self.id_number, deferred) = row
-        self.groups = _PRIORITY_GROUPS.from_db_value(groups, None, connection)
+        # Decoded once per distinct stored value in the batch (read only: copied for a model).
+        key = groups if isinstance(groups, str) else None
+        hit = decoded.get(key) if key is not None else None
+        if hit is None:
+            hit = _PRIORITY_GROUPS.from_db_value(groups, None, connection)
+            if key is not None:
+                decoded[key] = hit
+        self.groups = hit
         self.deferred = bool(deferred)
         self.admitted: dict[bool, bool] = {}
         self.loaded = None
@@ -103,6 +110,7 @@ class Batch:
         self._can: dict[str, bool] = {}
         self._sites: dict[tuple[str, str], tuple[Site | None, VaxopsError | None]] = {}
         self._verdicts: dict[tuple, Any] = {}
+        self._open: dict[tuple, bool] = {}
         self._areas: dict[tuple, bool] = {}
         self.outcomes: list[DoseOutcome] = []
         # Error details naming a dose accepted earlier in the batch: its id once written.
@@ -260,7 +268,8 @@ class Batch:
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             rows = cursor.fetchall()
-        by_id = {row[0]: _Person(row) for row in rows}
+        decoded: dict[str, Any] = {}
+        by_id = {row[0]: _Person(row, decoded) for row in rows}
         return by_id, {p.id_number: p for p in by_id.values()}
 
     def read_history(self, person_ids: list[int], keys: list[uuid.UUID]) -> tuple[dict[int, list[_Past]], set]:
@@ -271,7 +280,8 @@ class Batch:
             clauses.append(f"({clause} AND status = %s)")
             params += [*more, DoseStatus.VALID]
         if keys:
-            prep = [_CLIENT_UUID.get_db_prep_value(k, connection) for k in keys]
+            # UUIDField.get_db_prep_value of a UUID: itself where the engine has the type, else its hex.
+            prep = keys if connection.features.has_native_uuid_field else [k.hex for k in keys]
             clause, more = _in("client_uuid", prep, self.sqlite)
             clauses.append(clause)
             params += more
@@ -335,26 +345,44 @@ class Batch:
         return hit
 
     def verdict(self, person: _Person, product, on: dt.date, history: list[_Past], deferrals: list[tuple]):
-        prior = tuple(
-            rules.PriorDose(product_code=d.product_code, dose_number=d.dose_number, kind=d.kind,
-                            given_on=d.given_on, series=d.series)
-            for d in history if d.series == product.series
-        )
-        others = tuple(rules.OtherVaccination(given_on=d.given_on, exempt=False)
-                       for d in history if d.series != product.series)
+        if history:
+            prior = tuple(
+                rules.PriorDose(product_code=d.product_code, dose_number=d.dose_number, kind=d.kind,
+                                given_on=d.given_on, series=d.series)
+                for d in history if d.series == product.series
+            )
+            others = tuple(rules.OtherVaccination(given_on=d.given_on, exempt=False)
+                           for d in history if d.series != product.series)
+        else:  # a first dose: what the expressions above give for no history
+            prior = others = ()
         active = tuple(
             rules.ActiveDeferral(code=code, until=until)
             for code, since, until in deferrals if since <= on and (until is None or until >= on)
-        )
+        ) if deferrals else ()
         # The verdict is a pure function of these inputs (catalog.rules): asked once per batch.
-        key = (product.code, on, person.birth_date, prior, others, active)
+        birth = person.birth_date
+        key = (product.code, on, birth, prior, others, active)
         hit = self._verdicts.get(key)
         if hit is None:
-            catalog = sv._load_catalog()
-            hit = self._verdicts[key] = rules.assess(
-                product=product.rule, on=on, birth_date=person.birth_date, history=prior,
-                products=catalog.rule_of, other_vaccinations=others, deferrals=active,
-            )
+            # A primary dose's verdict depends on the birth date only through the age, when an age
+            # band in force covers it (rules.age_band_open): shared between people of that age.
+            age = on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
+            open_key = (product.code, on, age)
+            open_ = self._open.get(open_key)
+            if open_ is None:
+                open_ = self._open[open_key] = rules.age_band_open(product.rule, on, age)
+            by_age = (product.code, on, "age", age, prior, others, active) if open_ else None
+            if by_age is not None:
+                hit = self._verdicts.get(by_age)
+            if hit is None:
+                catalog = sv._load_catalog()
+                hit = rules.assess(
+                    product=product.rule, on=on, birth_date=birth, history=prior,
+                    products=catalog.rule_of, other_vaccinations=others, deferrals=active,
+                )
+                if by_age is not None and hit.kind == "primary":
+                    self._verdicts[by_age] = hit
+            self._verdicts[key] = hit
         return hit
 
     def run(self, *, atomic: bool, dry_run: bool) -> list[DoseOutcome]:
@@ -424,8 +452,11 @@ class Batch:
         paths: list[tuple[str, str]] = []
         fixups: list[tuple[dict, str, DoseRecord]] = self.fixups
         self.audits: list[dict | None] = []
+        days: list[dt.date] = []  # each record's day in the campaign's zone
+        self.days = days
         small = len(works) < COPY_MIN
         primary, user_id = DoseKind.PRIMARY, user.pk
+        utc, sha256 = dt.UTC, hashlib.sha256
         site_paths: dict[int, str] = {}
         for w in works:
             item = w.item
@@ -446,8 +477,11 @@ class Batch:
                 out.append(DoseOutcome(w.index, w.key, "rejected", error=VaxopsError("person_not_found", detail)))
                 continue
             product, on, site, lot = w.product, w.on, w.site, w.lot
-            fingerprint = sv._fingerprint(person.pk, item.product_code, item.lot_number, item.site_code,
-                                          item.administered_at)
+            # sv._fingerprint, inlined
+            at_utc = item.administered_at.astimezone(utc).isoformat()
+            fingerprint = sha256(
+                f"{person.pk}|{item.product_code}|{item.lot_number}|{item.site_code}|{at_utc}".encode()
+            ).hexdigest()
             known = pending.get(w.key) or existing.get(w.key)
             if known is not None:
                 out.append(self._replayed(w, known, fingerprint))
@@ -456,8 +490,11 @@ class Batch:
                 if person.status != PersonStatus.ACTIVE:
                     raise VaxopsError("person_inactive", {"status": force_str(PersonStatus(person.status).label)})
                 past = history.setdefault(person.pk, [])
-                series_history = [d for d in past if d.series == product.series]
-                same_day = next((d for d in series_history if d.given_on == on), None)
+                if past:
+                    series_history = [d for d in past if d.series == product.series]
+                    same_day = next((d for d in series_history if d.given_on == on), None)
+                else:  # no dose yet: nothing of the series, nothing that day
+                    series_history, same_day = past, None
                 if same_day is not None:
                     detail = {"id": same_day.pk, "dose_number": same_day.dose_number}
                     if same_day.record is not None:
@@ -474,7 +511,7 @@ class Batch:
                         raise VaxopsError("dose_already_recorded", detail)
                     raise VaxopsError("dose_number_mismatch", {"expected": number, "sent": item.dose_number})
                 stored_reason = sv._check_verdict(verdict, override_reason=item.override_reason, acting_user=user)
-                if any(d.dose_number == number for d in series_history):
+                if series_history and any(d.dose_number == number for d in series_history):
                     # What the unique index (one valid dose N per person and series) would refuse,
                     # answered as record_dose answers losing that race.
                     taken = max(series_history, key=lambda d: d.dose_number)
@@ -507,6 +544,7 @@ class Batch:
             if small:
                 state.fields_cache["person"] = self._loaded_person(person)
             records.append(dose)
+            days.append(on)
             site_path = site_paths.get(site.id)
             if site_path is None:
                 site_path = site_paths[site.id] = site.division.path
@@ -531,7 +569,8 @@ class Batch:
         if person.loaded is None:
             loaded = sv._loaded(
                 Person, {"id": person.pk, "birth_date": person.birth_date, "status": person.status,
-                         "priority_groups": person.groups, "county_code": person.county_code,
+                         "priority_groups": list(person.groups) if isinstance(person.groups, list) else person.groups,
+                         "county_code": person.county_code,
                          "home_division_id": person.home_id},
             )
             loaded.may_have_deferrals = person.deferred
@@ -540,13 +579,13 @@ class Batch:
         return person.loaded
 
     def write(self, records: list[DoseRecord], paths: list, fixups: list) -> None:
-        sessions: dict[tuple[int, dt.date], int] = {}
-        for d in records:
-            on = d.administered_at.astimezone(TZ).date()
-            sid = sessions.get((d.site_id, on))
-            if sid is None:
-                sid = sessions[(d.site_id, on)] = sv._session_id(d.site, on)
-            d.session_id = sid
+        days = self.days
+        sites = {}
+        for d, on in zip(records, days, strict=True):
+            sites.setdefault((d.site_id, on), d._state.fields_cache["site"])
+        sessions = sv._session_ids([(site, on) for (_, on), site in sites.items()])
+        for d, on in zip(records, days, strict=True):
+            d.__dict__["session_id"] = sessions[(d.site_id, on)]
         single = self.audits[0] if len(self.items) == 1 else None
         batch_audit = None
         if single is None:
@@ -566,7 +605,7 @@ class Batch:
                 ],
             }
         write_batch(records, paths=paths, acting_user=self.user, source=self.source,
-                    single_audit=single, batch_audit=batch_audit)
+                    single_audit=single, batch_audit=batch_audit, days=days)
         for detail, field, record in fixups:
             detail[field] = record.pk
         for o in self.outcomes:

@@ -42,19 +42,28 @@ def _utc_text(value: dt.datetime) -> str:
     return value.astimezone(dt.UTC).replace(tzinfo=None).isoformat(" ")
 
 
-def _values(d: DoseRecord, created_at: dt.datetime, sqlite: bool) -> tuple:
-    """The record's column values in ``_COLUMNS`` order, adapted for the engine."""
+_NO_CODES = json.dumps([])
+
+
+def _values(d: DoseRecord, created_at: dt.datetime, sqlite: bool, texts: dict | None = None) -> tuple:
+    """The record's column values in ``_COLUMNS`` order, adapted for the engine. ``texts`` (SQLite)
+    keeps the text of the times shared by a batch's records (recording and creation)."""
     v = d.__dict__
     codes = v["override_codes"]
+    codes = json.dumps(codes) if codes else _NO_CODES
     if sqlite:
-        at, recorded, created, key, codes = (
-            _utc_text(v["administered_at"]), _utc_text(v["recorded_at"]), _utc_text(created_at),
-            v["client_uuid"].hex, json.dumps(codes),
-        )
+        if texts is None:
+            texts = {}
+        recorded, created = v["recorded_at"], created_at
+        recorded_text = texts.get(recorded)
+        if recorded_text is None:
+            recorded_text = texts[recorded] = _utc_text(recorded)
+        created_text = texts.get(created)
+        if created_text is None:
+            created_text = texts[created] = _utc_text(created)
+        at, recorded, created, key = _utc_text(v["administered_at"]), recorded_text, created_text, v["client_uuid"].hex
     else:
-        at, recorded, created, key, codes = (
-            v["administered_at"], v["recorded_at"], created_at, v["client_uuid"], json.dumps(codes),
-        )
+        at, recorded, created, key = v["administered_at"], v["recorded_at"], created_at, v["client_uuid"]
     return (
         v["id"], v["person_id"], v["product_id"], v["lot_id"], v["series"], v["dose_number"], v["kind"],
         v["completes_series"], v["overdue"], v["site_id"], v["session_id"], v["division_id"], v["county_code"],
@@ -122,11 +131,12 @@ def _insert_many(records: list[DoseRecord]) -> None:
             cursor.execute("SELECT seq FROM sqlite_sequence WHERE name = %s", [_TABLE])
             row = cursor.fetchone()
             top = max(top, row[0] if row else 0)
+            texts: dict[dt.datetime, str] = {}
             for offset, d in enumerate(records, 1):
                 d.__dict__["id"] = top + offset
             cursor.executemany(
                 f"INSERT INTO {_TABLE} ({', '.join(_COLUMNS)}) VALUES ({', '.join(['%s'] * len(_COLUMNS))})",
-                [_values(d, created_at, True) for d in records],
+                [_values(d, created_at, True, texts) for d in records],
             )
         elif len(records) >= COPY_MIN:
             cursor.execute(
@@ -157,11 +167,13 @@ def _insert_many(records: list[DoseRecord]) -> None:
 def write_batch(
     records: list[DoseRecord], *, paths: list[tuple[str, str]], acting_user: Any, source: str,
     single_audit: dict[str, Any] | None, batch_audit: dict[str, Any] | None,
+    days: Sequence[dt.date] | None = None,
 ) -> None:
     """Insert ``records`` (decided, ids unset), upsert their counters once per key, write the
     audit: ``single_audit`` (the after-values of today's ``dose.record`` event, for a batch of
     one) or ``batch_audit`` (one ``dose.batch`` event). ``paths`` gives each record's (site
-    division path, residence path). Call inside the batch's transaction."""
+    division path, residence path); ``days`` (optional) each record's day in the campaign's zone.
+    Call inside the batch's transaction."""
     if not records:
         return
     if single_audit is not None and len(records) == 1:
@@ -174,14 +186,19 @@ def write_batch(
     _insert_many(records)
     sites: dict[tuple, int] = {}
     homes: dict[tuple, int] = {}
-    for d, (path, home) in zip(records, paths, strict=True):
+    if days is None:
+        days = [d.administered_at.astimezone(TZ).date() for d in records]
+    home_counties: dict[str, str] = {}  # residence path -> its county (path_county once per path)
+    for d, (path, home), day in zip(records, paths, days, strict=True):
         v = d.__dict__
-        day = v["administered_at"].astimezone(TZ).date()
-        key = (v["division_id"], day, d.product.code, v["dose_number"], v["kind"], v["completes_series"],
-               v["age_band"], v["priority_group"], path, v["county_code"])
+        key = (v["division_id"], day, d.product.code, v["dose_number"], v["kind"],
+               v["completes_series"], v["age_band"], v["priority_group"], path, v["county_code"])
         sites[key] = sites.get(key, 0) + 1
         home = home or county_path(path, v["county_code"])
-        rkey = (home, day, v["dose_number"], v["kind"], v["completes_series"], v["age_band"], path_county(home))
+        county = home_counties.get(home)
+        if county is None:
+            county = home_counties[home] = path_county(home)
+        rkey = (home, day, v["dose_number"], v["kind"], v["completes_series"], v["age_band"], county)
         homes[rkey] = homes.get(rkey, 0) + 1
     bump_counters(sites, homes)
     counties = {d.county_code for d in records}

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import time
 import uuid
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Model
 from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
@@ -139,26 +140,97 @@ def cached_site(code: str) -> Site | None:
 def _session_id(site: Site, on: dt.date) -> int:
     """The id of ``site``'s session on ``on``, created on first use; call inside the dose's
     transaction (a session it creates commits or rolls back with the dose)."""
-    kind = SESSION_KIND_FOR_SITE.get(site.kind, SessionKind.FIXED)
-    key = (site.pk, on, kind)
-    now = time.monotonic()
-    hit = _SESSIONS.get(key)
-    if hit is not None and hit[0] > now:
-        return hit[1]
-    session, created = Session.objects.get_or_create(site_id=site.pk, date=on, kind=kind)
+    return _session_ids([(site, on)])[(site.pk, on)]
 
-    def remember(session_id: int = session.pk) -> None:
-        if len(_SESSIONS) > _REFERENCE_MAX:
-            _SESSIONS.clear()
-        _SESSIONS[key] = (time.monotonic() + REFERENCE_TTL, session_id)
 
-    # A session created here exists for others only once the dose commits; doses protect it from
-    # deletion from then on, so a cached id always names a row.
-    if created:
-        transaction.on_commit(remember)
+def _remember_session(key: tuple[int, dt.date, str], session_id: int) -> None:
+    if len(_SESSIONS) > _REFERENCE_MAX:
+        _SESSIONS.clear()
+    _SESSIONS[key] = (time.monotonic() + REFERENCE_TTL, session_id)
+
+
+def _session_rows(keys: list[tuple[int, dt.date, str]]) -> dict[tuple[int, dt.date, str], int]:
+    """The ids of the sessions ``keys`` (site id, day, kind) that exist, in one statement."""
+    table, ops = Session._meta.db_table, connection.ops
+    wanted = set(keys)
+    sites = sorted({k[0] for k in keys})
+    days = sorted({k[1] for k in keys})
+    if connection.vendor == "sqlite":
+        clause = "site_id IN (SELECT value FROM json_each(%s)) AND date IN (SELECT value FROM json_each(%s))"
+        params = [json.dumps(sites), json.dumps([ops.adapt_datefield_value(d) for d in days])]
     else:
-        remember()
-    return session.pk
+        clause, params = "site_id = ANY(%s) AND date = ANY(%s)", [sites, days]
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT id, site_id, date, kind FROM {table} WHERE {clause}", params)
+        rows = cursor.fetchall()
+    found = {}
+    for pk, site_id, day, kind in rows:
+        key = (site_id, day if isinstance(day, dt.date) else dt.date.fromisoformat(day), kind)
+        if key in wanted:
+            found[key] = pk
+    return found
+
+
+def _session_ids(pairs: list[tuple[Site, dt.date]]) -> dict[tuple[int, dt.date], int]:
+    """``_session_id`` for many (site, day) pairs at once: {(site id, day): session id}.
+
+    Sessions cached in this process cost nothing; the others are read in one statement and the
+    missing ones created in one ``INSERT … ON CONFLICT DO NOTHING`` per 500 (the unique index on
+    site, day and kind decides a race: a session another transaction committed meanwhile is read
+    back; one still missing after that raises ``IntegrityError``, which a dose batch retries).
+    Call inside the doses' transaction: a session created here is cached only once it commits
+    (doses protect it from deletion from then on, so a cached id always names a row).
+    """
+    out: dict[tuple[int, dt.date], int] = {}
+    misses: dict[tuple[int, dt.date, str], tuple[int, dt.date]] = {}
+    now = time.monotonic()
+    for site, on in pairs:
+        pair = (site.pk, on)
+        if pair in out:
+            continue
+        key = (site.pk, on, SESSION_KIND_FOR_SITE.get(site.kind, SessionKind.FIXED))
+        hit = _SESSIONS.get(key)
+        if hit is not None and hit[0] > now:
+            out[pair] = hit[1]
+        else:
+            misses[key] = pair
+    if not misses:
+        return out
+    found = _session_rows(list(misses))
+    for key, pk in found.items():
+        _remember_session(key, pk)
+    missing = [k for k in misses if k not in found]
+    created: dict[tuple[int, dt.date, str], int] = {}
+    if missing:
+        table, adapt = Session._meta.db_table, connection.ops.adapt_datefield_value
+        with connection.cursor() as cursor:
+            for start in range(0, len(missing), 500):
+                chunk = missing[start:start + 500]
+                cursor.execute(
+                    f"INSERT INTO {table} (site_id, date, kind, planned_doses) VALUES "
+                    + ", ".join(["(%s, %s, %s, 0)"] * len(chunk))
+                    + " ON CONFLICT (site_id, date, kind) DO NOTHING RETURNING id, site_id, date, kind",
+                    [x for site_id, on, kind in chunk for x in (site_id, adapt(on), kind)],
+                )
+                for pk, site_id, day, kind in cursor.fetchall():
+                    created[(site_id, day if isinstance(day, dt.date) else dt.date.fromisoformat(day), kind)] = pk
+        late = [k for k in missing if k not in created]
+        if late:  # committed by another transaction since the read: theirs, committed
+            more = _session_rows(late)
+            for key, pk in more.items():
+                _remember_session(key, pk)
+            found.update(more)
+            if len(more) < len(late):
+                raise IntegrityError("session_unique_site_day_kind: a session vanished during a race")
+
+        def remember(created: dict = created) -> None:
+            for key, pk in created.items():
+                _remember_session(key, pk)
+
+        transaction.on_commit(remember)
+    for key, pair in misses.items():
+        out[pair] = found[key] if key in found else created[key]
+    return out
 
 
 def dose_history(person: Person) -> list[DoseRecord]:
