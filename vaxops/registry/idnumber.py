@@ -237,7 +237,9 @@ def make_id_number(division_code: str, birth_date: date, sequence: int) -> str:
     # Explicit zero padding: strftime("%Y") does not pad years before 1000 on every platform.
     birth_digits = f"{birth_date.year:04d}{birth_date.month:02d}{birth_date.day:02d}"
     first17 = f"{division_code}{birth_digits}{sequence:03d}"
-    return first17 + check_character(first17)
+    if len(first17) != 17:  # a year after 9999 or before 0
+        raise ValueError(f"expected 17 digits, got {first17!r}")
+    return first17 + _check(first17)
 
 
 def random_id_number(rng: random.Random, division_code: str, birth_date: date, sex: Sex) -> str:
