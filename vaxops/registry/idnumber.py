@@ -65,6 +65,8 @@ __all__ = [
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK_CHARS = "10X98765432"
 _DIGITS = frozenset("0123456789")
+# sum(W_i * ord("0")): what weighting the ASCII codes instead of the digits adds.
+_DIGIT_OFFSET = sum(_WEIGHTS) * ord("0")
 
 Sex = Literal["M", "F"]
 
@@ -150,7 +152,12 @@ def check_character(first17: str) -> str:
     """Return the check character (``0``-``9`` or ``X``) for the first 17 digits."""
     if len(first17) != 17 or not _DIGITS.issuperset(first17):
         raise ValueError(f"expected 17 digits, got {first17!r}")
-    total = sum(map(mul, map(int, first17), _WEIGHTS))
+    return _check(first17)
+
+
+def _check(first17: str) -> str:
+    """The check character of 17 ASCII digits (not checked again)."""
+    total = sum(map(mul, first17.encode("ascii"), _WEIGHTS)) - _DIGIT_OFFSET
     return _CHECK_CHARS[total % 11]
 
 
@@ -168,7 +175,8 @@ def parse_id_number(raw: str, *, today: date) -> ResidentId:
     ``today`` is explicit so that the "not in the future" check is reproducible in tests and
     imports.
     """
-    text = normalise_id_input(raw)
+    # Plain ASCII digits (and X): nothing to forgive, only a lower-case x to upper-case.
+    text = raw.upper() if raw.isascii() and raw.isalnum() else normalise_id_input(raw)
     if len(text) not in (15, 18):
         raise IdNumberError.from_code("id_wrong_length", length=len(text))
     if not (_DIGITS.issuperset(text[:17]) and (text[17:] == "X" or _DIGITS.issuperset(text[17:]))):
@@ -181,10 +189,10 @@ def parse_id_number(raw: str, *, today: date) -> ResidentId:
     if converted:
         # GB 11643-1989 numbers were issued to people born in the 1900s only.
         first17 = text[:6] + "19" + text[6:]
-        expected = check_character(first17)
+        expected = _check(first17)
     else:
         first17 = text[:17]
-        expected = check_character(first17)
+        expected = _check(first17)
         if text[17] != expected:
             raise IdNumberError.from_code("id_bad_check_character", expected=expected, actual=text[17])
 
@@ -229,7 +237,9 @@ def make_id_number(division_code: str, birth_date: date, sequence: int) -> str:
     # Explicit zero padding: strftime("%Y") does not pad years before 1000 on every platform.
     birth_digits = f"{birth_date.year:04d}{birth_date.month:02d}{birth_date.day:02d}"
     first17 = f"{division_code}{birth_digits}{sequence:03d}"
-    return first17 + check_character(first17)
+    if len(first17) != 17:  # a year after 9999 or before 0
+        raise ValueError(f"expected 17 digits, got {first17!r}")
+    return first17 + _check(first17)
 
 
 def random_id_number(rng: random.Random, division_code: str, birth_date: date, sex: Sex) -> str:

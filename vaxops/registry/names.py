@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 MAX_LENGTH = 64
 NAME_PUNCTUATION = frozenset("·•‧・･-‐‑'’.་༌")
@@ -46,6 +47,10 @@ def _is_mark(ch: str) -> bool:
     return unicodedata.category(ch).startswith("M")
 
 
+# Accepted names are remembered (a refusal is not: it raises, and lru_cache keeps no exception):
+# the same names come back again and again in imports and the demo's hundreds of thousands of
+# residents, and the rules below cost microseconds per character.
+@lru_cache(maxsize=1 << 17)
 def normalise_name(raw: str) -> str:
     """The name as stored, or ``NameRefused`` saying why it cannot be one."""
     text = unicodedata.normalize("NFC", raw or "")
