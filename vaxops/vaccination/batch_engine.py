@@ -323,7 +323,8 @@ class Batch:
     # --- deciding ----------------------------------------------------------------------------
 
     def admitted(self, person: _Person, retro: bool) -> bool:
-        """``admits`` as ``_person_for_dose`` applies it. The area part depends only on the home
+        """Whether the user may reach the person (``person.vaccinate``, or for a retrospective entry
+        ``dose.retrospective``: a county command reaches its residents). The area part depends only on the home
         path and county, so it is decided once per home in the batch; only a person outside the
         area is asked about one by one (a reach by exact ID number, ``access.scope``)."""
         hit = person.admitted.get(retro)

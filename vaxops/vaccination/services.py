@@ -247,24 +247,11 @@ def dose_history(person: Person) -> list[DoseRecord]:
 # Each is one short statement whose ORM form cost 5-20 times more CPU to compile than to run,
 # on every dose. They return only the columns the checks read; values come back as the ORM would
 # give them (aware datetimes, dates, decoded JSON) on both SQLite and PostgreSQL, and
-# vaccination/tests/test_hot_path.py runs them on both engines.
-
-
-@dataclass(frozen=True, slots=True)
-class PastDose:
-    """The columns of a valid dose that eligibility and duplicate checks read."""
-
-    pk: int
-    product_code: str
-    dose_number: int
-    kind: str
-    administered_at: dt.datetime
-    series: str
+# vaccination/tests/test_hot_path.py runs them on both engines. The batch's own reads (persons,
+# history, deferrals of many people at once) are in batch_engine.Batch.
 
 
 M = TypeVar("M", bound=Model)
-_PRIORITY_GROUPS = Person._meta.get_field("priority_groups")
-_CLIENT_UUID = DoseRecord._meta.get_field("client_uuid")
 
 
 def _loaded(model: type[M], values: dict[str, Any]) -> M:
@@ -290,72 +277,6 @@ def _lot_rows(lot_number: str) -> list[tuple[int, int, dt.date, str]]:
         return cursor.fetchall()
 
 
-def _person_for_dose(person_id: int, acting_user: Any, *, retrospective: bool = False) -> Person | None:
-    """The person to vaccinate, row-locked, if the user may reach them (``person.vaccinate``, or
-    for a retrospective entry ``dose.retrospective``: a county command reaches its residents).
-
-    ``SELECT … FOR UPDATE OF`` the person on PostgreSQL; SQLite has no row locks and needs none
-    (the IMMEDIATE transaction already holds the database's write lock). The area rule is
-    applied by ``access.scope.admits`` on the row's home division path and county, the same rule
-    ``restrict`` turns into a filter. Only the columns recording a dose reads are loaded.
-    """
-    persons, divisions, deferrals = Person._meta.db_table, Division._meta.db_table, Deferral._meta.db_table
-    # Whether any deferral is still open rides along, so that the usual person without one costs
-    # no separate deferral read (``may_have_deferrals`` on the returned person).
-    sql = (
-        f"SELECT p.id, p.birth_date, p.status, p.priority_groups, p.county_code, d.path, p.home_division_id, "
-        f"EXISTS (SELECT 1 FROM {deferrals} x WHERE x.person_id = p.id AND x.lifted_at IS NULL) "
-        f"FROM {persons} p JOIN {divisions} d ON d.id = p.home_division_id WHERE p.id = %s"
-    )
-    if connection.features.has_select_for_update_of:
-        sql += " FOR UPDATE OF p"
-    elif connection.features.has_select_for_update:
-        sql += " FOR UPDATE"
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [person_id])
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    pk, birth_date, status, groups, county_code, path, home_id, open_deferral = row
-    place = {"pk": pk, "home_division__path": path, "county_code": county_code}
-    if not (
-        admits(acting_user, "person.vaccinate", Person, place)
-        or (retrospective and admits(acting_user, "dose.retrospective", Person, place))
-    ):
-        return None
-    groups = _PRIORITY_GROUPS.from_db_value(groups, None, connection)
-    person = _loaded(
-        Person, {"id": pk, "birth_date": birth_date, "status": status, "priority_groups": groups,
-                 "county_code": county_code, "home_division_id": home_id},
-    )
-    person.may_have_deferrals = bool(open_deferral)
-    person.home_path = path
-    return person
-
-
-def _history_and_replay(person_id: int, client_uuid: uuid.UUID) -> tuple[list[PastDose], bool]:
-    """The person's valid doses (oldest first), and whether ``client_uuid`` is already recorded.
-
-    One statement serves both: the replay check must see a submission that committed while this
-    one waited for the person's lock, and the history is read under the same lock.
-    """
-    key = _CLIENT_UUID.get_db_prep_value(client_uuid, connection)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT id, person_id, product_id, series, dose_number, kind, administered_at, status, "
-            f"client_uuid = %s FROM {DoseRecord._meta.db_table} "
-            f"WHERE (person_id = %s AND status = %s) OR client_uuid = %s ORDER BY administered_at, id",
-            [key, person_id, DoseStatus.VALID, key],
-        )
-        rows = cursor.fetchall()
-    history = [
-        PastDose(pk, _product_by_id(product_id).code, number, kind, _aware(at), series)
-        for pk, owner, product_id, series, number, kind, at, status, _this in rows
-        if owner == person_id and status == DoseStatus.VALID
-    ]
-    return history, any(row[8] for row in rows)
-
-
 def _active_deferrals(person_id: int, on: dt.date) -> list[rules.ActiveDeferral]:
     """The person's deferrals in force on ``on``."""
     with connection.cursor() as cursor:
@@ -375,7 +296,7 @@ def assess_person(
     person: Person,
     product: Product,
     on: dt.date,
-    history: list[DoseRecord] | list[PastDose] | None = None,
+    history: list[Any] | None = None,
     products: dict[str, Product] | None = None,
 ):
     """The eligibility verdict for ``person`` and ``product`` on ``on`` (see catalog.rules).
@@ -507,10 +428,6 @@ def _check_verdict(verdict, *, override_reason: str | None, acting_user: Any) ->
     if not override_reason.strip():
         raise VaxopsError("override_reason_required", detail)
     return override_reason.strip()
-
-
-class _Replay(Exception):
-    """Leaves the transaction (writing nothing) when the submission turns out to be a replay."""
 
 
 def _submitted(client_uuid: uuid.UUID) -> DoseRecord | None:

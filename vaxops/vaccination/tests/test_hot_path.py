@@ -109,6 +109,15 @@ def test_a_product_saved_in_this_process_is_seen_at_once(world, forget_reference
     assert services.catalog_products()["BIBP"].doses_in_series == 3
 
 
+def _batch(user):
+    """The dose engine's reads, as a batch of ``user`` makes them."""
+    from django.utils import timezone
+
+    from vaxops.vaccination.batch_engine import Batch
+
+    return Batch([], acting_user=user, source="api", now=timezone.now())
+
+
 def test_the_replay_check_reads_history_and_submission_in_one_statement(world, person, django_assert_num_queries):
     from vaxops.vaccination.services import record_dose
 
@@ -120,33 +129,48 @@ def test_the_replay_check_reads_history_and_submission_in_one_statement(world, p
         **{f.attname: getattr(dose, f.attname) for f in DoseRecord._meta.concrete_fields if not f.primary_key}
         | {"client_uuid": uuid.uuid4(), "status": DoseStatus.VOIDED, "dose_number": 2}
     )
+    batch = _batch(world.users["vaccinator"])
     with django_assert_num_queries(1):
-        history, seen = services._history_and_replay(person.pk, uuid.uuid4())
+        by_person, seen = batch.read_history([person.pk], [uuid.uuid4()])
+    history = by_person[person.pk]
     assert not seen and [d.pk for d in history] == [dose.pk]
     assert history[0].administered_at == dose.administered_at and history[0].administered_at.tzinfo is not None
     assert history[0].product_code == "BIBP" and history[0].dose_number == 1 and history[0].series == dose.series
-    assert services._history_and_replay(person.pk, dose.client_uuid)[1]
+    assert batch.read_history([person.pk], [dose.client_uuid])[1] == {dose.client_uuid}
     # A voided record of this submission is still this submission.
-    assert services._history_and_replay(person.pk, voided.client_uuid) == (history, True)
+    again, seen = batch.read_history([person.pk], [voided.client_uuid])
+    assert ([d.pk for d in again[person.pk]], seen) == ([dose.pk], {voided.client_uuid})
 
 
 def test_hand_written_person_and_deferral_reads_match_the_orm(world):
+    from vaxops.vaccination.batch import DoseItem
+    from vaxops.vaccination.batch_engine import Batch, _Work
+
     person = make_person(world, priority_groups=["medical_staff"])
     Deferral.objects.create(person=person, code="pregnancy", since=dt.date(2021, 5, 1), until=dt.date(2021, 6, 1))
     Deferral.objects.create(person=person, code="acute_illness", since=dt.date(2021, 4, 1), until=dt.date(2021, 4, 5))
-    loaded = services._person_for_dose(person.pk, world.users["vaccinator"])
+    work = [_Work(0, DoseItem(uuid.uuid4(), "BIBP", "B2021001", "KD-MASS", AT, person_id=person.pk))]
+
+    def read(user):
+        batch = _batch(user)
+        return batch, batch.read_persons(work)[0][person.pk]
+
+    batch, row = read(world.users["vaccinator"])
+    loaded = Batch._loaded_person(row)
     orm = Person.objects.get(pk=person.pk)
     assert (loaded.pk, loaded.birth_date, loaded.status, loaded.priority_groups, loaded.county_code) == (
         orm.pk, orm.birth_date, orm.status, orm.priority_groups, orm.county_code
     )
     assert loaded.name == orm.name  # a column not read by the dose path is loaded on access
-    assert services._person_for_dose(person.pk, world.users["supply_officer"]) is None
+    assert batch.admitted(row, False)
+    officer_batch, officer_row = read(world.users["supply_officer"])
+    assert not officer_batch.admitted(officer_row, False)
     assert loaded.may_have_deferrals
     assert [(d.code, d.until) for d in services._active_deferrals(person.pk, dt.date(2021, 5, 10))] == [
         ("pregnancy", dt.date(2021, 6, 1))
     ]
     Deferral.objects.filter(person=person).update(lifted_at=dt.datetime(2021, 5, 2, tzinfo=dt.UTC))
-    assert not services._person_for_dose(person.pk, world.users["vaccinator"]).may_have_deferrals
+    assert not Batch._loaded_person(read(world.users["vaccinator"])[1]).may_have_deferrals
 
 
 def test_a_person_with_an_open_deferral_is_refused(vaccinator, world):
