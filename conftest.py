@@ -20,6 +20,7 @@ class World:
     divisions: dict = field(default_factory=dict)
     sites: dict = field(default_factory=dict)
     lots: dict = field(default_factory=dict)
+    stores: dict = field(default_factory=dict)  # code -> Store (a site's store has the site's code)
     users: dict = field(default_factory=dict)  # role -> user (in-area: Kangding 513301)
     tokens: dict = field(default_factory=dict)  # role -> bearer token
     people: dict = field(default_factory=dict)
@@ -82,6 +83,8 @@ def build_world() -> World:
     ]:
         w.lots[key] = Lot.objects.create(product=product, lot_number=number, expiry_date=expiry, status=status)
 
+    build_stores(w)
+
     scopes = {
         "prefecture_command": "513300", "county_command": "513301", "site_manager": "KD-MASS",
         "vaccinator": "KD-MASS", "grid_worker": "513301001", "supply_officer": "513301",
@@ -99,6 +102,35 @@ def build_world() -> World:
         user, token = create_user(username=f"{role}_ld", role=role, scope=scope, with_token=True, source="cli")
         w.users[f"{role}_ld"], w.tokens[f"{role}_ld"] = user, token
     return w
+
+
+#: doses of each lot the world's site stores start with (received on 2021-01-04)
+SITE_STOCK = 10_000
+
+
+def build_stores(w: World) -> None:
+    """The stores of the world: the prefecture's and each county's CDC cold room, one store
+    per site (with the site's code), and every lot stocked at every site."""
+    from vaxops.supply.ledger import Line, post
+    from vaxops.supply.models import Store
+
+    def store(code, level, division, parent=None, site=None, equipment="refrigerator"):
+        d = w.divisions[division]
+        w.stores[code] = Store.objects.create(
+            code=code, name_zh=f"{d.name_zh}疫苗库" if site is None else site.name_zh, name_en=code, level=level,
+            division=d, county_code=d.county_code or "", site=site, parent=parent, equipment_class=equipment)
+        return w.stores[code]
+
+    gz = store("GZ-CDC", 2, "513300", equipment="cold_room")
+    kd = store("KD-CDC", 3, "513301", gz, equipment="cold_room")
+    ld = store("LD-CDC", 3, "513322", gz, equipment="cold_room")
+    ab = store("AB-CDC", 2, "513200", equipment="cold_room")
+    for code, parent in (("KD-MASS", kd), ("KD-THC", kd), ("LD-MASS", ld), ("AB-FIX", ab)):
+        site = w.sites[code]
+        store(code, 5, site.division.code, parent, site=site)
+    at = dt.datetime(2021, 1, 4, 9, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+    lines = [Line(s.pk, lot.pk, SITE_STOCK, "receipt") for s in w.stores.values() for lot in w.lots.values()]
+    post(lines, reason="receipt", user=None, occurred_at=at, document_number="WORLD-STOCK")
 
 
 @pytest.fixture

@@ -9,5 +9,6 @@ urlpatterns = [
     path("doses/", include("vaxops.vaccination.review_urls")),
     path("users/", include("vaxops.access.urls")),
     path("imports/", include("vaxops.interop.urls")),
+    path("supply/", include("vaxops.supply.urls")),
     path("", include("vaxops.web.urls")),
 ]

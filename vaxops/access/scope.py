@@ -64,6 +64,36 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # Importing files of people and doses (docs/imports.md) and reading the import jobs of
     # one's area; each row is still decided by the engines with the importer's own rights.
     "import.run": frozenset({Role.COUNTY_COMMAND, Role.ADMIN}),
+    # Supply (docs/supply.md). Seeing stores and their stock: everyone who works with vaccine.
+    "stock.view": ALL_ROLES - {Role.GRID_WORKER},
+    # Receipts from manufacturers, dispatch, adjustments: the supply officers of the area.
+    "stock.receive_shipment": frozenset({Role.SUPPLY_OFFICER, Role.ADMIN}),
+    "stock.dispatch": frozenset({Role.SUPPLY_OFFICER, Role.ADMIN}),
+    # Receiving a transfer, counting, adjusting and logging temperatures: also the site manager
+    # at their site.
+    "stock.receive": frozenset({Role.SUPPLY_OFFICER, Role.SITE_MANAGER, Role.ADMIN}),
+    "stock.adjust": frozenset({Role.SUPPLY_OFFICER, Role.SITE_MANAGER, Role.ADMIN}),
+    "stock.count": frozenset({Role.SUPPLY_OFFICER, Role.SITE_MANAGER, Role.ADMIN}),
+    "temperature.record": frozenset({Role.SUPPLY_OFFICER, Role.SITE_MANAGER, Role.ADMIN}),
+    # Open excursions: seen by the supply officers, the command and the supervisors; reviewed
+    # by the supervisors.
+    "excursion.view": frozenset(
+        {Role.SUPPLY_OFFICER, Role.SUPERVISOR, Role.COUNTY_COMMAND, Role.PREFECTURE_COMMAND, Role.SITE_MANAGER,
+         Role.ADMIN}
+    ),
+    "excursion.review": frozenset({Role.SUPERVISOR}),
+    # Market supervision: quarantine, recall and release lots; trace them to stores and people.
+    "lot.quarantine": frozenset({Role.SUPERVISOR}),
+    "lot.trace": frozenset(
+        {Role.SUPERVISOR, Role.SUPPLY_OFFICER, Role.COUNTY_COMMAND, Role.PREFECTURE_COMMAND, Role.ADMIN}
+    ),
+    # The recipients of a lot (masked names with phones, for a recall notice).
+    "lot.recipients": frozenset({Role.SUPERVISOR, Role.COUNTY_COMMAND, Role.PREFECTURE_COMMAND}),
+    # Allocations: proposed by the supply officers or the command, approved by the command.
+    "allocation.propose": frozenset(
+        {Role.SUPPLY_OFFICER, Role.COUNTY_COMMAND, Role.PREFECTURE_COMMAND, Role.ADMIN}
+    ),
+    "allocation.approve": frozenset({Role.COUNTY_COMMAND, Role.PREFECTURE_COMMAND, Role.ADMIN}),
 }
 
 # role of the manager -> roles they may grant (and only within their own area).
@@ -159,8 +189,17 @@ _PLACEMENTS: dict[str, _Placement] = {
     "vaccination.doseconflict": _Placement(path="site__division__path", site="site_id"),
     # An import job sits where its importer's area is (an everywhere importer's: nowhere else).
     "interop.importjob": _Placement(path="division__path"),
-    # Lots are product-wide reference data until stores carry stock.
+    # Lots are product-wide reference data; their stock sits in stores.
     "supply.lot": _Placement(path=None),
+    "supply.store": _Placement(path="division__path", site="site_id"),
+    "supply.stockbalance": _Placement(path="store__division__path", site="store__site_id"),
+    "supply.stockline": _Placement(path="store__division__path", site="store__site_id"),
+    # A transfer is seen from both ends; site staff see the ones coming to their site.
+    "supply.transfer": _Placement(path="from_store__division__path", site_path="to_store__division__path",
+                                  site="to_store__site_id"),
+    "supply.temperaturereading": _Placement(path="store__division__path", site="store__site_id"),
+    "supply.excursion": _Placement(path="store__division__path", site="store__site_id"),
+    "supply.allocation": _Placement(path="from_store__division__path"),
 }
 
 

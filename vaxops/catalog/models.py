@@ -46,6 +46,10 @@ class Product(models.Model):
     doses_in_series = models.PositiveSmallIntegerField()
     schedule = models.JSONField()
     is_active = models.BooleanField(default=True)
+    # Presentation (products.json "presentation"): doses in one vial, and how many hours an
+    # opened multi-dose vial may be used (the end of the session ends it sooner).
+    doses_per_vial = models.PositiveSmallIntegerField(default=1)
+    open_vial_hours = models.PositiveSmallIntegerField(default=6)
 
     class Meta:
         ordering = ["code"]

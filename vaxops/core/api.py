@@ -317,6 +317,7 @@ def register_routers() -> None:
     from vaxops.campaign.api import router as stats_router
     from vaxops.registry.api import router as people_router
     from vaxops.sites.api import router as sites_router
+    from vaxops.supply import api_allocations, api_coldchain, api_stock
     from vaxops.supply.api import router as lots_router
     from vaxops.vaccination.api import router as doses_router
 
@@ -324,6 +325,13 @@ def register_routers() -> None:
     api.add_router("/doses", doses_router)
     api.add_router("/sites", sites_router)
     api.add_router("/lots", lots_router)
+    api.add_router("/stores", api_stock.stores_router)
+    api.add_router("/stores", api_coldchain.stores_router)
+    api.add_router("/receipts", api_stock.receipts_router)
+    api.add_router("/transfers", api_stock.transfers_router)
+    api.add_router("/adjustments", api_stock.adjustments_router)
+    api.add_router("/excursions", api_coldchain.excursions_router)
+    api.add_router("/allocations", api_allocations.router)
     api.add_router("/stats", stats_router)
 
 

@@ -139,6 +139,44 @@ ERRORS: dict[str, tuple[int, Any]] = {
     "import_batch_refused": (
         422, _("Not written: other rows were rejected and this import is all or nothing."),
     ),
+    # supply: stores, the ledger, transfers (docs/supply.md)
+    "store_not_found": (404, _("No such store in your area: {store}.")),
+    "invalid_quantity": (422, _("Give a whole number of doses greater than zero.")),
+    "occurred_in_future": (422, _("The time of the stock movement is in the future.")),
+    "duplicate_lot_in_event": (422, _("Lot {lot_number} appears twice: give each lot once.")),
+    "insufficient_stock": (409, _("Not enough stock: {on_hand} doses on hand, {requested} requested.")),
+    "stock_on_hold": (
+        409, _("The stock is on hold (a cold-chain excursion or a missing temperature record) until it is reviewed."),
+    ),
+    "lot_not_at_site": (409, _("Lot {lot_number} is not in stock at this site.")),
+    "invalid_route": (422, _("Stock cannot go from {from_store} to {to_store}: send to a child store, a sibling or the parent.")),
+    "unknown_reason": (422, _("Unknown reason: {reason}.")),
+    "reason_not_allowed": (422, _("The reason {reason} cannot be used here.")),
+    "transfer_not_found": (404, _("No such transfer in your area.")),
+    "transfer_not_in_transit": (409, _("This transfer is {status}: only a transfer in transit can be received.")),
+    "delivery_does_not_add_up": (
+        422, _("For lot {lot_number}, accepted ({accepted}) and rejected ({rejected}) must add up to the {shipped} doses shipped."),
+    ),
+    "rejection_reason_required": (422, _("Give the reason for rejecting doses of lot {lot_number}.")),
+    "lot_not_in_transfer": (422, _("Lot {lot_number} is not in this transfer.")),
+    "lot_expired_on_receipt": (422, _("Lot {lot_number} expired on {expiry_date}: it cannot be received.")),
+    "arrival_temperature_out_of_range": (
+        422, _("The arrival temperature {celsius} °C is outside 2–8 °C: the stock is refused."),
+    ),
+    "event_not_found": (404, _("No such stock event in your area.")),
+    "event_already_reversed": (409, _("This stock event has already been reversed.")),
+    # cold chain
+    "temperature_out_of_range": (422, _("A temperature of {celsius} °C cannot be right: give a value from −60 to +60 °C.")),
+    "excursion_not_found": (404, _("No such cold-chain excursion in your area.")),
+    "excursion_closed": (409, _("This excursion has already been reviewed.")),
+    "invalid_decision": (422, _("Choose release or discard.")),
+    "review_note_required": (422, _("Write a note on what was checked.")),
+    # lots and allocations
+    "lot_status_reason_required": (422, _("Write the reason for this change of the lot's status.")),
+    "lot_status_unchanged": (409, _("Lot {lot_number} is already {status}.")),
+    "allocation_not_found": (404, _("No such allocation in your area.")),
+    "allocation_not_proposed": (409, _("This allocation is {status}: only a proposed allocation can be approved.")),
+    "nothing_to_allocate": (422, _("There is no stock of {product} to allocate.")),
 }
 
 

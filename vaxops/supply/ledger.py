@@ -1,0 +1,198 @@
+"""The one writer of the stock ledger: events, their lines and the balances, together.
+
+Every service that moves stock (receipts, transfers, adjustments, counts, excursion discards,
+the dose path, open-vial wastage) builds ``Line`` values and calls ``post`` inside its own
+durable transaction; ``post`` locks the balances it touches (in one order, so two writers
+cannot deadlock), refuses a debit below zero or from stock on hold, appends the event and its
+lines and moves the balances. It writes no audit event: the calling service does, once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import connection
+from django.utils import timezone
+
+from vaxops.core.errors import VaxopsError
+from vaxops.supply.models import ReasonCategory, StockBalance, StockEvent, StockLine, Store
+from vaxops.supply.reasons import reason as reason_by_code
+
+# Debits of these categories are what a hold stops (a dose, a dispatch); a hold never stops
+# a discard, a count or a return.
+HELD_CATEGORIES = frozenset({ReasonCategory.TRANSFER, ReasonCategory.ADMINISTRATION})
+
+
+@dataclass(frozen=True)
+class Line:
+    """One store × lot change: ``quantity`` signed (+ credit, − debit), in doses."""
+
+    store_id: int
+    lot_id: int
+    quantity: int
+    reason: str  # StockReason code
+    source_store_id: int | None = None
+    destination_store_id: int | None = None
+
+
+@dataclass
+class Balance:
+    """A locked balance row as ``lock`` read it (``pk`` None: no row yet, on hand 0)."""
+
+    pk: int | None
+    store_id: int
+    lot_id: int
+    on_hand: int
+    on_hold: bool
+
+
+def _key(store_id: int, lot_id: int) -> tuple[int, int]:
+    return (store_id, lot_id)
+
+
+def lock(keys: Iterable[tuple[int, int]]) -> dict[tuple[int, int], Balance]:
+    """Read (and on PostgreSQL lock, FOR UPDATE in (store, lot) order) the balances of ``keys``.
+
+    Call inside a transaction; keys with no row yet come back with ``pk=None``, on hand 0.
+    On SQLite the write transaction (``BEGIN IMMEDIATE``) already serialises writers.
+    """
+    wanted = sorted(set(keys))
+    found: dict[tuple[int, int], Balance] = {}
+    if wanted:
+        qs = StockBalance.objects.filter(store_id__in={k[0] for k in wanted}, lot_id__in={k[1] for k in wanted})
+        if connection.vendor == "postgresql":
+            qs = qs.select_for_update().order_by("store_id", "lot_id")
+        for pk, store_id, lot_id, on_hand, on_hold in qs.values_list("pk", "store_id", "lot_id", "on_hand", "on_hold"):
+            k = _key(store_id, lot_id)
+            if k in wanted:
+                found[k] = Balance(pk, store_id, lot_id, on_hand, on_hold)
+    return {k: found.get(k) or Balance(None, k[0], k[1], 0, False) for k in wanted}
+
+
+def held_stores(store_ids: Iterable[int]) -> set[int]:
+    """The stores among ``store_ids`` with all their stock on hold (an open excursion)."""
+    ids = set(store_ids)
+    if not ids:
+        return set()
+    return set(Store.objects.filter(pk__in=ids, on_hold=True).values_list("pk", flat=True))
+
+
+def post(
+    lines: Sequence[Line],
+    *,
+    reason: str,
+    user: Any,
+    occurred_at: dt.datetime,
+    document_number: str = "",
+    client_uuid: uuid.UUID | None = None,
+    reverses: StockEvent | None = None,
+    transfer=None,
+    detail: dict | None = None,
+    note: str = "",
+    locked: dict[tuple[int, int], Balance] | None = None,
+    hold: bool | None = None,
+    lot_numbers: dict[int, str] | None = None,
+) -> StockEvent:
+    """Append one event with ``lines`` and move the balances; call inside a transaction.
+
+    Refuses (``VaxopsError``, nothing written): no line or a zero line (``invalid_quantity``),
+    one store × lot twice (``duplicate_lot_in_event``), an occurred time in the future
+    (``occurred_in_future``), a debit of a transfer or a dose from stock on hold
+    (``stock_on_hold``), a debit below zero (``insufficient_stock`` with ``on_hand`` and
+    ``requested``). ``locked`` passes balances the caller already locked with ``lock``;
+    ``hold`` sets (True) or clears (False) the on-hold mark of every credited balance;
+    ``lot_numbers`` (lot id → number) only makes the errors' details readable.
+    """
+    now = timezone.now()
+    if not lines or any(line.quantity == 0 for line in lines):
+        raise VaxopsError("invalid_quantity")
+    if occurred_at > now + dt.timedelta(minutes=5):
+        raise VaxopsError("occurred_in_future", {"occurred_at": occurred_at.isoformat()})
+    keys = [_key(line.store_id, line.lot_id) for line in lines]
+    if len(set(keys)) != len(keys):
+        lot_id = next(k for k in keys if keys.count(k) > 1)[1]
+        raise VaxopsError("duplicate_lot_in_event", {"lot_number": (lot_numbers or {}).get(lot_id, lot_id)})
+    reasons = {line.reason: reason_by_code(line.reason) for line in lines}
+    balances = dict(locked) if locked is not None else {}
+    missing = [k for k in keys if k not in balances]
+    if missing:
+        balances.update(lock(missing))
+    debits = [line for line in lines if line.quantity < 0]
+    held = held_stores(
+        line.store_id for line in debits if reasons[line.reason].category in HELD_CATEGORIES
+    )
+    for line in debits:
+        b = balances[_key(line.store_id, line.lot_id)]
+        if reasons[line.reason].category in HELD_CATEGORIES and (line.store_id in held or b.on_hold):
+            raise VaxopsError("stock_on_hold", {"store_id": line.store_id,
+                                                "lot_number": (lot_numbers or {}).get(line.lot_id)})
+        if b.on_hand + line.quantity < 0:
+            raise VaxopsError("insufficient_stock", {
+                "on_hand": b.on_hand, "requested": -line.quantity, "store_id": line.store_id,
+                "lot_number": (lot_numbers or {}).get(line.lot_id),
+            })
+    event = StockEvent.objects.create(
+        occurred_at=occurred_at, recorded_at=now, user=user if getattr(user, "pk", None) else None,
+        reason=reason_by_code(reason), document_number=document_number, client_uuid=client_uuid,
+        reverses=reverses, transfer=transfer, detail=detail or {}, note=note,
+    )
+    StockLine.objects.bulk_create([
+        StockLine(event=event, store_id=line.store_id, lot_id=line.lot_id, quantity=line.quantity,
+                  reason=reasons[line.reason], source_store_id=line.source_store_id,
+                  destination_store_id=line.destination_store_id, occurred_at=occurred_at)
+        for line in lines
+    ])
+    _move(balances, lines, now, hold)
+    return event
+
+
+def _move(balances: dict[tuple[int, int], Balance], lines: Sequence[Line], now: dt.datetime, hold: bool | None):
+    """Apply the lines to the (locked) balances: one UPDATE per existing row, one bulk INSERT
+    of the new ones."""
+    new: list[StockBalance] = []
+    with connection.cursor() as cursor:
+        table = connection.ops.quote_name(StockBalance._meta.db_table)
+        for line in lines:
+            b = balances[_key(line.store_id, line.lot_id)]
+            b.on_hand += line.quantity
+            mark = b.on_hold if hold is None or line.quantity < 0 else hold
+            b.on_hold = mark
+            if b.pk is None:
+                new.append(StockBalance(store_id=b.store_id, lot_id=b.lot_id, on_hand=b.on_hand, on_hold=mark,
+                                        updated_at=now))
+            else:
+                cursor.execute(
+                    f"UPDATE {table} SET on_hand = on_hand + %s, on_hold = %s, updated_at = %s WHERE id = %s",
+                    [line.quantity, mark, now, b.pk],
+                )
+    if new:
+        for row in StockBalance.objects.bulk_create(new):
+            if row.pk is not None:
+                balances[_key(row.store_id, row.lot_id)].pk = row.pk
+
+
+def rebuild() -> int:
+    """Recompute every balance from the lines (``vaxops rebuild-stock``); returns rows written.
+
+    Balances are replaced by the sums of the lines; holds are kept. Run in one transaction.
+    """
+    from django.db.models import Sum
+
+    now = timezone.now()
+    sums = {
+        (s, lot): total
+        for s, lot, total in StockLine.objects.values("store_id", "lot_id").annotate(total=Sum("quantity"))
+        .values_list("store_id", "lot_id", "total")
+    }
+    holds = {(s, lot): h for s, lot, h in StockBalance.objects.values_list("store_id", "lot_id", "on_hold")}
+    StockBalance.objects.all().delete()
+    StockBalance.objects.bulk_create(
+        [StockBalance(store_id=s, lot_id=lot, on_hand=total, on_hold=holds.get((s, lot), False), updated_at=now)
+         for (s, lot), total in sorted(sums.items())],
+        batch_size=2000,
+    )
+    return len(sums)

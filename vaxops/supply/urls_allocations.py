@@ -1,0 +1,3 @@
+"""Supply pages: allocations."""
+
+urlpatterns: list = []

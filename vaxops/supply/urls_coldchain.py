@@ -1,0 +1,3 @@
+"""Supply pages: coldchain."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Supply pages: lots."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Supply pages: stock."""
+
+urlpatterns: list = []
