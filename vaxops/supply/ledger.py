@@ -206,11 +206,15 @@ def _move(balances: dict[tuple[int, int], Balance], lines: Sequence[Line], now: 
 def rebuild() -> int:
     """Recompute every balance from the lines (``vaxops rebuild-stock``); returns rows written.
 
-    Balances are replaced by the sums of the lines; holds are kept. Run in one transaction.
+    Balances are replaced by the sums of the lines; holds are kept. Run in one transaction: on
+    PostgreSQL the balance table is locked against writers (``post`` waits) until it commits.
     """
     from django.db.models import Sum
 
     now = timezone.now()
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"LOCK TABLE {connection.ops.quote_name(StockBalance._meta.db_table)} IN EXCLUSIVE MODE")
     sums = {
         (s, lot): total
         for s, lot, total in StockLine.objects.values("store_id", "lot_id").annotate(total=Sum("quantity"))
