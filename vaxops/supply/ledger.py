@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
 from vaxops.core.errors import VaxopsError
@@ -131,7 +131,15 @@ def post(
     ``requested``). ``locked`` passes balances the caller already locked with ``lock``;
     ``hold`` sets (True) or clears (False) the on-hold mark of every credited balance;
     ``lot_numbers`` (lot id → number) only makes the errors' details readable.
+
+    Called outside any transaction (a setup script), it opens its own, so the event, its lines
+    and the balances still commit together.
     """
+    if connection.get_autocommit():
+        with transaction.atomic():
+            return post(lines, reason=reason, user=user, occurred_at=occurred_at, document_number=document_number,
+                        client_uuid=client_uuid, reverses=reverses, transfer=transfer, detail=detail, note=note,
+                        locked=locked, hold=hold, lot_numbers=lot_numbers)
     now = timezone.now()
     if not lines or any(line.quantity == 0 for line in lines):
         raise VaxopsError("invalid_quantity")
