@@ -82,7 +82,7 @@ STOCK_HINTS = {
     "from_store": st.sampled_from(STORE_CODES), "to_store": st.sampled_from(STORE_CODES),
     "doses": st.one_of(st.integers(-5, 20_000), st.sampled_from(BIG)),
     "expiry_date": days, "arrival_temperature_c": st.one_of(st.none(), st.floats(-100, 100)),
-    "rejection_reason": st.sampled_from(["broken", "found", "nope", ""]),
+    "rejection_reason": st.sampled_from(["broken", "found", "nope", ""]), "occurred_at": times,
 }
 # The accepted value of a field shared by several operations works for all of them: the lines of
 # a transfer and of its proof of delivery (extra fields are ignored), a void's or an
@@ -92,7 +92,7 @@ STOCK_ACCEPTED = {
     # temperature record holds its store × lot).
     "store": st.just("KD-MASS"), "code": st.just("KD-MASS"), "from_store": st.just("KD-THC"),
     "to_store": st.just("KD-CDC"), "doses": st.just(5), "expiry_date": st.just("2030-01-01"),
-    "arrival_temperature_c": st.just(5.0), "rejection_reason": st.none(),
+    "arrival_temperature_c": st.just(5.0), "rejection_reason": st.none(), "occurred_at": st.none(),
     "lines": st.just([{"lot_number": "B2021001", "doses": 5, "accepted": 5, "rejected": 0}]),
     "counts": st.just([{"lot_number": "B2021001", "doses": 9_000}]),
 }
