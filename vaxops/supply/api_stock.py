@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from dataclasses import asdict
 from typing import Any
 
-from django.db.models import Q, Sum
-from django.utils import timezone
 from ninja import Field, Query, Router, Schema, Status
 from pydantic import field_validator
 
@@ -28,7 +27,6 @@ from vaxops.supply.models import (
     Store,
     StoreLevel,
     Transfer,
-    TransferLine,
     TransferStatus,
 )
 from vaxops.supply.services import (
@@ -41,6 +39,7 @@ from vaxops.supply.services import (
     receive_transfer,
     supply_arrival_temperature,
 )
+from vaxops.supply.stock import in_transit_doses, stock_of, transfers_of
 from vaxops.vaccination.api import parse_offset_datetime
 
 stores_router = Router(tags=["stores"])
@@ -308,21 +307,9 @@ def list_stores(request, division: str | None = Query(None, max_length=16)):
 def store_stock(request, code: str):
     """A store's stock by lot (earliest expiry first), with holds and what is in transit."""
     store = _scoped_store(request, code, "stock.view")
-    today = timezone.localdate()
-    balances = (StockBalance.objects.filter(store=store).filter(Q(on_hand__gt=0) | Q(on_hold=True))
-                .select_related("lot__product").order_by("lot__expiry_date", "lot__lot_number"))
-    items = [
-        {"product": b.lot.product.code, "product_name": b.lot.product.name, "lot_number": b.lot.lot_number,
-         "expiry_date": b.lot.expiry_date, "on_hand": b.on_hand, "on_hold": b.on_hold, "status": b.lot.status,
-         "expired": b.lot.expiry_date < today, "doses_per_vial": b.lot.doses_per_vial}
-        for b in balances
-    ]
-    def transit(**kw) -> int:
-        return TransferLine.objects.filter(transfer__status=TransferStatus.IN_TRANSIT, **kw).aggregate(
-            n=Sum("doses"))["n"] or 0
-
-    return {"store": store.code, "store_name": store.name, "on_hold": store.on_hold, "items": items,
-            "in_transit_in": transit(transfer__to_store=store), "in_transit_out": transit(transfer__from_store=store)}
+    coming, going = in_transit_doses(store)
+    return {"store": store.code, "store_name": store.name, "on_hold": store.on_hold,
+            "items": [asdict(row) for row in stock_of(store)], "in_transit_in": coming, "in_transit_out": going}
 
 
 @stores_router.post("/{code}/counts", response={200: CountOut, 201: CountOut, **ERRORS})
@@ -401,16 +388,13 @@ def list_transfers(request, query: Query[TransferQuery]):
     """Transfers from or to the stores of your area, newest first; site staff see those coming to
     their site."""
     require(request.user, "stock.view")
-    transfers = restrict(Transfer.objects.select_related("from_store", "to_store"), request.user, "stock.view")
-    if query.store:
-        store = _scoped_store(request, query.store, "stock.view")
-        transfers = transfers.filter(Q(from_store=store) | Q(to_store=store))
-    if query.status:
-        if query.status not in TransferStatus.values:
-            raise VaxopsError("invalid_request", {"field": "status", "allowed": list(TransferStatus.values)})
-        transfers = transfers.filter(status=query.status)
+    transfers = restrict(Transfer.objects.all(), request.user, "stock.view")
+    store = _scoped_store(request, query.store, "stock.view") if query.store else None
+    if query.status and query.status not in TransferStatus.values:
+        raise VaxopsError("invalid_request", {"field": "status", "allowed": list(TransferStatus.values)})
+    transfers = transfers_of(transfers, store=store, status=query.status)
     total = transfers.count()
-    page = transfers.order_by("-created_at", "-pk")[query.offset:query.offset + query.limit]
+    page = transfers[query.offset:query.offset + query.limit]
     return {"items": [transfer_out(t) for t in page], "count": total, "limit": query.limit, "offset": query.offset}
 
 
