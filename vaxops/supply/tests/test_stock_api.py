@@ -206,3 +206,11 @@ def test_a_receipt_dated_in_the_past_keeps_its_time(officer):
 def test_receiving_an_unknown_transfer_is_not_found(manager):
     r = manager.post("/transfers/999999/receive", {"lines": []})
     assert (r.status_code, r.json()["code"]) == (404, "transfer_not_found")
+
+
+def test_a_transfer_received_twice_says_what_it_is(manager, in_transit):
+    body = {"lines": [{"lot_number": "B2021001", "accepted": 400, "rejected": 0}], "arrival_temperature_c": 5}
+    assert manager.post(f"/transfers/{in_transit}/receive", body).status_code == 200
+    again = manager.post(f"/transfers/{in_transit}/receive", body)
+    assert (again.status_code, again.json()["code"]) == (409, "transfer_not_in_transit")
+    assert again.json()["detail"]["status_code"] == "received" and "received" in again.json()["message"]
