@@ -42,6 +42,7 @@ from vaxops.regions.models import Division
 from vaxops.supply import ledger
 from vaxops.supply.ledger import Line
 from vaxops.supply.models import (
+    EquipmentClass,
     Lot,
     LotStatus,
     ReasonCategory,
@@ -51,6 +52,7 @@ from vaxops.supply.models import (
     StockLine,
     StockReason,
     Store,
+    StoreLevel,
     Transfer,
     TransferLine,
     TransferStatus,
@@ -259,6 +261,10 @@ def create_store(*, code: str, name_zh: str, name_en: str = "", level: int, divi
     code = (code or "").strip()
     if not code or len(code) > 32 or not (name_zh or "").strip():
         raise VaxopsError("invalid_request", {"field": "code" if not code or len(code) > 32 else "name_zh"})
+    if level not in StoreLevel.values:
+        raise VaxopsError("invalid_request", {"field": "level", "allowed": list(StoreLevel.values)})
+    if equipment_class not in EquipmentClass.values:
+        raise VaxopsError("invalid_request", {"field": "equipment_class", "allowed": list(EquipmentClass.values)})
     with transaction.atomic(durable=True):
         if acting_user is None:
             division = Division.objects.filter(code=division_code).first()
