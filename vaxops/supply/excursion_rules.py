@@ -251,3 +251,46 @@ def daily_warnings(readings: Sequence[Reading], ruleset: RuleSet, *,
         for day, (below, above, lowest, highest) in sorted(days.items())
         if below + above > ruleset.warning_min_minutes
     ]
+
+
+# China 2017 storage and transport rules, Art. 11: at least one manual reading each morning and
+# each afternoon, at least 6 hours apart, even where a logger records automatically.
+MANUAL_MIN_APART = dt.timedelta(hours=6)
+NOON = dt.time(12, 0)
+
+
+@dataclass(frozen=True)
+class MissingReading:
+    """A day whose manual readings fall short of Art. 11: no morning reading, no afternoon
+    reading, or the two less than 6 h apart (``too_close``)."""
+
+    day: dt.date
+    morning: bool  # the morning reading is missing
+    afternoon: bool  # the afternoon reading is missing
+    too_close: bool  # both are there but less than 6 h apart
+
+
+def missing_manual_readings(times: Sequence[dt.datetime], first: dt.date, last: dt.date, *, now: dt.datetime,
+                            zone: dt.tzinfo = CAMPAIGN_ZONE) -> list[MissingReading]:
+    """The days from ``first`` to ``last`` (in ``zone``) whose manual readings (``times``) fall
+    short; a half-day not over yet at ``now`` is not flagged."""
+    by_day: dict[dt.date, list[dt.datetime]] = {}
+    for t in times:
+        local = t.astimezone(zone)
+        by_day.setdefault(local.date(), []).append(local)
+    local_now = now.astimezone(zone)
+    flagged: list[MissingReading] = []
+    day = first
+    while day <= last:
+        noon = dt.datetime.combine(day, NOON, tzinfo=zone)
+        midnight = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=zone)
+        readings = sorted(by_day.get(day, []))
+        mornings = [t for t in readings if t < noon]
+        afternoons = [t for t in readings if t >= noon]
+        morning_missing = not mornings and local_now >= noon
+        afternoon_missing = not afternoons and local_now >= midnight
+        too_close = bool(mornings and afternoons) and afternoons[-1] - mornings[0] < MANUAL_MIN_APART
+        if morning_missing or afternoon_missing or too_close:
+            flagged.append(MissingReading(day, morning_missing, afternoon_missing, too_close))
+        day += dt.timedelta(days=1)
+    return flagged

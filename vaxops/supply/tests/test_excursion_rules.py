@@ -8,7 +8,13 @@ import datetime as dt
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vaxops.supply.excursion_rules import Reading, daily_warnings, evaluate, load_rules
+from vaxops.supply.excursion_rules import (
+    Reading,
+    daily_warnings,
+    evaluate,
+    load_rules,
+    missing_manual_readings,
+)
 
 RULES = load_rules()
 FRIDGE = RULES.for_class("refrigerator")
@@ -234,8 +240,38 @@ def test_readings_within_2_to_8_raise_nothing_and_warn_of_nothing(steps, cls):
 def test_daily_warning_minutes_add_up_to_the_time_out_of_range(steps):
     readings = from_minutes(steps)
     expected = 0.0
-    for a, b in zip(readings, readings[1:]):
+    for a, b in zip(readings, readings[1:], strict=False):
         if not (RULES.low <= a.celsius <= RULES.high):
             expected += (min(b.at, a.at + HOLD) - a.at).total_seconds() / 60
     got = sum(w.minutes for w in daily_warnings(readings, RULES))
     assert abs(got - expected) < 1e-6
+
+
+# -- the manual-reading rule (China 2017, Art. 11) ---------------------------------------------
+
+DAY = T0.date()
+
+
+def at(hour: int, minute: int = 0, day: int = 0) -> dt.datetime:
+    return dt.datetime.combine(DAY + dt.timedelta(days=day), dt.time(hour, minute), tzinfo=T0.tzinfo)
+
+
+def test_a_morning_and_an_afternoon_reading_6_hours_apart_are_enough():
+    assert missing_manual_readings([at(8), at(14)], DAY, DAY, now=at(9, day=3)) == []
+
+
+def test_a_day_without_its_afternoon_reading_is_flagged():
+    [flag] = missing_manual_readings([at(8)], DAY, DAY, now=at(9, day=3))
+    assert (flag.day, flag.morning, flag.afternoon, flag.too_close) == (DAY, False, True, False)
+
+
+def test_readings_less_than_6_hours_apart_are_flagged():
+    [flag] = missing_manual_readings([at(9), at(14, 59)], DAY, DAY, now=at(9, day=3))
+    assert flag.too_close and not flag.morning and not flag.afternoon
+
+
+def test_a_day_without_readings_is_flagged_for_both_and_today_only_once_its_half_is_over():
+    flags = missing_manual_readings([], DAY, DAY + dt.timedelta(days=1), now=at(13, day=1))
+    assert [(f.day, f.morning, f.afternoon) for f in flags] == [
+        (DAY, True, True), (DAY + dt.timedelta(days=1), True, False),
+    ]
