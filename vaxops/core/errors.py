@@ -177,6 +177,12 @@ ERRORS: dict[str, tuple[int, Any]] = {
     "allocation_not_found": (404, _("No such allocation in your area.")),
     "allocation_not_proposed": (409, _("This allocation is {status}: only a proposed allocation can be approved.")),
     "nothing_to_allocate": (422, _("There is no stock of {product} to allocate.")),
+    # coldchain task: logger files
+    "temperature_file_invalid": (
+        422, _("The logger file has {count} rows with errors: nothing was written. Correct them and send it again."),
+    ),
+    "temperature_file_header": (422, _("The logger file must start with the header line timestamp,celsius.")),
+    "too_many_readings": (422, _("At most {limit} readings at once: split the file.")),
 }
 
 

@@ -16,7 +16,10 @@ that moment are kept and shown but raise nothing.
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
+import re
 from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
 from functools import cache
@@ -253,6 +256,76 @@ def _discard_all(store: Store, excursion: Excursion, user: Any, note: str, now: 
         return None
     return ledger.post(lines, reason="cold_chain_failure", user=user, occurred_at=now, locked=locked, note=note[:500],
                        detail={"excursion": excursion.pk, "rule": excursion.rule})
+
+
+# -- logger files ------------------------------------------------------------------------------
+
+#: readings one request may carry (a 30-day logger at one reading a minute is 43,200: split it)
+MAX_READINGS = 20_000
+MAX_ROW_ERRORS = 100
+_OFFSET_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:?\d{2})$", re.I)
+_LOCAL_TIME = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}[T ]\d{1,2}:\d{2}(:\d{2}(\.\d{1,6})?)?$")
+
+
+def parse_logger_csv(text: str, *, now: dt.datetime | None = None) -> list[tuple[dt.datetime, Decimal]]:
+    """The readings of a logger file ``timestamp,celsius`` (one header line, any interval).
+
+    A timestamp is ISO 8601 with its offset (``2021-05-10T08:00:00+08:00``) or, as loggers
+    export them, a local time without one (``2021-05-10 08:00`` or ``2021/05/10 08:00``), read in
+    the campaign's zone. Every row is checked (time, −60…+60 °C, not in the future) and all the
+    rows in error are reported together (``temperature_file_invalid`` with ``rows``: line number,
+    code, message, value); nothing is written unless every row is good.
+    """
+    now = now or timezone.now()
+    zone = timezone.get_default_timezone()
+    rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
+    rows = [r for r in rows if any(cell.strip() for cell in r)]
+    if not rows or [c.strip().lower() for c in rows[0][:2]] != ["timestamp", "celsius"]:
+        raise VaxopsError("temperature_file_header")
+    if len(rows) - 1 > MAX_READINGS:
+        raise VaxopsError("too_many_readings", {"limit": MAX_READINGS})
+    readings: list[tuple[dt.datetime, Decimal]] = []
+    errors: list[dict[str, Any]] = []
+    for line, row in enumerate(rows[1:], start=2):
+        stamp, value = (row + ["", ""])[:2]
+        try:
+            if len(row) > 2 and any(c.strip() for c in row[2:]):
+                raise VaxopsError("import_extra_cells", {"found": len(row), "expected": 2})
+            at = _file_time(stamp.strip(), zone)
+            c = _celsius(value.strip())
+            if at > now + FUTURE_SLACK:
+                raise VaxopsError("occurred_in_future", {"occurred_at": at.isoformat()})
+        except VaxopsError as exc:
+            if len(errors) < MAX_ROW_ERRORS:
+                errors.append({"row": line, "code": exc.code, "message": exc.message,
+                               "value": ",".join(row)[:80]})
+            else:
+                errors.append({"row": line, "code": exc.code})
+            continue
+        readings.append((at, c))
+    if errors:
+        raise VaxopsError("temperature_file_invalid", {"count": len(errors), "rows": errors[:MAX_ROW_ERRORS]})
+    return readings
+
+
+def _file_time(text: str, zone: dt.tzinfo) -> dt.datetime:
+    text = text.replace("/", "-")
+    try:
+        if _LOCAL_TIME.match(text):
+            return dt.datetime.fromisoformat(_padded(text)).replace(tzinfo=zone)
+        if _OFFSET_TIME.match(text):
+            return dt.datetime.fromisoformat(text.replace("z", "Z"))
+    except ValueError:
+        pass
+    raise VaxopsError("invalid_datetime", {"field": "timestamp"})
+
+
+def _padded(text: str) -> str:
+    """``2021-5-9 8:00`` → ``2021-05-09 08:00`` (fromisoformat wants two digits)."""
+    day, _, clock = text.replace("T", " ").partition(" ")
+    y, m, d = day.split("-")
+    h, rest = clock.split(":", 1)
+    return f"{y}-{int(m):02d}-{int(d):02d} {int(h):02d}:{rest}"
 
 
 # -- reads -----------------------------------------------------------------------------------
