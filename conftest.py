@@ -111,8 +111,15 @@ SITE_STOCK = 10_000
 def build_stores(w: World) -> None:
     """The stores of the world: the prefecture's and each county's CDC cold room, one store
     per site (with the site's code), and every lot stocked at every site."""
+    from vaxops.supply import reasons
     from vaxops.supply.ledger import Line, post
-    from vaxops.supply.models import Store
+    from vaxops.supply.models import StockReason, Store
+
+    # Reasons are loaded by a data migration; a transactional test's flush removes them (and
+    # the process cache would still hold the flushed rows).
+    reasons.forget()
+    if not StockReason.objects.exists():
+        reasons.load_reasons(StockReason)
 
     def store(code, level, division, parent=None, site=None, equipment="refrigerator"):
         d = w.divisions[division]

@@ -182,9 +182,15 @@ def _reevaluate(store: Store, earliest_new: dt.datetime | None, now: dt.datetime
             known.append(row)
             opened.append(row)
             continue
-        heat = ruleset.rules[e.rule].kind == "heat"
-        new_peak = peak if match.peak_celsius is None else (max if heat else min)(match.peak_celsius, peak)
-        changes = {"started_at": min(match.started_at, e.started_at), "ended_at": e.ended_at, "peak_celsius": new_peak}
+        # The run as the readings now tell it; when it began before the readings evaluated
+        # (possible only with a baseline inside it) its known start and peak are kept.
+        started, new_peak = e.started_at, peak
+        if match.started_at < series[0].at:
+            heat = ruleset.rules[e.rule].kind == "heat"
+            started = match.started_at
+            if match.peak_celsius is not None:
+                new_peak = (max if heat else min)(match.peak_celsius, peak)
+        changes = {"started_at": started, "ended_at": e.ended_at, "peak_celsius": new_peak}
         if any(getattr(match, k) != v for k, v in changes.items()):
             for k, v in changes.items():
                 setattr(match, k, v)
@@ -349,10 +355,16 @@ def missing_readings(store: Store, start: dt.date, end: dt.date, *,
                      now: dt.datetime | None = None) -> list[rules_mod.MissingReading]:
     """The days from ``start`` to ``end`` (campaign days) that break China's manual-reading rule
     (2017 storage rules, Art. 11: a morning and an afternoon reading at least 6 h apart, even
-    with a logger). Only manual readings count; days after today are not flagged."""
+    with a logger). Only manual readings count; days after today, and days before the store's
+    first reading of any kind, are not flagged."""
     zone = timezone.get_default_timezone()
     now = now or timezone.now()
     end = min(end, now.astimezone(zone).date())
+    first_reading = store.readings.order_by("at").values_list("at", flat=True).first()
+    if first_reading is None:
+        return []
+    # Before its first reading the store was not yet monitored here: nothing to flag.
+    start = max(start, first_reading.astimezone(zone).date())
     if end < start:
         return []
     lo = dt.datetime.combine(start, dt.time(), tzinfo=zone)

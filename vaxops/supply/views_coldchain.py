@@ -146,13 +146,17 @@ def _log_context(request: HttpRequest, store: Store, first: dt.date, last: dt.da
         local = r.at.astimezone(zone)
         rows.append({"day": format_date(local), "time": f"{local:%H:%M}", "celsius": r.celsius,
                      "source": r.get_source_display(), "out": not (ruleset.low <= float(r.celsius) <= ruleset.high)})
+    def wall(moment: dt.datetime) -> str:
+        # Campaign wall-clock time without an offset: the chart reads it as local time, so it
+        # shows Asia/Shanghai hours whatever the browser's own zone.
+        return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S")
+
     chart = {
-        "points": [[r.at.isoformat(), float(r.celsius), r.source] for r in readings],
+        "points": [[wall(r.at), float(r.celsius), r.source] for r in readings],
         "low": ruleset.low, "high": ruleset.high,
-        "from": lo.isoformat(), "to": min(hi, max(now, lo)).isoformat(),
-        "excursions": [{"start": max(e.started_at, lo).isoformat(),
-                        "end": min(e.ended_at or now, hi).isoformat(), "name": e.rule_label,
-                        "open": e.status == "open"} for e in excursions],
+        "from": wall(lo), "to": wall(min(hi, max(now, lo))),
+        "excursions": [{"start": wall(max(e.started_at, lo)), "end": wall(min(e.ended_at or now, hi)),
+                        "name": e.rule_label, "open": e.status == "open"} for e in excursions],
         "labels": {"celsius": "°C", "band": "2–8 °C", "manual": str(ReadingSource.MANUAL.label),
                    "logger": str(ReadingSource.LOGGER.label)},
     }

@@ -23,7 +23,11 @@
       grid: { left: 8, right: 16, top: 28, bottom: 8, containLabel: true },
       legend: { top: 0, data: [data.labels.logger, data.labels.manual] },
       tooltip: { trigger: "axis", valueFormatter: function (v) { return v + " °C"; } },
-      xAxis: { type: "time", min: data.from, max: data.to, axisLabel: { hideOverlap: true } },
+      xAxis: {
+        type: "time", min: data.from, max: data.to,
+        axisLabel: { hideOverlap: true, formatter: { year: "{yyyy}", month: "{MM}-{dd}", day: "{MM}-{dd}",
+                                                     hour: "{HH}:{mm}", minute: "{HH}:{mm}" } }
+      },
       yAxis: { type: "value", name: data.labels.celsius, min: Math.floor(low), max: Math.ceil(high) },
       series: [
         {
