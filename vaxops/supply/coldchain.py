@@ -29,6 +29,7 @@ from django.db import connection, transaction
 from django.db.models import Max
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import get_language
 
 from vaxops.access.scope import get_scoped, require, restrict
 from vaxops.core.audit import audit
@@ -389,8 +390,6 @@ def hours_open(excursion: Excursion, now: dt.datetime | None = None) -> float:
 
 def rule_name(code: str) -> str:
     """The rule's name in the active language."""
-    from django.utils.translation import get_language
-
     rule = rules().rules.get(code)
     if rule is None:
         return code

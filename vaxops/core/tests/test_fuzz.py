@@ -71,6 +71,12 @@ def hints(world: Any) -> dict[str, st.SearchStrategy]:
         "reason": st.sampled_from(["entered in error", ""]), "override_reason": st.sampled_from(["doctor cleared", ""]),
         "dose_number": st.integers(0, 4), "limit": st.integers(-1, 300),
         "conflict_id": st.sampled_from(world.conflict_ids), "keep": st.sampled_from(["existing", "incoming", "both"]),
+        # coldchain: stores, readings, excursions
+        "code": st.sampled_from(["KD-MASS", "KD-THC", "KD-CDC", "LD-MASS", "NOPE"]),
+        "store": st.sampled_from(["KD-MASS", "KD-THC", "NOPE"]),
+        "celsius": st.sampled_from([5, -0.5, 8.01, 60, -60, 61, -61, 1e308]), "from": days, "to": days,
+        "excursion_id": st.sampled_from(world.excursion_ids), "decision": st.sampled_from(["release", "discard", "x"]),
+        "note": st.sampled_from(["VVM stage 1", ""]),
     }
 
 
@@ -86,6 +92,9 @@ def accepted(world: Any) -> dict[str, st.SearchStrategy]:
         "at": st.just("2021-06-01T19:00:00+08:00"), "on": st.just("2021-05-10"), "reason": st.just("entered in error"),
         "override_reason": st.none(), "dose_number": st.none(), "limit": st.just(10),
         "conflict_id": st.just(world.conflict_ids[0]), "keep": st.just("existing"),
+        "code": st.just("KD-MASS"), "celsius": st.just(5.0), "from": st.just("2021-05-10"), "to": st.just("2021-05-11"),
+        "excursion_id": st.just(world.excursion_ids[0]), "decision": st.just("release"), "note": st.just("VVM stage 1"),
+        "status": st.just("open"), "store": st.none(),
         # A device's batch: one to three submissions with accepted values (POST /doses/batch).
         "items": st.lists(st.fixed_dictionaries({
             "client_uuid": st.uuids().map(str), "person_id": st.sampled_from([p.pk for p in world.people.values()]),
@@ -148,6 +157,20 @@ raw_bodies = st.sampled_from([
 ])
 
 
+# Logger files (POST …/temperatures.csv): good ones, and rows a logger or a person gets wrong.
+csv_bodies = st.one_of(
+    st.sampled_from([
+        "timestamp,celsius\n2021-05-10 08:00,4.5\n2021-05-10 14:30,5\n",
+        "\ufefftimestamp,celsius\r\n2021-05-10T08:00:00+08:00,4.5\r\n",
+        "timestamp,celsius\n", "", "timestamp;celsius\n2021-05-10 08:00;4,5\n",
+        "timestamp,celsius\n2021-05-10 08:00,abc\n9999-12-31 23:59,5\n0001-01-01 00:00,1\n2021-02-30 08:00,4\n",
+        "timestamp,celsius\n2021-05-10 08:00,4,extra\n2021-05-10 25:00,4\n,\n",
+    ]),
+    st.lists(st.tuples(times, st.one_of(st.floats(allow_nan=True), hostile_text)), max_size=5).map(
+        lambda rows: "timestamp,celsius\n" + "".join(f"{a},{c}\n" for a, c in rows)),
+)
+
+
 def query_value(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value)
 
@@ -185,6 +208,14 @@ def fuzz_world(world):
                             "administered_at": "2021-05-01T11:00:00+08:00"}],
                           acting_user=world.users["site_manager"], source="api")
     world.conflict_ids = [result["conflict"], result["conflict"] + 1000]
+    # A heat excursion at KD-THC (not KD-MASS, where the accepted doses are given).
+    from vaxops.supply.coldchain import record_temperatures
+
+    warm = [(dt.datetime(2021, 5, 10, h, tzinfo=dt.UTC), 9.0) for h in range(12)] + [
+        (dt.datetime(2021, 5, 10, 12, tzinfo=dt.UTC), 5.0)]
+    _, [excursion] = record_temperatures(store_code="KD-THC", readings=warm, kind="logger",
+                                         acting_user=world.users["supply_officer"], source="api")
+    world.excursion_ids = [excursion.pk, excursion.pk + 1000]
     return world
 
 
@@ -202,6 +233,7 @@ def fuzz_operation(client, world, method: str, path: str, op: dict) -> set[int]:
     hint, good_values = hints(world), accepted(world)
     params = op.get("parameters", [])
     body_schema = op.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema")
+    takes_csv = "text/csv" in op.get("requestBody", {}).get("content", {})
     statuses: set[int] = set()
 
     @st.composite
@@ -223,14 +255,18 @@ def fuzz_operation(client, world, method: str, path: str, op: dict) -> set[int]:
                 raw = draw(raw_bodies)
             else:
                 raw = json.dumps(draw(from_schema(body_schema, "body", hint, good=good))).encode()
-        role = draw(st.sampled_from(["vaccinator", "site_manager", "admin"] if good else AS))
-        return url, query, raw, role, draw(st.sampled_from(["en", "zh-hans"]))
+        content_type = "application/json"
+        if takes_csv:
+            content_type = draw(st.sampled_from(["text/csv", "text/csv", "application/json"]))
+            raw = (draw(csv_bodies) if good or draw(st.booleans()) else draw(hostile_text)).encode("utf-8", "surrogatepass")
+        role = draw(st.sampled_from(["vaccinator", "site_manager", "admin", "supervisor"] if good else AS))
+        return url, query, raw, role, draw(st.sampled_from(["en", "zh-hans"])), content_type
 
     @settings(max_examples=EXAMPLES, derandomize=True, deadline=None, database=None,
               suppress_health_check=list(HealthCheck))
     @given(requests())
     def check(request):
-        url, query, raw, role, language = request
+        url, query, raw, role, language, content_type = request
         headers = {"HTTP_ACCEPT_LANGUAGE": language}
         if role:
             headers["HTTP_AUTHORIZATION"] = f"Bearer {world.tokens[role]}"
@@ -239,7 +275,7 @@ def fuzz_operation(client, world, method: str, path: str, op: dict) -> set[int]:
         if method == "GET":
             r = client.get(target, **headers)
         else:
-            r = client.generic(method, target, raw or b"", content_type="application/json", **headers)
+            r = client.generic(method, target, raw or b"", content_type=content_type, **headers)
         statuses.add(r.status_code)
         assert r.status_code < 500, (method, url, query, raw, role, r.content[:500])
         assert r["Content-Type"].startswith("application/json"), (url, r.status_code)
