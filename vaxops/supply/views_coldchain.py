@@ -28,6 +28,7 @@ from vaxops.supply.forms_coldchain import MAX_FILE_BYTES, LoggerFileForm, Manual
 from vaxops.supply.models import Excursion, ReadingSource, Store
 
 DAYS_SHOWN = 7
+STORES_LISTED = 60
 
 
 def _error(request: HttpRequest, exc: VaxopsError) -> HttpResponse:
@@ -221,7 +222,11 @@ def excursions(request: HttpRequest) -> HttpResponse:
     if request.GET.get("done", "").isdigit():
         done = (restrict(Excursion.objects.exclude(status="open"), request.user, "excursion.view")
                 .select_related("store").filter(pk=int(request.GET["done"])).first())
+    # The temperature logs this user may open (the way to a store's page from the menu).
+    stores = list(restrict(Store.objects.filter(is_active=True), request.user, "stock.view")
+                  .order_by("level", "code")[:STORES_LISTED])
     context = {
+        "stores": stores, "more_stores": len(stores) == STORES_LISTED,
         "rows": rows, "may_review": can(request.user, "excursion.review"), "decisions": ReviewForm.DECISIONS,
         "done": done, "page_error": error if error is not None and failed_id not in {e.pk for e in rows} else None,
     }

@@ -140,8 +140,10 @@ def test_open_excursions_show_hours_open_and_a_review_form(client, world):
     officer = login(client, world, "supply_officer").get("/supply/excursions/")
     assert 'data-testid="excursion"' in officer.content.decode()
     assert 'data-testid="review-form"' not in officer.content.decode()
-    out = login(client, world, "supervisor_ld").get("/supply/excursions/")
-    assert 'data-testid="none"' in out.content.decode()
+    out = login(client, world, "supervisor_ld").get("/supply/excursions/").content.decode()
+    assert 'data-testid="none"' in out
+    # The way to each store's log of the area: Luding's stores only.
+    assert 'href="/supply/stores/LD-MASS/temperatures/"' in out and "KD-MASS" not in out
 
 
 def test_discard_on_the_page(client, world):
