@@ -208,8 +208,8 @@ def review_excursion(*, excursion_id: int, decision: str, note: str, vvm_checked
     Refused, with nothing written: outside the user's area (``excursion_not_found``), a decision
     other than release or discard (``invalid_decision``), no note (``review_note_required``),
     an excursion already reviewed (``excursion_closed``). A discard is one ledger event debiting
-    every lot on hand in the store (``cold_chain_failure``). Locks the store, then the excursion
-    (the order ``record_temperatures`` takes them in).
+    every lot on hand in the store (``cold_chain_failure``). Locks the store (PostgreSQL), as
+    ``record_temperatures`` does, then reads the excursion again.
     """
     require(acting_user, "excursion.review")
     if decision not in DECISIONS:
@@ -221,10 +221,11 @@ def review_excursion(*, excursion_id: int, decision: str, note: str, vvm_checked
     with transaction.atomic(durable=True):
         excursion = get_scoped(Excursion.objects.select_related("store"), acting_user, "excursion.review",
                                not_found="excursion_not_found", pk=excursion_id)
+        # Every write to a store's excursions locks the store first: two reviews of one
+        # excursion, or a review and an upload, run one after the other.
         store_qs = Store.objects.filter(pk=excursion.store_id)
         if connection.vendor == "postgresql":
             store_qs = store_qs.select_for_update()
-            Excursion.objects.select_for_update().filter(pk=excursion.pk).exists()
         store = store_qs.get()
         excursion.refresh_from_db()
         if excursion.status != ExcursionStatus.OPEN:

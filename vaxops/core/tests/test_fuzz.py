@@ -208,12 +208,15 @@ def fuzz_world(world):
                             "administered_at": "2021-05-01T11:00:00+08:00"}],
                           acting_user=world.users["site_manager"], source="api")
     world.conflict_ids = [result["conflict"], result["conflict"] + 1000]
-    # A heat excursion at KD-THC (not KD-MASS, where the accepted doses are given).
+    # A freeze excursion in a mobile team's cold box of its own, so that the hold stops none of
+    # the stores other accepted values give doses or dispatch from.
     from vaxops.supply.coldchain import record_temperatures
+    from vaxops.supply.models import Store
 
-    warm = [(dt.datetime(2021, 5, 10, h, tzinfo=dt.UTC), 9.0) for h in range(12)] + [
-        (dt.datetime(2021, 5, 10, 12, tzinfo=dt.UTC), 5.0)]
-    _, [excursion] = record_temperatures(store_code="KD-THC", readings=warm, kind="logger",
+    Store.objects.create(code="KD-TEAM-FUZZ", name_zh="康定流动接种队", level=6, division=world.divisions["513301"],
+                         county_code="513301", parent=world.stores["KD-CDC"], equipment_class="cold_box")
+    cold = [(dt.datetime(2021, 5, 10, 8, tzinfo=dt.UTC), -1.0), (dt.datetime(2021, 5, 10, 10, tzinfo=dt.UTC), 5.0)]
+    _, [excursion] = record_temperatures(store_code="KD-TEAM-FUZZ", readings=cold, kind="logger",
                                          acting_user=world.users["supply_officer"], source="api")
     world.excursion_ids = [excursion.pk, excursion.pk + 1000]
     return world
