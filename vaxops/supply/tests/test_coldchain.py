@@ -243,3 +243,24 @@ def test_an_excursion_refuses_a_dose_through_the_one_write_path(world):
                              administered_at=dt.datetime(2021, 5, 11, 10, 0, tzinfo=CST),
                              acting_user=world.users["vaccinator"], source="web")
     assert refused.value.code == "stock_on_hold"
+
+
+def test_an_excursion_refuses_a_dispatch_until_it_is_released(world):
+    import uuid
+
+    from vaxops.supply.services import TransferLineIn, dispatch_transfer
+
+    _, [excursion] = warm_fridge(world)
+
+    def dispatch():
+        return dispatch_transfer(client_uuid=uuid.uuid4(), from_store_code="KD-MASS", to_store_code="KD-THC",
+                                 lines=[TransferLineIn("B2021001", 10)], acting_user=world.users["supply_officer"],
+                                 source="api")
+
+    with pytest.raises(VaxopsError) as refused:
+        dispatch()
+    assert refused.value.code == "stock_on_hold"
+    coldchain.review_excursion(excursion_id=excursion.pk, decision="release", note="VVM stage 1", vvm_checked=True,
+                               acting_user=world.users["supervisor"], source="web")
+    transfer, _ = dispatch()
+    assert transfer.status == "in_transit"

@@ -18,7 +18,7 @@ T0 = dt.datetime(2021, 5, 10, 8, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))
 
 
 @pytest.fixture
-def world(transactional_db, django_db_serialized_rollback):
+def world(transactional_db):
     return build_world()
 
 
