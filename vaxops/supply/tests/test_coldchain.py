@@ -152,7 +152,8 @@ def test_after_a_release_a_fridge_still_warm_needs_another_full_duration(world):
                                                acting_user=world.users["site_manager"], source="api")
     coldchain.review_excursion(excursion_id=first.pk, decision="release", note="door shut",
                                acting_user=world.users["supervisor"], source="web")
-    # Reviewed now (2026-…): readings from before the review raise nothing new.
+    # Released while still going on: the rules count again from the review, so a reading from
+    # before it raises nothing new.
     _, opened = coldchain.record_temperatures(store_code="KD-MASS", readings=[(T0 + dt.timedelta(hours=30), 9.0)],
                                               kind="logger", acting_user=world.users["site_manager"], source="api")
     assert opened == [] and not held("KD-MASS")
