@@ -117,8 +117,15 @@ SITE_STOCK = 10_000
 def build_stores(w: World) -> None:
     """The stores of the world: the prefecture's and each county's CDC cold room, one store
     per site (with the site's code), and every lot stocked at every site."""
+    from vaxops.supply import reasons
     from vaxops.supply.ledger import Line, post
-    from vaxops.supply.models import Store
+    from vaxops.supply.models import StockReason, Store
+
+    # Reasons are loaded by a data migration; a transactional test's flush removes them (and
+    # the process cache would still hold the flushed rows).
+    reasons.forget()
+    if not StockReason.objects.exists():
+        reasons.load_reasons(StockReason)
 
     def store(code, level, division, parent=None, site=None, equipment="refrigerator"):
         d = w.divisions[division]
@@ -136,7 +143,12 @@ def build_stores(w: World) -> None:
         store(code, 5, site.division.code, parent, site=site)
     at = dt.datetime(2021, 1, 4, 9, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))
     lines = [Line(s.pk, lot.pk, SITE_STOCK, "receipt") for s in w.stores.values() for lot in w.lots.values()]
-    post(lines, reason="receipt", user=None, occurred_at=at, document_number="WORLD-STOCK")
+    from django.db import transaction
+
+    # In a transaction: the ledger locks the balances (FOR UPDATE on PostgreSQL), which a
+    # transactional test's autocommit would refuse.
+    with transaction.atomic():
+        post(lines, reason="receipt", user=None, occurred_at=at, document_number="WORLD-STOCK")
 
 
 @pytest.fixture

@@ -221,6 +221,11 @@ def _json_not_found(request: HttpRequest) -> JsonResponse:
     return error_response(request, VaxopsError("not_found", {"path": jsoncheck.printable(request.path, 200)}))
 
 
+# Bodies besides JSON, accepted only on paths ending in ".csv" (a logger's temperature file,
+# POST /api/v1/stores/{code}/temperatures.csv): checked as UTF-8 text like any JSON string.
+RAW_TEXT_BODIES = frozenset({"text/csv", "text/plain"})
+
+
 class ApiRequestGuard:
     """Every response under /api/ is JSON with a stable code, and no request can crash a view.
 
@@ -292,13 +297,25 @@ class ApiRequestGuard:
         return None
 
     @staticmethod
-    def _check_body(request: HttpRequest) -> VaxopsError | None:
+    def _check_text_body(request: HttpRequest) -> VaxopsError | None:
+        """A CSV upload (a path ending in ``.csv``): UTF-8 text without refused characters."""
+        try:
+            text = request.body.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            return VaxopsError("invalid_characters", {"field": "body"})
+        refusal = jsoncheck.check_text(text, "body")
+        return VaxopsError(refusal.code, refusal.detail) if refusal is not None else None
+
+    @classmethod
+    def _check_body(cls, request: HttpRequest) -> VaxopsError | None:
         length = int(request.META.get("CONTENT_LENGTH") or 0)
         if length > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
             return VaxopsError("body_too_large", {"limit_bytes": settings.DATA_UPLOAD_MAX_MEMORY_SIZE})
         if length == 0:
             return None
         content_type = request.META.get("CONTENT_TYPE", "").split(";")[0].strip().lower()
+        if content_type in RAW_TEXT_BODIES and request.path.endswith(".csv"):
+            return cls._check_text_body(request)
         if content_type != "application/json":
             return VaxopsError("unsupported_media_type", {"content_type": content_type[:100]})
         try:

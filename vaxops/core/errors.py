@@ -181,6 +181,12 @@ ERRORS: dict[str, tuple[int, Any]] = {
     "nothing_on_hold": (409, _("Nothing here is on hold waiting for its arrival temperature record.")),
     "reversal_note_required": (422, _("Write why this stock movement is being reversed.")),
     "store_exists": (409, _("A store with the code {store} already exists.")),
+    # coldchain task: logger files
+    "temperature_file_invalid": (
+        422, _("The logger file has {count} rows with errors: nothing was written. Correct them and send it again."),
+    ),
+    "temperature_file_header": (422, _("The logger file must start with the header line timestamp,celsius.")),
+    "too_many_readings": (422, _("At most {limit} readings at once: split the file.")),
 }
 
 

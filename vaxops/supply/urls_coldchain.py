@@ -1,3 +1,10 @@
-"""Supply pages: coldchain."""
+"""Supply pages: coldchain (a store's temperature log, the open excursions to review)."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from vaxops.supply import views_coldchain
+
+urlpatterns: list = [
+    path("stores/<str:code>/temperatures/", views_coldchain.temperatures, name="temperatures"),
+    path("excursions/", views_coldchain.excursions, name="excursions"),
+]

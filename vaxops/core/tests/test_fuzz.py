@@ -73,6 +73,10 @@ def hints(world: Any) -> dict[str, st.SearchStrategy]:
         "conflict_id": st.sampled_from(world.conflict_ids), "keep": st.sampled_from(["existing", "incoming", "both"]),
         # supply: stores, receipts, transfers, adjustments, counts
         **STOCK_HINTS, "transfer_id": st.sampled_from(world.transfer_ids), "receipt_id": st.sampled_from(world.receipt_ids),
+        # coldchain: readings and excursions
+        "celsius": st.sampled_from([5, -0.5, 8.01, 60, -60, 61, -61, 1e308]), "from": days, "to": days,
+        "excursion_id": st.sampled_from(world.excursion_ids), "decision": st.sampled_from(["release", "discard", "x"]),
+        "note": st.sampled_from(["VVM stage 1", ""]),
     }
 
 
@@ -112,6 +116,8 @@ def accepted(world: Any) -> dict[str, st.SearchStrategy]:
         "conflict_id": st.just(world.conflict_ids[0]), "keep": st.just("existing"),
         **STOCK_ACCEPTED, "reason": st.just("broken"),  # a void's free text, an adjustment's reason code
         "transfer_id": st.sampled_from(world.transfer_ids[:2]), "receipt_id": st.just(world.receipt_ids[0]),
+        "celsius": st.just(5.0), "from": st.just("2021-05-10"), "to": st.just("2021-05-11"),
+        "excursion_id": st.just(world.excursion_ids[0]), "decision": st.just("release"), "note": st.just("VVM stage 1"),
         # A device's batch: one to three submissions with accepted values (POST /doses/batch).
         "items": st.lists(st.fixed_dictionaries({
             "client_uuid": st.uuids().map(str), "person_id": st.sampled_from([p.pk for p in world.people.values()]),
@@ -174,6 +180,20 @@ raw_bodies = st.sampled_from([
 ])
 
 
+# Logger files (POST …/temperatures.csv): good ones, and rows a logger or a person gets wrong.
+csv_bodies = st.one_of(
+    st.sampled_from([
+        "timestamp,celsius\n2021-05-10 08:00,4.5\n2021-05-10 14:30,5\n",
+        "\ufefftimestamp,celsius\r\n2021-05-10T08:00:00+08:00,4.5\r\n",
+        "timestamp,celsius\n", "", "timestamp;celsius\n2021-05-10 08:00;4,5\n",
+        "timestamp,celsius\n2021-05-10 08:00,abc\n9999-12-31 23:59,5\n0001-01-01 00:00,1\n2021-02-30 08:00,4\n",
+        "timestamp,celsius\n2021-05-10 08:00,4,extra\n2021-05-10 25:00,4\n,\n",
+    ]),
+    st.lists(st.tuples(times, st.one_of(st.floats(allow_nan=True), hostile_text)), max_size=5).map(
+        lambda rows: "timestamp,celsius\n" + "".join(f"{a},{c}\n" for a, c in rows)),
+)
+
+
 def query_value(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value)
 
@@ -232,6 +252,17 @@ def fuzz_world(world):
                                   lot_number="B2021001", expiry_date=dt.date(2030, 1, 1), doses=5,
                                   acting_user=None, source="cli")
     world.transfer_ids, world.receipt_ids = [transfer.pk, held.pk, held.pk + 1000], [receipt.pk, receipt.pk + 1000]
+    # A freeze excursion in a mobile team's cold box of its own, so that the hold stops none of
+    # the stores other accepted values give doses or dispatch from.
+    from vaxops.supply.coldchain import record_temperatures
+    from vaxops.supply.models import Store
+
+    Store.objects.create(code="KD-TEAM-FUZZ", name_zh="康定流动接种队", level=6, division=world.divisions["513301"],
+                         county_code="513301", parent=world.stores["KD-CDC"], equipment_class="cold_box")
+    cold = [(dt.datetime(2021, 5, 10, 8, tzinfo=dt.UTC), -1.0), (dt.datetime(2021, 5, 10, 10, tzinfo=dt.UTC), 5.0)]
+    _, [excursion] = record_temperatures(store_code="KD-TEAM-FUZZ", readings=cold, kind="logger",
+                                         acting_user=world.users["supply_officer"], source="api")
+    world.excursion_ids = [excursion.pk, excursion.pk + 1000]
     return world
 
 
@@ -249,6 +280,7 @@ def fuzz_operation(client, world, method: str, path: str, op: dict) -> set[int]:
     hint, good_values = hints(world), accepted(world)
     params = op.get("parameters", [])
     body_schema = op.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema")
+    takes_csv = "text/csv" in op.get("requestBody", {}).get("content", {})
     statuses: set[int] = set()
 
     @st.composite
@@ -270,14 +302,18 @@ def fuzz_operation(client, world, method: str, path: str, op: dict) -> set[int]:
                 raw = draw(raw_bodies)
             else:
                 raw = json.dumps(draw(from_schema(body_schema, "body", hint, good=good))).encode()
-        role = draw(st.sampled_from(["vaccinator", "site_manager", "admin"] if good else AS))
-        return url, query, raw, role, draw(st.sampled_from(["en", "zh-hans"]))
+        content_type = "application/json"
+        if takes_csv:
+            content_type = draw(st.sampled_from(["text/csv", "text/csv", "application/json"]))
+            raw = (draw(csv_bodies) if good or draw(st.booleans()) else draw(hostile_text)).encode("utf-8", "surrogatepass")
+        role = draw(st.sampled_from(["vaccinator", "site_manager", "admin", "supervisor"] if good else AS))
+        return url, query, raw, role, draw(st.sampled_from(["en", "zh-hans"])), content_type
 
     @settings(max_examples=EXAMPLES, derandomize=True, deadline=None, database=None,
               suppress_health_check=list(HealthCheck))
     @given(requests())
     def check(request):
-        url, query, raw, role, language = request
+        url, query, raw, role, language, content_type = request
         headers = {"HTTP_ACCEPT_LANGUAGE": language}
         if role:
             headers["HTTP_AUTHORIZATION"] = f"Bearer {world.tokens[role]}"
@@ -286,7 +322,7 @@ def fuzz_operation(client, world, method: str, path: str, op: dict) -> set[int]:
         if method == "GET":
             r = client.get(target, **headers)
         else:
-            r = client.generic(method, target, raw or b"", content_type="application/json", **headers)
+            r = client.generic(method, target, raw or b"", content_type=content_type, **headers)
         statuses.add(r.status_code)
         assert r.status_code < 500, (method, url, query, raw, role, r.content[:500])
         assert r["Content-Type"].startswith("application/json"), (url, r.status_code)
