@@ -177,6 +177,12 @@ ERRORS: dict[str, tuple[int, Any]] = {
     "allocation_not_found": (404, _("No such allocation in your area.")),
     "allocation_not_proposed": (409, _("This allocation is {status}: only a proposed allocation can be approved.")),
     "nothing_to_allocate": (422, _("There is no stock of {product} to allocate.")),
+    # lots: quarantine, recall and trace
+    "lot_product_required": (
+        422, _("Lot number {lot_number} is used by more than one product ({products}): choose the product."),
+    ),
+    "lot_not_in_area": (404, _("Lot {lot_number} has not reached your area.")),
+    "lot_status_reason_too_long": (422, _("The reason may be at most {limit} characters long.")),
 }
 
 
