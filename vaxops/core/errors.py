@@ -179,7 +179,7 @@ ERRORS: dict[str, tuple[int, Any]] = {
     "nothing_to_allocate": (422, _("There is no stock of {product} to allocate.")),
     # lots: quarantine, recall and trace
     "lot_product_required": (
-        422, _("Lot number {lot_number} is used by more than one product ({products}): choose the product."),
+        422, _("Lot number {lot_number} is used by more than one product ({shared_products}): choose the product."),
     ),
     "lot_not_in_area": (404, _("Lot {lot_number} has not reached your area.")),
     "lot_status_reason_too_long": (422, _("The reason may be at most {limit} characters long.")),
