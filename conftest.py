@@ -130,7 +130,10 @@ def build_stores(w: World) -> None:
         store(code, 5, site.division.code, parent, site=site)
     at = dt.datetime(2021, 1, 4, 9, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))
     lines = [Line(s.pk, lot.pk, SITE_STOCK, "receipt") for s in w.stores.values() for lot in w.lots.values()]
-    post(lines, reason="receipt", user=None, occurred_at=at, document_number="WORLD-STOCK")
+    from django.db import transaction
+
+    with transaction.atomic():  # ledger.post locks the balances (FOR UPDATE on PostgreSQL)
+        post(lines, reason="receipt", user=None, occurred_at=at, document_number="WORLD-STOCK")
 
 
 @pytest.fixture

@@ -323,3 +323,16 @@ def test_recipients_need_their_permission(world):
     with pytest.raises(VaxopsError) as exc:
         lots.recipients("B2021001", user=world.users["supply_officer"])
     assert exc.value.code == "permission_denied"
+
+
+def test_a_status_written_by_another_process_holds_on_the_next_dose_and_transfer(world, person):
+    # An UPDATE straight to the table, as another process's commit looks from here: no signal,
+    # no cache to drop. The next dose and the next transfer still read it.
+    give(world, make_person(world, seq=41))
+    Lot.objects.filter(pk=world.lots["bibp"].pk).update(status=LotStatus.QUARANTINED)
+    with pytest.raises(VaxopsError) as exc:
+        give(world, person)
+    assert exc.value.code == "lot_quarantined"
+    with pytest.raises(VaxopsError) as exc:
+        transfer_out(world)
+    assert exc.value.code == "lot_quarantined"

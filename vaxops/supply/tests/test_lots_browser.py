@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -72,7 +73,7 @@ def test_supervisor_finds_recalls_and_traces_a_lot(chromium, world, live_server)
 
     with page.expect_download() as download:
         page.locator('[data-testid="recipients-csv"]').click()
-    data = open(download.value.path(), "rb").read()
+    data = Path(download.value.path()).read_bytes()
     assert data.startswith(b"\xef\xbb\xbf") and data.decode("utf-8-sig").count("\n") == 10
 
     # A 390 px phone, in Chinese (the default): nothing wider than the screen but the tables' scroll areas.
