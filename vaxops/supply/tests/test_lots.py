@@ -336,3 +336,24 @@ def test_a_status_written_by_another_process_holds_on_the_next_dose_and_transfer
     with pytest.raises(VaxopsError) as exc:
         transfer_out(world)
     assert exc.value.code == "lot_quarantined"
+
+
+def test_recall_stops_the_next_dispatch_and_the_trace_counts_what_is_in_transit(world):
+    from vaxops.supply.services import TransferLineIn, dispatch_transfer
+
+    def dispatch(doses=25):
+        return dispatch_transfer(client_uuid=uuid.uuid4(), from_store_code="KD-CDC", to_store_code="KD-MASS",
+                                 lines=[TransferLineIn("B2021001", doses)], acting_user=world.users["supply_officer"],
+                                 source="cli")[0]
+
+    dispatch()
+    set_status(world, "recall")
+    with pytest.raises(VaxopsError) as exc:
+        dispatch()
+    assert exc.value.code == "lot_recalled"
+    set_status(world, "release", reason="Retested: conforms")
+    dispatch(5)
+    t = lots.trace("B2021001", user=world.users["supervisor"])
+    assert t["in_transit"] == 30
+    assert {s["code"]: s["on_hand"] for s in t["stores"]}["KD-CDC"] == SITE_STOCK - 30
+    assert t["received"] == t["on_hand"] + t["in_transit"] + t["administered"] + t["wasted"]
