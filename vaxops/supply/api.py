@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.http import HttpResponse
+from django.http import StreamingHttpResponse
+from django.utils.translation import get_language
 from ninja import Field, Query, Router, Schema
 
 from vaxops.access.scope import require, restrict
@@ -166,7 +167,7 @@ def lot_recipients(request, lot_number: str, query: Query[RecipientQuery]):
     """The valid doses of the lot in your area, paged; every read is audited."""
     lot, doses = lots.recipients(lot_number, user=request.user, product_code=query.product)
     count = doses.count()
-    rows = lots.recipient_rows(doses[query.offset:query.offset + query.limit])
+    rows = list(lots.recipient_rows(doses[query.offset:query.offset + query.limit]))
     lots.log_recipients_read(lot, user=request.user, source=Source.API, fmt="json", count=len(rows))
     return {"items": [r.__dict__ for r in rows], "count": count, "limit": query.limit, "offset": query.offset}
 
@@ -178,12 +179,14 @@ def lot_recipients_csv(request, lot_number: str, product: str | None = None):
     return recipients_csv_response(request, lot_number, product, source=Source.API)
 
 
-def recipients_csv_response(request, lot_number: str, product: str | None, *, source: str) -> HttpResponse:
+def recipients_csv_response(request, lot_number: str, product: str | None, *, source: str,
+                            ) -> StreamingHttpResponse:
     """The CSV download (the API's and the page's): the whole list in the user's area, audited."""
     lot, doses = lots.recipients(lot_number, user=request.user, product_code=product)
-    rows = lots.recipient_rows(doses)
-    lots.log_recipients_read(lot, user=request.user, source=source, fmt="csv", count=len(rows))
-    response = HttpResponse(lots.recipients_csv(rows), content_type="text/csv; charset=utf-8")
+    lots.log_recipients_read(lot, user=request.user, source=source, fmt="csv", count=doses.count())
+    # Streamed: the whole list of a lot that reached a prefecture never sits in memory at once.
+    response = StreamingHttpResponse(lots.recipients_csv(doses, language=get_language()),
+                                     content_type="text/csv; charset=utf-8")
     safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in lot.lot_number)
     response["Content-Disposition"] = f'attachment; filename="lot-{safe}-recipients.csv"'
     return response

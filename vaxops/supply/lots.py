@@ -29,7 +29,8 @@ from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import Count, QuerySet, Sum
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from vaxops.access.scope import can, require, restrict
@@ -327,21 +328,28 @@ def recipients(lot_number: str, *, user: Any, product_code: str | None = None) -
     if not _reached(lot, user, "lot.recipients"):
         raise VaxopsError("lot_not_in_area", {"lot_number": lot.lot_number})
     doses = restrict(DoseRecord.objects.filter(lot=lot, status=DoseStatus.VALID), user, "lot.recipients")
-    return lot, doses.select_related("person", "site").order_by("county_code", "administered_at", "pk")
+    return lot, doses.order_by("county_code", "administered_at", "pk")
 
 
-def recipient_rows(doses: Iterable) -> list[Recipient]:
-    doses = list(doses)
-    names = _county_names(d.county_code for d in doses)
-    return [
-        Recipient(
-            name=mask_name(d.person.name), id_number=mask_id_number(d.person.id_number), phone=d.person.phone,
-            county_code=d.county_code, county_name=names.get(d.county_code, d.county_code),
-            site_code=d.site.code, site_name=d.site.name, administered_on=timezone.localtime(d.administered_at).date(),
-            dose_number=d.dose_number,
+_RECIPIENT_FIELDS = ("person__name", "person__id_number", "person__phone", "county_code", "site__code",
+                     "site__name_zh", "site__name_en", "administered_at", "dose_number")
+
+
+def recipient_rows(doses: QuerySet, *, chunk: int = 2000) -> Iterator[Recipient]:
+    """The doses as masked rows, read in chunks (a recalled lot may have reached a prefecture):
+    plain values, never a model instance per dose."""
+    english = (get_language() or "").startswith("en")
+    names: dict[str, str] = {}
+    rows = doses.values_list(*_RECIPIENT_FIELDS)
+    for name, id_number, phone, county, site_code, site_zh, site_en, at, number in rows.iterator(chunk_size=chunk):
+        if county not in names:
+            names.update(_county_names([county]))
+            names.setdefault(county, county)
+        yield Recipient(
+            name=mask_name(name), id_number=mask_id_number(id_number), phone=phone, county_code=county,
+            county_name=names[county], site_code=site_code, site_name=site_en if english and site_en else site_zh,
+            administered_on=timezone.localtime(at).date(), dose_number=number,
         )
-        for d in doses
-    ]
 
 
 def log_recipients_read(lot: Lot, *, user: Any, source: str, fmt: str, count: int) -> None:
@@ -352,16 +360,21 @@ def log_recipients_read(lot: Lot, *, user: Any, source: str, fmt: str, count: in
                                     "rows": count})
 
 
-def recipients_csv(rows: Iterable[Recipient]) -> bytes:
-    """The recall list as CSV: UTF-8 with BOM (spreadsheets open it as UTF-8), every cell a
-    spreadsheet could run as a formula written as text."""
+def recipients_csv(doses: QuerySet, *, language: str | None = None) -> Iterator[bytes]:
+    """The recall list of ``doses`` as CSV, line by line: UTF-8 with BOM first (spreadsheets then
+    open it as UTF-8), every cell a spreadsheet could run as a formula written as text. Headers,
+    names and dates in ``language`` (the request's, kept while the response streams)."""
     from vaxops.interop.reading import spreadsheet_safe
 
-    out = io.StringIO(newline="")
-    writer = csv.writer(out)
-    for row in _csv_rows(rows):
-        writer.writerow([spreadsheet_safe(c) for c in row])
-    return b"\xef\xbb\xbf" + out.getvalue().encode("utf-8")
+    with translation.override(language or get_language()):
+        out = io.StringIO(newline="")
+        writer = csv.writer(out)
+        yield b"\xef\xbb\xbf"
+        for row in _csv_rows(recipient_rows(doses)):
+            writer.writerow([spreadsheet_safe(c) for c in row])
+            yield out.getvalue().encode("utf-8")
+            out.seek(0)
+            out.truncate()
 
 
 def _csv_rows(rows: Iterable[Recipient]) -> Iterator[list[Any]]:

@@ -147,7 +147,7 @@ def lot_detail(request: HttpRequest, lot_number: str) -> HttpResponse:
     }
     if lots.may_see_recipients(request.user):
         _lot, doses = lots.recipients(lot_number, user=request.user, product_code=product)
-        shown = lots.recipient_rows(doses[:RECIPIENTS_SHOWN])
+        shown = list(lots.recipient_rows(doses[:RECIPIENTS_SHOWN]))
         if shown:
             lots.log_recipients_read(lot, user=request.user, source=Source.WEB, fmt="page", count=len(shown))
         context.update(recipients=shown, recipients_count=t["dose_records"], may_see_recipients=True,

@@ -311,12 +311,16 @@ def test_recipients_csv_is_utf8_with_bom_and_formula_safe(world):
     Site.objects.filter(code="KD-MASS").update(name_zh='=HYPERLINK("http://x")', name_en="@SUM(A1)")
     give(world, make_person(world, seq=32, phone="13800138001"))
     _, doses = lots.recipients("B2021001", user=world.users["supervisor"])
-    data = lots.recipients_csv(lots.recipient_rows(doses))
+    data = b"".join(lots.recipients_csv(doses, language="zh-hans"))
     assert data.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(io.StringIO(data[3:].decode("utf-8"))))
     assert len(rows) == 2
     assert rows[1][:3] == ["张*", rows[1][1], "13800138001"]
+    assert rows[0][:3] == ["姓名", "身份证号码", "电话"]
     assert rows[1][6] == '\'=HYPERLINK("http://x")'
+    assert rows[1][7] == "2021年5月10日"
+    english = list(csv.reader(io.StringIO(b"".join(lots.recipients_csv(doses, language="en"))[3:].decode())))
+    assert english[0][0] == "Name" and english[1][6] == "'@SUM(A1)"
 
 
 def test_recipients_need_their_permission(world):
@@ -357,3 +361,12 @@ def test_recall_stops_the_next_dispatch_and_the_trace_counts_what_is_in_transit(
     assert t["in_transit"] == 30
     assert {s["code"]: s["on_hand"] for s in t["stores"]}["KD-CDC"] == SITE_STOCK - 30
     assert t["received"] == t["on_hand"] + t["in_transit"] + t["administered"] + t["wasted"]
+
+
+def test_trace_costs_a_fixed_number_of_queries(world, django_assert_max_num_queries):
+    for seq in range(6):
+        give(world, make_person(world, seq=60 + seq))
+    user = world.users["prefecture_command"]
+    lots.trace("B2021001", user=user)  # the user's grants are read once and kept on the user
+    with django_assert_max_num_queries(10):
+        lots.trace("B2021001", user=user)

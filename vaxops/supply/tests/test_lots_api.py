@@ -126,7 +126,7 @@ def test_recipients_csv_downloads_and_is_audited(world, api):
     assert r.status_code == 200
     assert r["Content-Type"].startswith("text/csv")
     assert "attachment" in r["Content-Disposition"]
-    text = r.content.decode("utf-8-sig")
+    text = b"".join(r.streaming_content).decode("utf-8-sig")
     assert "13800138005" in text and text.splitlines()[0].startswith("Name,ID number,Phone")
     [event] = AuditEvent.objects.filter(action="lot.recipients_export")
     assert event.actor == world.users["county_command"] and event.after["rows"] == 1
