@@ -96,6 +96,8 @@ def test_supervisor_finds_recalls_and_traces_a_lot(chromium, world, live_server)
     page.goto(base + "/supply/lots/")
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     page.screenshot(path=str(SCREENSHOTS / "lots-list-phone-zh.png"), full_page=True)
+    tallest = page.evaluate("Math.max(...[...document.querySelectorAll('table.data tbody tr')].map(e => e.getBoundingClientRect().height))")
+    assert tallest < 120  # no cell squeezed to a character per line
     assert errors == []
     context.close()
     phone.close()
