@@ -126,7 +126,9 @@ def find_lot(lot_number: str, product_code: str | None = None, *, for_update: bo
     if product_code:
         qs = qs.filter(product__code=product_code.strip())
     if for_update:
-        qs = qs.select_for_update(of=("self",))
+        # NO KEY UPDATE: the key does not change, so a dose or a transfer committing meanwhile
+        # (its deferred foreign-key check takes KEY SHARE on this row) is not blocked by it.
+        qs = qs.select_for_update(of=("self",), no_key=True)
     lots = list(qs.order_by("product__code")[:10])
     if not lots:
         detail: dict[str, Any] = {"lot_number": number}
