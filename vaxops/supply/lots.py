@@ -302,6 +302,17 @@ def trace(lot_number: str, *, user: Any, product_code: str | None = None) -> dic
     }
 
 
+def empty_trace(lot: Lot) -> dict[str, Any]:
+    """The trace of a lot with no record in the area: its facts, every figure zero."""
+    return {
+        "lot_number": lot.lot_number, "product": lot.product.code, "product_name": lot.product.name,
+        "manufacturer": lot.manufacturer, "expiry_date": lot.expiry_date, "status": lot.status,
+        "status_reason": lot.status_reason, "status_changed_at": lot.status_changed_at, "received": 0,
+        "in_transit": 0, "on_hand": 0, "administered": 0, "wasted": 0, "dose_records": 0, "stores": [],
+        "recipients_by_county": [], "_lot": lot,
+    }
+
+
 # --- the recipients ----------------------------------------------------------------------------
 
 

@@ -127,10 +127,16 @@ def lot_detail(request: HttpRequest, lot_number: str) -> HttpResponse:
             messages.success(request, _("Lot %(lot)s is now %(status)s.") % {
                 "lot": lot.lot_number, "status": LotStatus(lot.status).label})
             return redirect(_detail_url(lot, shared=bool(product)))
+    not_in_area = False
     try:
         t = lots.trace(lot_number, user=request.user, product_code=product)
     except VaxopsError as exc:
-        return _error(request, exc)
+        # A supervisor may stop a lot before it arrives (a national notice names it): the page
+        # still offers the form, with nothing to trace.
+        if exc.code != "lot_not_in_area" or not can(request.user, "lot.quarantine"):
+            return _error(request, exc)
+        not_in_area = True
+        t = lots.empty_trace(lots.find_lot(lot_number, product))
     lot: Lot = t["_lot"]
     context = {
         "t": t, "lot": lot, "product_param": product or "", "form_error": form_error, "reason": reason,
@@ -145,7 +151,8 @@ def lot_detail(request: HttpRequest, lot_number: str) -> HttpResponse:
             "series": _("Recipients"),
         },
     }
-    if lots.may_see_recipients(request.user):
+    context["not_in_area"] = not_in_area
+    if lots.may_see_recipients(request.user) and not not_in_area:
         _lot, doses = lots.recipients(lot_number, user=request.user, product_code=product)
         shown = list(lots.recipient_rows(doses[:RECIPIENTS_SHOWN]))
         if shown:

@@ -117,6 +117,20 @@ def test_pages_access(world, client):
     assert client.get("/supply/lots/").status_code == 302  # anonymous: to the log-in page
     assert as_user(client, world, "vaccinator").get("/supply/lots/").status_code == 403
     assert client.get("/supply/lots/B2021001/").status_code == 403
-    c = as_user(client, world, "supervisor")
+    c = as_user(client, world, "supply_officer")
     assert c.get("/supply/lots/B2021AB1/").status_code == 404
     assert c.get("/supply/lots/NOPE/").status_code == 404
+
+
+def test_supervisor_stops_a_lot_before_it_reaches_the_area(world, client):
+    lot = Lot.objects.create(product=Product.objects.get(code="BIBP"), lot_number="B2021AB1",
+                             expiry_date=dt.date(2030, 1, 1))
+    ledger.post([Line(world.stores["AB-FIX"].pk, lot.pk, 100, "receipt")], reason="receipt", user=None,
+                occurred_at=AT)
+    c = as_user(client, world, "supervisor")
+    html = c.get("/supply/lots/B2021AB1/").content.decode()
+    assert 'data-testid="not-in-area"' in html and 'data-testid="status-form"' in html
+    assert "AB-FIX" not in html and 'data-testid="recipients"' not in html
+    r = c.post("/supply/lots/B2021AB1/", {"action": "quarantine", "reason": "national notice"})
+    assert r.status_code == 302
+    assert Lot.objects.get(pk=lot.pk).status == LotStatus.QUARANTINED
