@@ -187,6 +187,12 @@ ERRORS: dict[str, tuple[int, Any]] = {
     ),
     "temperature_file_header": (422, _("The logger file must start with the header line timestamp,celsius.")),
     "too_many_readings": (422, _("At most {limit} readings at once: split the file.")),
+    # lots: quarantine, recall and trace
+    "lot_product_required": (
+        422, _("Lot number {lot_number} is used by more than one product ({shared_products}): choose the product."),
+    ),
+    "lot_not_in_area": (404, _("Lot {lot_number} has not reached your area.")),
+    "lot_status_reason_too_long": (422, _("The reason may be at most {limit} characters long.")),
 }
 
 
