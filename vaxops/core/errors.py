@@ -177,6 +177,10 @@ ERRORS: dict[str, tuple[int, Any]] = {
     "allocation_not_found": (404, _("No such allocation in your area.")),
     "allocation_not_proposed": (409, _("This allocation is {status}: only a proposed allocation can be approved.")),
     "nothing_to_allocate": (422, _("There is no stock of {product} to allocate.")),
+    # allocation and dispatch (issue 8 §2, the allocation engine drives dispatch)
+    "store_has_no_children": (422, _("Store {store} has no child stores to allocate to.")),
+    "allocation_invalid_horizon": (422, _("The planning horizon must be from 1 to {max} days.")),
+    "allocation_engine_refused": (422, _("The allocation could not be computed from these figures ({engine_code}).")),
 }
 
 
