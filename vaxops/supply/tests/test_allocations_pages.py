@@ -105,14 +105,6 @@ def test_approving_from_the_page_dispatches(client, world, people):
 @pytest.fixture
 def browser_world(transactional_db, django_db_serialized_rollback, live_server):
     from conftest import build_world, make_person
-    from vaxops.supply.models import StockReason
-    from vaxops.supply.reasons import forget, load_reasons
-
-    # A transactional test's flush removes the stock reasons (a data migration's rows) and the
-    # serialized rollback does not bring them back; the process still caches the old rows.
-    if not StockReason.objects.exists():
-        load_reasons(StockReason)
-    forget()
     w = build_world()
     for n in (401, 403, 405, 407, 409):
         make_person(w, seq=n)
