@@ -327,3 +327,27 @@ def test_only_the_command_approves(world, kangding):
     with pytest.raises(VaxopsError) as err:
         approve_allocation(allocation_id=allocation.pk, acting_user=world.users["county_command_ld"], source="cli")
     assert err.value.code == "allocation_not_found"
+
+
+def test_the_dispatched_transfers_are_received_like_any_other_and_the_ledger_reconciles(world):
+    from vaxops.supply.reconcile import check_stock
+    from vaxops.supply.services import ReceiptLineIn, receive_transfer
+
+    for n in (601, 603, 605, 607, 609):
+        make_person(world, seq=n)
+    for n in (611, 613, 615):
+        make_person(world, seq=n, division="513301")
+    empty_store(world, "KD-MASS")
+    empty_store(world, "KD-THC")
+    allocation = propose(world, supply={"BIBP": 8}, default_capacity=100)
+    transfers = approve_allocation(allocation_id=allocation.pk, acting_user=world.users["county_command"],
+                                   source="cli")
+    for t in transfers:
+        lines = [ReceiptLineIn(x.lot.lot_number, accepted=x.doses) for x in t.lines.select_related("lot")]
+        received = receive_transfer(transfer_id=t.pk, lines=lines, arrival_temperature_c=5.0,
+                                    acting_user=world.users["supply_officer"], source="cli")
+        assert received.status == TransferStatus.RECEIVED
+    shares = {x.store.code: x.doses for x in allocation.lines.select_related("store")}
+    for code, doses in shares.items():
+        assert on_hand(world.stores[code], world.lots["bibp"]) == doses
+    assert check_stock().clean
