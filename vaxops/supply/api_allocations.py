@@ -75,6 +75,10 @@ def allocation_out(allocation: Allocation) -> dict:
 @router.post("", response={201: AllocationOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut,
                            422: ErrorOut}, summary="Propose a split of a store's supply among its child stores")
 def create_allocation(request, payload: AllocationIn):
+    """Split a shipment of a store of your area among its child stores: first doses for the people
+    still to vaccinate, second doses falling due in the horizon, stock already at each child,
+    capacity from the planned sessions, weights for mass sites, border areas and point-to-point
+    sessions (docs/supply.md). The supply may not exceed the store's usable stock."""
     allocation = propose_allocation(
         from_store_code=payload.from_store, supply=payload.supply, horizon_days=payload.horizon_days,
         default_capacity=payload.default_capacity, acting_user=request.user, source=Source.API,
@@ -84,6 +88,8 @@ def create_allocation(request, payload: AllocationIn):
 
 @router.get("/{allocation_id}", response={200: AllocationOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut})
 def get_allocation(request, allocation_id: int):
+    """One allocation of your area with its lines per child store and product, the figures behind
+    each and, once approved, its transfers."""
     allocation = get_scoped(Allocation.objects.select_related("from_store"), request.user, "allocation.propose",
                             not_found="allocation_not_found", pk=allocation_id)
     return allocation_out(allocation)
@@ -93,5 +99,7 @@ def get_allocation(request, allocation_id: int):
                                                    409: ErrorOut, 422: ErrorOut},
              summary="Approve a proposal: its transfers are dispatched at once")
 def approve(request, allocation_id: int):
+    """Approve a proposed allocation (county or prefecture command): one transfer per child store
+    with doses is dispatched, lots with the earliest expiry first, all in one transaction."""
     transfers = approve_allocation(allocation_id=allocation_id, acting_user=request.user, source=Source.API)
     return {"id": allocation_id, "status": "approved", "transfers": [t.pk for t in transfers]}
