@@ -13,6 +13,7 @@ from typing import Any
 from django.db.models import Q, Sum
 from django.utils import timezone
 from ninja import Field, Query, Router, Schema, Status
+from pydantic import field_validator
 
 from vaxops.access.scope import get_scoped, require, restrict
 from vaxops.core.errors import VaxopsError
@@ -40,6 +41,7 @@ from vaxops.supply.services import (
     receive_transfer,
     supply_arrival_temperature,
 )
+from vaxops.vaccination.api import parse_offset_datetime
 
 stores_router = Router(tags=["stores"])
 receipts_router = Router(tags=["receipts"])
@@ -94,7 +96,18 @@ class StockOut(Schema):
     in_transit_out: int = Field(description="Doses dispatched from this store, not yet received.")
 
 
-class ReceiptIn(Schema):
+class WhenIn(Schema):
+    occurred_at: dt.datetime | None = Field(
+        None, description="When it happened, ISO 8601 with its UTC offset (default: now); not in the future "
+        "(422 occurred_in_future).")
+
+    @field_validator("occurred_at", mode="before")
+    @classmethod
+    def _with_offset(cls, value: Any) -> dt.datetime | None:
+        return None if value is None else parse_offset_datetime(value, "occurred_at")
+
+
+class ReceiptIn(WhenIn):
     client_uuid: uuid.UUID
     store: str = Field(max_length=32)
     product: str = Field(max_length=32)
@@ -129,7 +142,7 @@ class TransferLineSchema(Schema):
     doses: int
 
 
-class TransferIn(Schema):
+class TransferIn(WhenIn):
     client_uuid: uuid.UUID
     from_store: str = Field(max_length=32)
     to_store: str = Field(max_length=32)
@@ -181,13 +194,13 @@ class ReceiveLineIn(Schema):
                                          "cold_chain_failure, vvm_discard, lost); required when rejected > 0.")
 
 
-class ReceiveIn(Schema):
+class ReceiveIn(WhenIn):
     lines: list[ReceiveLineIn] = Field(max_length=200)
     arrival_temperature_c: float | None = None
     delivered_by: str | None = Field(None, max_length=120)
 
 
-class AdjustmentIn(Schema):
+class AdjustmentIn(WhenIn):
     client_uuid: uuid.UUID
     store: str = Field(max_length=32)
     lot_number: str = Field(max_length=40)
@@ -216,7 +229,7 @@ class CountLineIn(Schema):
     doses: int
 
 
-class CountIn(Schema):
+class CountIn(WhenIn):
     counts: list[CountLineIn] = Field(min_length=1, max_length=500)
 
 
@@ -324,7 +337,8 @@ def count(request, code: str, payload: CountIn):
     store = _scoped_store(request, code, "stock.count")
     before = {b.lot.lot_number: b.on_hand for b in StockBalance.objects.filter(
         store=store, lot__lot_number__in=list(counted)).select_related("lot")}
-    event = count_stock(store_code=code, counts=counted, acting_user=request.user, source=Source.API)
+    event = count_stock(store_code=code, counts=counted, occurred_at=payload.occurred_at, acting_user=request.user,
+                        source=Source.API)
     books = event.detail["on_books"] if event is not None else {n: before.get(n, 0) for n in counted}
     lines = [{"lot_number": n, "counted": d, "on_books": books.get(n, 0), "difference": d - books.get(n, 0)}
              for n, d in counted.items()]
@@ -352,7 +366,7 @@ def create_receipt(request, payload: ReceiptIn):
         lot_number=payload.lot_number, expiry_date=payload.expiry_date, doses=payload.doses,
         manufacturer=payload.manufacturer or "", release_certificate=payload.release_certificate or "",
         arrival_temperature_c=payload.arrival_temperature_c, document_number=payload.document_number or "",
-        acting_user=request.user, source=Source.API,
+        occurred_at=payload.occurred_at, acting_user=request.user, source=Source.API,
     )
     return Status(200 if replayed else 201, receipt_out(event))
 
@@ -376,7 +390,8 @@ def create_transfer(request, payload: TransferIn):
     transfer, replayed = dispatch_transfer(
         client_uuid=payload.client_uuid, from_store_code=payload.from_store, to_store_code=payload.to_store,
         lines=[TransferLineIn(x.lot_number, x.doses) for x in payload.lines],
-        document_number=payload.document_number or "", acting_user=request.user, source=Source.API,
+        document_number=payload.document_number or "", occurred_at=payload.occurred_at, acting_user=request.user,
+        source=Source.API,
     )
     return Status(200 if replayed else 201, transfer_out(transfer))
 
@@ -408,7 +423,7 @@ def receive(request, transfer_id: RowId, payload: ReceiveIn):
         transfer_id=transfer_id,
         lines=[ReceiptLineIn(x.lot_number, x.accepted, x.rejected, x.rejection_reason) for x in payload.lines],
         arrival_temperature_c=payload.arrival_temperature_c, delivered_by=payload.delivered_by or "",
-        acting_user=request.user, source=Source.API,
+        occurred_at=payload.occurred_at, acting_user=request.user, source=Source.API,
     )
     return transfer_out(transfer)
 
@@ -431,15 +446,15 @@ def create_adjustment(request, payload: AdjustmentIn):
     found, returned add). Idempotent by client_uuid."""
     event, replayed = adjust_stock(
         client_uuid=payload.client_uuid, store_code=payload.store, lot_number=payload.lot_number,
-        doses=payload.doses, reason=payload.reason, note=payload.note or "", acting_user=request.user,
-        source=Source.API,
+        doses=payload.doses, reason=payload.reason, note=payload.note or "", occurred_at=payload.occurred_at,
+        acting_user=request.user, source=Source.API,
     )
     return Status(200 if replayed else 201, event_out(event))
 
 
 # The error codes each operation may answer beyond the shared ones (core.openapi).
 _STORE = ("store_not_found",)
-_SHAPE = ("invalid_quantity", "occurred_in_future", "duplicate_lot_in_event")
+_SHAPE = ("invalid_quantity", "occurred_in_future", "duplicate_lot_in_event", "invalid_datetime")
 OPERATIONS.update({
     "vaxops_supply_api_stock_list_stores": ("", ("division_not_found",)),
     "vaxops_supply_api_stock_store_stock": ("", _STORE),

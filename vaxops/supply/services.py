@@ -233,9 +233,12 @@ def _pending_holds(store_id: int, lot_id: int, *, except_transfer: int | None = 
     )
     if except_event is not None:
         receipts = receipts.exclude(pk=except_event)
-    supplied = AuditEvent.objects.filter(action=RECEIPT_TEMPERATURE_ACTION, object_type="supply.stockevent")
-    pending = set(receipts.values_list("pk", flat=True)) - {int(x) for x in supplied.values_list("object_id", flat=True)}
-    return bool(pending)
+    held = {str(pk) for pk in receipts.values_list("pk", flat=True)}
+    if not held:
+        return False
+    supplied = set(AuditEvent.objects.filter(object_type="supply.stockevent", object_id__in=held,
+                                             action=RECEIPT_TEMPERATURE_ACTION).values_list("object_id", flat=True))
+    return bool(held - supplied)
 
 
 def _release_if_clear(keys: Iterable[tuple[int, int]], **excluding: int) -> None:
