@@ -73,6 +73,7 @@ def hints(world: Any) -> dict[str, st.SearchStrategy]:
         "conflict_id": st.sampled_from(world.conflict_ids), "keep": st.sampled_from(["existing", "incoming", "both"]),
         # supply: stores, receipts, transfers, adjustments, counts
         **STOCK_HINTS, "transfer_id": st.sampled_from(world.transfer_ids), "receipt_id": st.sampled_from(world.receipt_ids),
+        **ALLOCATION_HINTS, "allocation_id": st.sampled_from(world.allocation_ids),
     }
 
 
@@ -90,11 +91,19 @@ STOCK_HINTS = {
 STOCK_ACCEPTED = {
     # Transfers leave from a store no other accepted value puts on hold (a receipt without its
     # temperature record holds its store × lot).
-    "store": st.just("KD-MASS"), "code": st.just("KD-MASS"), "from_store": st.just("KD-THC"),
-    "to_store": st.just("KD-CDC"), "doses": st.just(5), "expiry_date": st.just("2030-01-01"),
+    # (KD-CDC → KD-THC: a county store has child stores, so an allocation from it is accepted too.)
+    "store": st.just("KD-MASS"), "code": st.just("KD-MASS"), "from_store": st.just("KD-CDC"),
+    "to_store": st.just("KD-THC"), "doses": st.just(5), "expiry_date": st.just("2030-01-01"),
     "arrival_temperature_c": st.just(5.0), "rejection_reason": st.none(), "occurred_at": st.none(),
     "lines": st.just([{"lot_number": "B2021001", "doses": 5, "accepted": 5, "rejected": 0}]),
     "counts": st.just([{"lot_number": "B2021001", "doses": 9_000}]),
+    # allocations
+    "supply": st.just({"BIBP": 5}), "horizon_days": st.just(14), "default_capacity": st.none(),
+}
+ALLOCATION_HINTS = {
+    "supply": st.dictionaries(st.sampled_from(["BIBP", "CORONAVAC", "NOPE", ""]),
+                              st.one_of(st.integers(-5, 20_000), st.sampled_from(BIG)), max_size=3),
+    "horizon_days": st.integers(-1, 100), "default_capacity": st.one_of(st.none(), st.integers(-5, 1000)),
 }
 
 
@@ -112,6 +121,7 @@ def accepted(world: Any) -> dict[str, st.SearchStrategy]:
         "conflict_id": st.just(world.conflict_ids[0]), "keep": st.just("existing"),
         **STOCK_ACCEPTED, "reason": st.just("broken"),  # a void's free text, an adjustment's reason code
         "transfer_id": st.sampled_from(world.transfer_ids[:2]), "receipt_id": st.just(world.receipt_ids[0]),
+        "allocation_id": st.sampled_from(world.allocation_ids[:2]),
         # A device's batch: one to three submissions with accepted values (POST /doses/batch).
         "items": st.lists(st.fixed_dictionaries({
             "client_uuid": st.uuids().map(str), "person_id": st.sampled_from([p.pk for p in world.people.values()]),
@@ -232,6 +242,12 @@ def fuzz_world(world):
                                   lot_number="B2021001", expiry_date=dt.date(2030, 1, 1), doses=5,
                                   acting_user=None, source="cli")
     world.transfer_ids, world.receipt_ids = [transfer.pk, held.pk, held.pk + 1000], [receipt.pk, receipt.pk + 1000]
+    # Two proposed allocations to read and approve.
+    from vaxops.supply.allocations import propose_allocation
+
+    proposals = [propose_allocation(from_store_code="KD-CDC", supply={"BIBP": 5}, acting_user=world.users["admin"],
+                                    source="cli").pk for _ in range(2)]
+    world.allocation_ids = [*proposals, proposals[-1] + 1000]
     return world
 
 
