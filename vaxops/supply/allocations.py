@@ -624,6 +624,10 @@ def explain(explanation: dict) -> str:
     else:
         parts.append(_("Limited by its {binding} ({fill} of first-dose demand).")
                      .format(binding=binding_name(binding or ""), fill=fill))
+    due, given = e.get("second_dose_due_total", 0), e.get("second_doses_total", 0)
+    if due and given < due:
+        parts.append(_("Only {given} of the {due} second doses due are covered: limited by its {binding}.").format(
+            given=given, due=due, binding=binding_name(e.get("second_dose_binding") or "supply")))
     if e.get("weight_reasons"):
         parts.append(_("Weight {weight}: {reasons}.").format(
             weight=_number(e.get("weight", 1)), reasons=_(", ").join(weight_reason_names(e["weight_reasons"]))))

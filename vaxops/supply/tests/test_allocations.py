@@ -351,3 +351,17 @@ def test_the_dispatched_transfers_are_received_like_any_other_and_the_ledger_rec
     for code, doses in shares.items():
         assert on_hand(world.stores[code], world.lots["bibp"]) == doses
     assert check_stock().clean
+
+
+def test_second_doses_short_of_supply_are_explained(world, kangding):
+    from django.utils import translation
+
+    empty_store(world, "KD-MASS")
+    empty_store(world, "KD-THC")
+    # 3 second doses due (2 BIBP at the mass site, 1 CoronaVac at the health centre), 2 doses.
+    allocation = propose(world, supply={"BIBP": 2}, default_capacity=100)
+    lines = list(allocation.lines.all())
+    assert sum(x.second_doses for x in lines) == 2 and sum(x.first_doses for x in lines) == 0
+    with translation.override("en"):
+        words = " ".join(explain(x.explanation) for x in lines)
+    assert "second doses due are covered: limited by its supply" in words
