@@ -468,6 +468,7 @@ def _line_explanation(c: ChildInputs, out: dict, product: str) -> dict:
         "second_dose_due": c.second_dose_due.get(product, 0),
         "second_dose_due_total": sum(c.second_dose_due.values()),
         "stock_on_hand": c.stock_on_hand.get(product, 0),
+        "stock_on_hand_total": sum(c.stock_on_hand.values()),
         "capacity": c.capacity,
         "capacity_source": c.capacity_source,
         "planned_sessions": c.planned_sessions,
@@ -609,7 +610,7 @@ def explain(explanation: dict) -> str:
         capacity = _("no session planned and no capacity stated: capacity is not a limit")
     parts.append(_("{demand} people still to vaccinate, {due} second doses due, {on_hand} doses on hand; {capacity}.")
                  .format(demand=e.get("first_dose_demand", 0), due=e.get("second_dose_due_total", 0),
-                         on_hand=e.get("stock_on_hand", 0), capacity=capacity))
+                         on_hand=e.get("stock_on_hand_total", e.get("stock_on_hand", 0)), capacity=capacity))
     binding = e.get("binding")
     if e.get("first_dose_demand", 0) == 0:
         parts.append(_("No first-dose demand: only due second doses are served."))
