@@ -84,6 +84,18 @@ OPERATIONS: dict[str, tuple[str, tuple[str, ...]]] = {
     "vaxops_sites_api_list_sites": ("Vaccination sites within your area, optionally below a division.",
                                     ("division_not_found",)),
     "vaxops_supply_api_list_lots": ("Vaccine lots, optionally of one product.", ("product_not_found",)),
+    # allocation and dispatch (docs/supply.md)
+    "vaxops_supply_api_allocations_create_allocation": (
+        "Propose a split of a store's supply among its child stores from live figures.",
+        ("store_not_found", "store_has_no_children", "product_not_found", "invalid_quantity", "stock_on_hold",
+         "nothing_to_allocate", "insufficient_stock", "allocation_invalid_horizon", "allocation_engine_refused"),
+    ),
+    "vaxops_supply_api_allocations_get_allocation": ("One allocation of your area.", ("allocation_not_found",)),
+    "vaxops_supply_api_allocations_approve": (
+        "Approve a proposed allocation: its transfers are dispatched in one transaction.",
+        ("allocation_not_found", "allocation_not_proposed", "stock_on_hold", "insufficient_stock", "invalid_route",
+         "lot_quarantined", "lot_recalled", "lot_expired"),
+    ),
     "vaxops_campaign_api_stats_summary": (
         "Campaign figures for a division (default: your own top division) at a moment (default: now): "
         "doses given there and people vaccinated, for it and for each child division.",

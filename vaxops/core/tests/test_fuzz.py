@@ -77,6 +77,7 @@ def hints(world: Any) -> dict[str, st.SearchStrategy]:
         "celsius": st.sampled_from([5, -0.5, 8.01, 60, -60, 61, -61, 1e308]), "from": days, "to": days,
         "excursion_id": st.sampled_from(world.excursion_ids), "decision": st.sampled_from(["release", "discard", "x"]),
         "note": st.sampled_from(["VVM stage 1", ""]),
+        **ALLOCATION_HINTS, "allocation_id": st.sampled_from(world.allocation_ids),
     }
 
 
@@ -94,11 +95,19 @@ STOCK_HINTS = {
 STOCK_ACCEPTED = {
     # Transfers leave from a store no other accepted value puts on hold (a receipt without its
     # temperature record holds its store × lot).
-    "store": st.just("KD-MASS"), "code": st.just("KD-MASS"), "from_store": st.just("KD-THC"),
-    "to_store": st.just("KD-CDC"), "doses": st.just(5), "expiry_date": st.just("2030-01-01"),
+    # (KD-CDC → KD-THC: a county store has child stores, so an allocation from it is accepted too.)
+    "store": st.just("KD-MASS"), "code": st.just("KD-MASS"), "from_store": st.just("KD-CDC"),
+    "to_store": st.just("KD-THC"), "doses": st.just(5), "expiry_date": st.just("2030-01-01"),
     "arrival_temperature_c": st.just(5.0), "rejection_reason": st.none(), "occurred_at": st.none(),
     "lines": st.just([{"lot_number": "B2021001", "doses": 5, "accepted": 5, "rejected": 0}]),
     "counts": st.just([{"lot_number": "B2021001", "doses": 9_000}]),
+    # allocations
+    "supply": st.just({"BIBP": 5}), "horizon_days": st.just(14), "default_capacity": st.none(),
+}
+ALLOCATION_HINTS = {
+    "supply": st.dictionaries(st.sampled_from(["BIBP", "CORONAVAC", "NOPE", ""]),
+                              st.one_of(st.integers(-5, 20_000), st.sampled_from(BIG)), max_size=3),
+    "horizon_days": st.integers(-1, 100), "default_capacity": st.one_of(st.none(), st.integers(-5, 1000)),
 }
 
 
@@ -118,6 +127,7 @@ def accepted(world: Any) -> dict[str, st.SearchStrategy]:
         "transfer_id": st.sampled_from(world.transfer_ids[:2]), "receipt_id": st.just(world.receipt_ids[0]),
         "celsius": st.just(5.0), "from": st.just("2021-05-10"), "to": st.just("2021-05-11"),
         "excursion_id": st.just(world.excursion_ids[0]), "decision": st.just("release"), "note": st.just("VVM stage 1"),
+        "allocation_id": st.sampled_from(world.allocation_ids[:2]),
         # A device's batch: one to three submissions with accepted values (POST /doses/batch).
         "items": st.lists(st.fixed_dictionaries({
             "client_uuid": st.uuids().map(str), "person_id": st.sampled_from([p.pk for p in world.people.values()]),
@@ -263,6 +273,12 @@ def fuzz_world(world):
     _, [excursion] = record_temperatures(store_code="KD-TEAM-FUZZ", readings=cold, kind="logger",
                                          acting_user=world.users["supply_officer"], source="api")
     world.excursion_ids = [excursion.pk, excursion.pk + 1000]
+    # Two proposed allocations to read and approve.
+    from vaxops.supply.allocations import propose_allocation
+
+    proposals = [propose_allocation(from_store_code="KD-CDC", supply={"BIBP": 5}, acting_user=world.users["admin"],
+                                    source="cli").pk for _ in range(2)]
+    world.allocation_ids = [*proposals, proposals[-1] + 1000]
     return world
 
 
