@@ -82,8 +82,8 @@ def store_overview(user: Any) -> list[LevelGroup]:
     rows = {s.pk: StoreRow(s) for s in stores}
     for store_id, on_hand, held in (
         StockBalance.objects.filter(store_id__in=ids).values("store_id")
-        .annotate(on_hand=Sum("on_hand"), held=Count("pk", filter=Q(on_hold=True, on_hand__gt=0)))
-        .values_list("store_id", "on_hand", "held")
+        .annotate(total=Sum("on_hand"), held=Count("pk", filter=Q(on_hold=True, on_hand__gt=0)))
+        .values_list("store_id", "total", "held")
     ):
         rows[store_id].on_hand, rows[store_id].held_lots = on_hand or 0, held
     for store_id, n in (
@@ -109,6 +109,7 @@ class ProductSupply:
 
     product: Any
     on_hand: int
+    usable: int  # released, not expired, not on hold: what can still be given or sent
     used: int  # doses given or sent on over the last RATE_DAYS days
 
     @property
@@ -117,8 +118,8 @@ class ProductSupply:
 
     @property
     def days(self) -> int | None:
-        """Whole days of supply (rounded down); ``None`` when nothing was used."""
-        return math.floor(self.on_hand / self.daily) if self.daily else None
+        """Whole days the usable doses last (rounded down); ``None`` when nothing was used."""
+        return math.floor(self.usable / self.daily) if self.daily else None
 
 
 def balances(store: Store, user: Any) -> list[StockBalance]:
@@ -127,7 +128,7 @@ def balances(store: Store, user: Any) -> list[StockBalance]:
     return sorted(qs, key=lambda b: (b.on_hand == 0, b.lot.expiry_date, b.lot.lot_number))
 
 
-def product_supply(store: Store, held: list[StockBalance], user: Any, at: dt.datetime) -> list[ProductSupply]:
+def product_supply(store: Store, lots: list[StockBalance], user: Any, at: dt.datetime) -> list[ProductSupply]:
     used: dict[int, int] = defaultdict(int)
     lines = restrict(StockLine.objects.filter(store=store), user, "stock.view").filter(
         reason__code__in=USE_REASONS, occurred_at__gt=at - dt.timedelta(days=RATE_DAYS), occurred_at__lte=at,
@@ -137,10 +138,13 @@ def product_supply(store: Store, held: list[StockBalance], user: Any, at: dt.dat
     ):
         used[product_id] = max(0, -(total or 0))
     by_product: dict[int, ProductSupply] = {}
-    for b in held:
+    day = timezone.localtime(at).date()
+    for b in lots:
         p = b.lot.product
-        entry = by_product.setdefault(p.pk, ProductSupply(p, 0, used.get(p.pk, 0)))
+        entry = by_product.setdefault(p.pk, ProductSupply(p, 0, 0, used.get(p.pk, 0)))
         entry.on_hand += b.on_hand
+        if not (b.on_hold or store.on_hold) and b.lot.status == LotStatus.RELEASED and b.lot.expiry_date >= day:
+            entry.usable += b.on_hand
     return sorted(by_product.values(), key=lambda e: e.product.code)
 
 
@@ -207,3 +211,25 @@ def store_page(store: Store, user: Any) -> dict[str, Any]:
         "holds": holds(store, lots, at), "transit": transfers_in_transit(store),
         "lines": recent_lines(store, user), "differences": delivery_differences(store),
     }
+
+
+def receipts_waiting_for_temperature(user: Any, store_code: str = "") -> list[StockLine]:
+    """Lines of manufacturers' receipts credited on hold (no arrival temperature) at the
+    stores where the user may receive shipments, whose record has not been supplied since."""
+    from vaxops.core.models import AuditEvent
+    from vaxops.supply.services import RECEIPT_TEMPERATURE_ACTION
+
+    lines = restrict(StockLine.objects.all(), user, "stock.receive_shipment").filter(
+        store__in=visible_stores(user, "stock.receive_shipment"), event__reason__code="receipt",
+        event__detail__on_hold=True, event__reversed_by__isnull=True,
+    )
+    if store_code:
+        lines = lines.filter(store__code=store_code)
+    pending = list(lines.select_related("event", "store", "lot__product").order_by("event__occurred_at", "pk"))
+    # The event is never edited: a supplied record is the audit entry that closed its hold.
+    supplied = set(AuditEvent.objects.filter(
+        action=RECEIPT_TEMPERATURE_ACTION, object_type="supply.stockevent",
+        object_id__in=[str(line.event_id) for line in pending],
+    ).values_list("object_id", flat=True))
+    return [line for line in pending if str(line.event_id) not in supplied]
+

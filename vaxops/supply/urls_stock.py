@@ -11,6 +11,7 @@ urlpatterns = [
     path("stores/<str:code>/count/", views_stock_forms.count, name="count"),
     path("stores/<str:code>/adjust/", views_stock_forms.adjust, name="adjust"),
     path("receipts/new/", views_stock_forms.receipt, name="receipt"),
+    path("receipts/<int:event_id>/temperature/", views_stock_forms.receipt_temperature, name="receipt_temperature"),
     path("transfers/waiting/", views_stock_forms.waiting, name="waiting"),
     path("transfers/<int:transfer_id>/receive/", views_stock_forms.receive, name="receive"),
     path("transfers/<int:transfer_id>/temperature/", views_stock_forms.supply_temperature, name="temperature"),

@@ -11,6 +11,7 @@ is a replay of the first.
 from __future__ import annotations
 
 import uuid
+from decimal import Decimal
 from typing import Any
 
 from django import forms
@@ -20,6 +21,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
@@ -30,8 +32,16 @@ from vaxops.core.errors import VaxopsError
 from vaxops.core.models import Source
 from vaxops.supply import services
 from vaxops.supply.forms_stock import AdjustForm, DispatchForm, ReceiptForm, ReceiveForm, TemperatureForm
-from vaxops.supply.models import ReasonType, StockBalance, StockReason, Store, Transfer, TransferStatus
-from vaxops.supply.store_figures import visible_stores
+from vaxops.supply.models import (
+    LotStatus,
+    ReasonType,
+    StockBalance,
+    StockReason,
+    Store,
+    Transfer,
+    TransferStatus,
+)
+from vaxops.supply.store_figures import receipts_waiting_for_temperature, visible_stores
 from vaxops.supply.views_stock import forbidden, refusal, scoped_store
 
 # Which field a service refusal belongs beside; a refusal naming a lot goes beside that lot's
@@ -113,8 +123,7 @@ def receipt(request: HttpRequest) -> HttpResponse:
                 _place_error(form, exc)
                 status = exc.status
             else:
-                held = StockBalance.objects.filter(store__code=data["store"], lot__product__code=data["product"],
-                                                   lot__lot_number=data["lot_number"].strip(), on_hold=True).exists()
+                held = bool(event.detail.get("on_hold"))
                 text = _("Received %(doses)s doses of lot %(lot)s.") % {"doses": data["doses"],
                                                                        "lot": data["lot_number"].strip()}
                 if held:
@@ -145,10 +154,15 @@ def destinations(store: Store) -> list[Store]:
     return list(Store.objects.filter(route, is_active=True).exclude(pk=store.pk).order_by("level", "code"))
 
 
-def lots_on_hand(store: Store, user: Any) -> list[StockBalance]:
-    """The store's lots with doses on hand, earliest expiry first (China 2017 rules, Art. 18)."""
+def lots_to_send(store: Store, user: Any) -> tuple[list[StockBalance], int]:
+    """The store's lots that may be sent, earliest expiry first (China 2017 rules, Art. 18:
+    issue by earliest expiry), and how many lots on hand may not (on hold, expired,
+    quarantined, recalled: the service would refuse them)."""
     qs = restrict(StockBalance.objects.filter(store=store, on_hand__gt=0), user, "stock.view")
-    return list(qs.select_related("lot__product").order_by("lot__expiry_date", "lot__lot_number"))
+    today = timezone.localdate()
+    lots = list(qs.select_related("lot__product").order_by("lot__expiry_date", "lot__lot_number"))
+    usable = [b for b in lots if not b.on_hold and b.lot.status == LotStatus.RELEASED and b.lot.expiry_date >= today]
+    return usable, len(lots) - len(usable)
 
 
 def _line_for(exc: VaxopsError) -> str | None:
@@ -165,7 +179,7 @@ def dispatch(request: HttpRequest, code: str) -> HttpResponse:
         store = scoped_store(request.user, code, "stock.dispatch")
     except VaxopsError as exc:
         return refusal(request, exc)
-    lots = lots_on_hand(store, request.user)
+    lots, not_offered = lots_to_send(store, request.user)
     choices = [(s.code, f"{s.name} ({s.code})") for s in destinations(store)]
     typed: dict[int, str] = {}
     line_errors: dict[int, str] = {}
@@ -209,9 +223,13 @@ def dispatch(request: HttpRequest, code: str) -> HttpResponse:
             status = 422
     else:
         form = DispatchForm(initial={"client_uuid": uuid.uuid4()}, destinations=choices)
-    _focus_first(form, ["to_store"])
     rows = [{"balance": b, "value": typed.get(b.lot_id, ""), "error": line_errors.get(b.lot_id)} for b in lots]
-    return render(request, "supply/dispatch.html", {"store": store, "form": form, "rows": rows}, status=status)
+    if form.errors or not line_errors:
+        _focus_first(form, ["to_store"])
+    else:  # the first lot in error has the focus
+        next(r for r in rows if r["error"])["focus"] = True
+    return render(request, "supply/dispatch.html", {"store": store, "form": form, "rows": rows,
+                                                    "not_offered": not_offered}, status=status)
 
 
 # -- the transfers waiting at the user's stores ------------------------------------------------
@@ -242,7 +260,8 @@ def _receive_rows(transfer: Transfer, post: Any = None, errors: dict[int, str] |
     return rows
 
 
-def _waiting_page(request: HttpRequest, *, bound: Transfer | None = None, form: forms.Form | None = None,
+def _waiting_page(request: HttpRequest, *, bound: Transfer | None = None, bound_receipt: int | None = None,
+                  form: forms.Form | None = None,
                   line_errors: dict[int, str] | None = None, status: int = 200) -> HttpResponse:
     qs = _receiving_transfers(request.user)
     chosen = request.GET.get("store", "")
@@ -261,6 +280,10 @@ def _waiting_page(request: HttpRequest, *, bound: Transfer | None = None, form: 
         mine = bound is not None and t.pk == bound.pk
         f = form if mine and isinstance(form, TemperatureForm) else TemperatureForm(prefix=f"h{t.pk}")
         held.append({"transfer": t, "form": f})
+    for line in receipts_waiting_for_temperature(request.user, chosen):
+        mine = bound_receipt is not None and line.event_id == bound_receipt
+        f = form if mine else TemperatureForm(prefix=f"r{line.event_id}")
+        held.append({"receipt": line, "form": f})
     # The form in error, else the first transfer's, has the focus (its first field).
     target = next((c for c in cards + held if c["form"].errors or c.get("errors")), None) or next(
         iter(cards + held), None)
@@ -318,6 +341,7 @@ def receive(request: HttpRequest, transfer_id: int) -> HttpResponse:
             delivered_by=data["delivered_by"].strip(), acting_user=request.user, source=Source.WEB,
         )
     except VaxopsError as exc:
+        transfer.refresh_from_db(fields=["status", "received_by"])
         if exc.code == "transfer_not_in_transit" and transfer.received_by_id == request.user.pk:
             # The same form sent twice: the first one received it.
             return _done(request, transfer.to_store.code, _("Transfer %(id)s was already received.") % {"id": transfer.pk})
@@ -356,11 +380,38 @@ def supply_temperature(request: HttpRequest, transfer_id: int) -> HttpResponse:
     except VaxopsError as exc:
         _place_error(form, exc)
         return _waiting_page(request, bound=transfer, form=form, status=exc.status)
-    if done.status == TransferStatus.RECEIVED:
+    if services.in_cold_chain(done.arrival_temperature_c):
         text = _("Transfer %(id)s: temperature recorded, the doses are released.")
     else:
         text = _("Transfer %(id)s: the temperature was out of range, the doses were written off as a cold-chain failure.")
     return _done(request, transfer.to_store.code, text % {"id": transfer.pk})
+
+
+@login_required
+@require_POST
+def receipt_temperature(request: HttpRequest, event_id: int) -> HttpResponse:
+    """The missing arrival temperature of a manufacturer's receipt credited on hold."""
+    if not can(request.user, "stock.receive_shipment"):
+        return forbidden(request)
+    line = next((x for x in receipts_waiting_for_temperature(request.user) if x.event_id == event_id), None)
+    if line is None:
+        return refusal(request, VaxopsError("event_not_found", {"id": event_id}))
+    form = TemperatureForm(request.POST, prefix=f"r{event_id}")
+    if not form.is_valid():
+        return _waiting_page(request, bound_receipt=event_id, form=form, status=422)
+    celsius = form.cleaned_data["arrival_temperature_c"]
+    try:
+        services.supply_arrival_temperature(event_id=event_id, arrival_temperature_c=celsius,
+                                            acting_user=request.user, source=Source.WEB)
+    except VaxopsError as exc:
+        _place_error(form, exc)
+        return _waiting_page(request, bound_receipt=event_id, form=form, status=exc.status)
+    if services.in_cold_chain(Decimal(str(celsius))):
+        text = _("Receipt of lot %(lot)s: temperature recorded, the doses are released.")
+    else:
+        text = _("Receipt of lot %(lot)s: the temperature was out of range, the doses were written off as a "
+                 "cold-chain failure.")
+    return _done(request, line.store.code, text % {"lot": line.lot.lot_number})
 
 
 # -- count and adjust ------------------------------------------------------------------------
