@@ -40,8 +40,11 @@ class ReceiptForm(forms.Form):
     store = forms.ChoiceField(label=_("Receiving store"))
     product = forms.ChoiceField(label=_("Vaccine"))
     lot_number = forms.CharField(label=_("Lot number"), max_length=40)
-    expiry_date = forms.DateField(label=_("Expiry date"),
-                                  widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    # Typed as printed on the box (2029-06-30 or 20290630): a browser's date control orders its
+    # parts by the system's locale, which a keyboard user cannot predict.
+    expiry_date = forms.DateField(label=_("Expiry date"), input_formats=["%Y-%m-%d", "%Y%m%d", "%Y/%m/%d", "%Y.%m.%d"],
+                                  widget=forms.DateInput(attrs={"placeholder": "2029-06-30", "inputmode": "numeric",
+                                                                "autocomplete": "off"}, format="%Y-%m-%d"))
     manufacturer = forms.CharField(label=_("Manufacturer"), max_length=120, required=False)
     release_certificate = forms.CharField(label=_("Batch-release certificate number (批签发)"), max_length=64,
                                           required=False)
@@ -84,7 +87,7 @@ class AdjustForm(forms.Form):
     client_uuid = forms.UUIDField(widget=forms.HiddenInput)
     lot_number = forms.ChoiceField(label=_("Lot"))
     reason = forms.ChoiceField(label=_("Reason"))
-    doses = _doses(_("Doses"))
+    doses = _doses(_("Doses to add or take off"))
     note = forms.CharField(label=_("Note (what happened)"), max_length=500, required=False)
 
     def __init__(self, *args, lots: Iterable[tuple[str, str]], reasons: Iterable[StockReason], **kwargs) -> None:
