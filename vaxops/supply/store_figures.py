@@ -206,7 +206,7 @@ def store_page(store: Store, user: Any) -> dict[str, Any]:
     lots = balances(store, user)
     supply = product_supply(store, lots, user, at)
     return {
-        "store": store, "at": at, "lots": lots, "supply": supply, "rate_days": RATE_DAYS,
+        "store": store, "at": at, "today": timezone.localtime(at).date(), "lots": lots, "supply": supply, "rate_days": RATE_DAYS,
         "total_on_hand": sum(b.on_hand for b in lots),
         "holds": holds(store, lots, at), "transit": transfers_in_transit(store),
         "lines": recent_lines(store, user), "differences": delivery_differences(store),

@@ -161,7 +161,8 @@ def lots_to_send(store: Store, user: Any) -> tuple[list[StockBalance], int]:
     qs = restrict(StockBalance.objects.filter(store=store, on_hand__gt=0), user, "stock.view")
     today = timezone.localdate()
     lots = list(qs.select_related("lot__product").order_by("lot__expiry_date", "lot__lot_number"))
-    usable = [b for b in lots if not b.on_hold and b.lot.status == LotStatus.RELEASED and b.lot.expiry_date >= today]
+    usable = [b for b in lots if not (b.on_hold or store.on_hold) and b.lot.status == LotStatus.RELEASED
+              and b.lot.expiry_date >= today]
     return usable, len(lots) - len(usable)
 
 

@@ -404,3 +404,24 @@ def test_an_adjustment_of_zero_doses_shows_the_chinese_message_and_writes_nothin
     assert r.status_code == 422 and counts() == before
     error = re.search(r'data-testid="error-doses">(.*?)</div>', page(r), re.S).group(1)
     assert zh_message("invalid_quantity") in error
+
+
+def test_an_open_excursion_puts_the_store_on_hold_on_every_page(en, world):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from vaxops.supply.models import Excursion
+
+    store = world.stores["KD-CDC"]
+    started = timezone.now() - dt.timedelta(hours=12)
+    Excursion.objects.create(store=store, rule="fridge_heat", started_at=started, detected_at=started)
+    store.on_hold = True
+    store.save(update_fields=["on_hold"])
+    client = as_user(en, world, "supply_officer")
+    overview = re.search(r'data-store="KD-CDC".*?</tr>', page(client.get(STORES)), re.S).group(0)
+    assert 'data-testid="mark-excursion"' in overview
+    holds = re.search(r'data-testid="holds".*?</section>', page(client.get(store_url("KD-CDC"))), re.S).group(0)
+    assert "cold-chain excursion (fridge_heat)" in holds and "open for 12 h" in holds
+    html = page(client.get(dispatch_url()))
+    assert 'data-testid="store-on-hold"' in html and '<tr data-lot=' not in html
