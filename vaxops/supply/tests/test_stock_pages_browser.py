@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.db import transaction
 
 from conftest import build_world
 from vaxops.supply.models import StockBalance, Transfer, TransferStatus
@@ -28,26 +27,8 @@ DESK, PHONE = {"width": 1280, "height": 900}, {"width": 390, "height": 844}
 
 
 @pytest.fixture
-def world(transactional_db, django_db_serialized_rollback, live_server, monkeypatch):
-    # serialized_rollback brings back the product catalogue (loaded by a data migration); the
-    # stock reasons (also a data migration) may be gone after an earlier test's flush, and the
-    # process caches them: load them again and forget the cached rows.
-    import conftest
-    from vaxops.supply import reasons
-    from vaxops.supply.models import StockReason
-
-    reasons.forget()
-    if not StockReason.objects.exists():
-        reasons.load_reasons(StockReason)
-    # The world's opening stock is posted through the ledger, which locks rows (PostgreSQL):
-    # outside a test's own transaction it needs one.
-    build_stores = conftest.build_stores
-
-    def build_stores_atomically(w):
-        with transaction.atomic():
-            build_stores(w)
-
-    monkeypatch.setattr(conftest, "build_stores", build_stores_atomically)
+def world(transactional_db, django_db_serialized_rollback, live_server):
+    # serialized_rollback brings back the product catalogue (loaded by a data migration).
     return build_world()
 
 
