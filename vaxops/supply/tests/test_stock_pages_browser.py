@@ -168,3 +168,18 @@ def test_a_site_manager_receives_the_transfer_by_keyboard_on_a_phone(chromium, w
     assert page.locator('[data-testid="differences"] [data-testid="rejected"]').inner_text() == "10"
     assert page.locator('tr[data-lot="B2021001"] [data-testid="lot-on-hand"]').inner_text() == "10490"
     context.close()
+
+
+def test_the_county_command_reads_the_stores_on_a_phone_in_english(chromium, world, live_server):
+    base = live_server.url
+    context = chromium.new_context(locale="en-US", viewport=PHONE)
+    context.add_cookies([{"name": settings.LANGUAGE_COOKIE_NAME, "value": "en", "url": base}])
+    page = context.new_page()
+    log_in(page, base, "county_command")
+    page.get_by_role("link", name="Supply", exact=True).click()
+    page.wait_for_url(base + "/supply/")
+    # Six menu links wrap instead of pushing the page sideways.
+    assert fits(page, PHONE["width"])
+    assert page.locator('tr[data-store="KD-CDC"] [data-testid="on-hand"]').inner_text() == "50,000"
+    shoot(page, "supply-stores-phone-en.png")
+    context.close()
