@@ -289,9 +289,12 @@ def _waiting_page(request: HttpRequest, *, bound: Transfer | None = None, bound_
     target = next((c for c in cards + held if c["form"].errors or c.get("errors")), None) or next(
         iter(cards + held), None)
     if target is not None:
-        target["focus"] = True
-        if "rows" not in target:
-            target["form"].fields["arrival_temperature_c"].widget.attrs["autofocus"] = True
+        wrong = [name for name in target["form"].errors if name in target["form"].fields]
+        rows = target.get("rows") or []
+        if rows and not wrong:
+            (next((r for r in rows if r["error"]), None) or rows[0])["focus"] = True
+        else:
+            target["form"].fields[(wrong or ["arrival_temperature_c"])[0]].widget.attrs["autofocus"] = True
     return render(request, "supply/waiting.html", {
         "cards": cards, "held": held, "reasons": rejection_reasons(), "chosen_store": chosen,
         "stores": list(visible_stores(request.user, "stock.receive")),
@@ -343,9 +346,14 @@ def receive(request: HttpRequest, transfer_id: int) -> HttpResponse:
         )
     except VaxopsError as exc:
         transfer.refresh_from_db(fields=["status", "received_by"])
-        if exc.code == "transfer_not_in_transit" and transfer.received_by_id == request.user.pk:
-            # The same form sent twice: the first one received it.
-            return _done(request, transfer.to_store.code, _("Transfer %(id)s was already received.") % {"id": transfer.pk})
+        if exc.code == "transfer_not_in_transit":
+            if transfer.received_by_id == request.user.pk:
+                # The same form sent twice: the first one received it.
+                return _done(request, transfer.to_store.code,
+                             _("Transfer %(id)s was already received.") % {"id": transfer.pk})
+            # Received meanwhile by someone else: its card is gone, so say it above the list.
+            messages.error(request, exc.message)
+            return redirect("supply:waiting")
         lot_lines = {line.lot.lot_number: line.pk for line in transfer.lines.all()}
         line_pk = lot_lines.get(_line_for(exc) or "")
         if line_pk is not None:
@@ -379,6 +387,9 @@ def supply_temperature(request: HttpRequest, transfer_id: int) -> HttpResponse:
             acting_user=request.user, source=Source.WEB,
         )
     except VaxopsError as exc:
+        if exc.code == "nothing_on_hold":  # supplied meanwhile (or this form sent twice)
+            messages.error(request, exc.message)
+            return redirect("supply:waiting")
         _place_error(form, exc)
         return _waiting_page(request, bound=transfer, form=form, status=exc.status)
     if services.in_cold_chain(done.arrival_temperature_c):
@@ -396,7 +407,10 @@ def receipt_temperature(request: HttpRequest, event_id: int) -> HttpResponse:
         return forbidden(request)
     line = next((x for x in receipts_waiting_for_temperature(request.user) if x.event_id == event_id), None)
     if line is None:
-        return refusal(request, VaxopsError("event_not_found", {"id": event_id}))
+        # Supplied meanwhile, this form sent twice, or not a receipt of the user's stores: the
+        # same answer for all three, which says nothing about other areas.
+        messages.error(request, VaxopsError("nothing_on_hold", {"id": event_id}).message)
+        return redirect("supply:waiting")
     form = TemperatureForm(request.POST, prefix=f"r{event_id}")
     if not form.is_valid():
         return _waiting_page(request, bound_receipt=event_id, form=form, status=422)

@@ -425,3 +425,39 @@ def test_an_open_excursion_puts_the_store_on_hold_on_every_page(en, world):
     assert "cold-chain excursion (fridge_heat)" in holds and "open for 12 h" in holds
     html = page(client.get(dispatch_url()))
     assert 'data-testid="store-on-hold"' in html and '<tr data-lot=' not in html
+
+
+def test_a_transfer_received_meanwhile_by_someone_else_is_said_above_the_list(en, world):
+    transfer = send(world, 100)
+    line = transfer.lines.get()
+    receive(world, transfer, 100, user="supply_officer")
+    client = as_user(en, world, "site_manager")
+    before = counts()
+    r = client.post(reverse("supply:receive", args=[transfer.pk]), {
+        f"accepted_{line.pk}": "100", f"t{transfer.pk}-arrival_temperature_c": "5"}, follow=True)
+    assert counts() == before
+    assert "only a transfer in transit can be received" in page(r)
+
+
+def test_a_wrong_temperature_on_receipt_keeps_the_lines_and_focuses_the_temperature(en, world):
+    transfer = send(world, 100)
+    line = transfer.lines.get()
+    client = as_user(en, world, "site_manager")
+    before = counts()
+    r = client.post(reverse("supply:receive", args=[transfer.pk]), {
+        f"accepted_{line.pk}": "100", f"t{transfer.pk}-arrival_temperature_c": "70"})
+    assert r.status_code == 422 and counts() == before
+    html = page(r)
+    assert re.search(rf'name="t{transfer.pk}-arrival_temperature_c"[^>]*autofocus', html)
+    assert "−60 to +60" in html and 'value="70"' in html
+
+
+def test_a_receipt_temperature_sent_twice_says_nothing_is_on_hold(en, world):
+    client = as_user(en, world, "supply_officer")
+    client.post(RECEIPT, receipt_form(client, arrival_temperature_c=""))
+    event = StockEvent.objects.get(reason__code="receipt", lines__lot__lot_number="G2021777")
+    url = reverse("supply:receipt_temperature", args=[event.pk])
+    client.post(url, {f"r{event.pk}-arrival_temperature_c": "5"})
+    before = counts()
+    r = client.post(url, {f"r{event.pk}-arrival_temperature_c": "5"}, follow=True)
+    assert counts() == before and VaxopsError("nothing_on_hold").message in page(r)
