@@ -461,3 +461,18 @@ def test_a_receipt_temperature_sent_twice_says_nothing_is_on_hold(en, world):
     before = counts()
     r = client.post(url, {f"r{event.pk}-arrival_temperature_c": "5"}, follow=True)
     assert counts() == before and VaxopsError("nothing_on_hold").message in page(r)
+
+
+def test_the_overview_costs_the_same_few_queries_however_many_stores(en, world, django_assert_max_num_queries):
+    from vaxops.supply.services import create_store
+
+    client = as_user(en, world, "admin")
+    client.get(STORES)
+    with django_assert_max_num_queries(12) as few:
+        client.get(STORES)
+    for i in range(10):
+        create_store(code=f"KD-T{i}", name_zh=f"乡镇库{i}", level=4, division_code="513301001", parent_code="KD-CDC",
+                     acting_user=None, source="cli")
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        r = client.get(STORES)
+    assert 'data-store="KD-T9"' in page(r)
