@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from dataclasses import asdict
 from typing import Any
 
-from django.db.models import Q, Sum
-from django.utils import timezone
 from ninja import Field, Query, Router, Schema, Status
+from pydantic import field_validator
 
 from vaxops.access.scope import get_scoped, require, restrict
 from vaxops.core.errors import VaxopsError
@@ -27,7 +27,6 @@ from vaxops.supply.models import (
     Store,
     StoreLevel,
     Transfer,
-    TransferLine,
     TransferStatus,
 )
 from vaxops.supply.services import (
@@ -40,6 +39,8 @@ from vaxops.supply.services import (
     receive_transfer,
     supply_arrival_temperature,
 )
+from vaxops.supply.stock import in_transit_doses, stock_of, transfers_of
+from vaxops.vaccination.api import parse_offset_datetime
 
 stores_router = Router(tags=["stores"])
 receipts_router = Router(tags=["receipts"])
@@ -94,7 +95,18 @@ class StockOut(Schema):
     in_transit_out: int = Field(description="Doses dispatched from this store, not yet received.")
 
 
-class ReceiptIn(Schema):
+class WhenIn(Schema):
+    occurred_at: dt.datetime | None = Field(
+        None, description="When it happened, ISO 8601 with its UTC offset (default: now); not in the future "
+        "(422 occurred_in_future).")
+
+    @field_validator("occurred_at", mode="before")
+    @classmethod
+    def _with_offset(cls, value: Any) -> dt.datetime | None:
+        return None if value is None else parse_offset_datetime(value, "occurred_at")
+
+
+class ReceiptIn(WhenIn):
     client_uuid: uuid.UUID
     store: str = Field(max_length=32)
     product: str = Field(max_length=32)
@@ -129,7 +141,7 @@ class TransferLineSchema(Schema):
     doses: int
 
 
-class TransferIn(Schema):
+class TransferIn(WhenIn):
     client_uuid: uuid.UUID
     from_store: str = Field(max_length=32)
     to_store: str = Field(max_length=32)
@@ -181,13 +193,13 @@ class ReceiveLineIn(Schema):
                                          "cold_chain_failure, vvm_discard, lost); required when rejected > 0.")
 
 
-class ReceiveIn(Schema):
+class ReceiveIn(WhenIn):
     lines: list[ReceiveLineIn] = Field(max_length=200)
     arrival_temperature_c: float | None = None
     delivered_by: str | None = Field(None, max_length=120)
 
 
-class AdjustmentIn(Schema):
+class AdjustmentIn(WhenIn):
     client_uuid: uuid.UUID
     store: str = Field(max_length=32)
     lot_number: str = Field(max_length=40)
@@ -216,7 +228,7 @@ class CountLineIn(Schema):
     doses: int
 
 
-class CountIn(Schema):
+class CountIn(WhenIn):
     counts: list[CountLineIn] = Field(min_length=1, max_length=500)
 
 
@@ -295,21 +307,9 @@ def list_stores(request, division: str | None = Query(None, max_length=16)):
 def store_stock(request, code: str):
     """A store's stock by lot (earliest expiry first), with holds and what is in transit."""
     store = _scoped_store(request, code, "stock.view")
-    today = timezone.localdate()
-    balances = (StockBalance.objects.filter(store=store).filter(Q(on_hand__gt=0) | Q(on_hold=True))
-                .select_related("lot__product").order_by("lot__expiry_date", "lot__lot_number"))
-    items = [
-        {"product": b.lot.product.code, "product_name": b.lot.product.name, "lot_number": b.lot.lot_number,
-         "expiry_date": b.lot.expiry_date, "on_hand": b.on_hand, "on_hold": b.on_hold, "status": b.lot.status,
-         "expired": b.lot.expiry_date < today, "doses_per_vial": b.lot.doses_per_vial}
-        for b in balances
-    ]
-    def transit(**kw) -> int:
-        return TransferLine.objects.filter(transfer__status=TransferStatus.IN_TRANSIT, **kw).aggregate(
-            n=Sum("doses"))["n"] or 0
-
-    return {"store": store.code, "store_name": store.name, "on_hold": store.on_hold, "items": items,
-            "in_transit_in": transit(transfer__to_store=store), "in_transit_out": transit(transfer__from_store=store)}
+    coming, going = in_transit_doses(store)
+    return {"store": store.code, "store_name": store.name, "on_hold": store.on_hold,
+            "items": [asdict(row) for row in stock_of(store)], "in_transit_in": coming, "in_transit_out": going}
 
 
 @stores_router.post("/{code}/counts", response={200: CountOut, 201: CountOut, **ERRORS})
@@ -324,7 +324,8 @@ def count(request, code: str, payload: CountIn):
     store = _scoped_store(request, code, "stock.count")
     before = {b.lot.lot_number: b.on_hand for b in StockBalance.objects.filter(
         store=store, lot__lot_number__in=list(counted)).select_related("lot")}
-    event = count_stock(store_code=code, counts=counted, acting_user=request.user, source=Source.API)
+    event = count_stock(store_code=code, counts=counted, occurred_at=payload.occurred_at, acting_user=request.user,
+                        source=Source.API)
     books = event.detail["on_books"] if event is not None else {n: before.get(n, 0) for n in counted}
     lines = [{"lot_number": n, "counted": d, "on_books": books.get(n, 0), "difference": d - books.get(n, 0)}
              for n, d in counted.items()]
@@ -352,7 +353,7 @@ def create_receipt(request, payload: ReceiptIn):
         lot_number=payload.lot_number, expiry_date=payload.expiry_date, doses=payload.doses,
         manufacturer=payload.manufacturer or "", release_certificate=payload.release_certificate or "",
         arrival_temperature_c=payload.arrival_temperature_c, document_number=payload.document_number or "",
-        acting_user=request.user, source=Source.API,
+        occurred_at=payload.occurred_at, acting_user=request.user, source=Source.API,
     )
     return Status(200 if replayed else 201, receipt_out(event))
 
@@ -376,7 +377,8 @@ def create_transfer(request, payload: TransferIn):
     transfer, replayed = dispatch_transfer(
         client_uuid=payload.client_uuid, from_store_code=payload.from_store, to_store_code=payload.to_store,
         lines=[TransferLineIn(x.lot_number, x.doses) for x in payload.lines],
-        document_number=payload.document_number or "", acting_user=request.user, source=Source.API,
+        document_number=payload.document_number or "", occurred_at=payload.occurred_at, acting_user=request.user,
+        source=Source.API,
     )
     return Status(200 if replayed else 201, transfer_out(transfer))
 
@@ -386,16 +388,13 @@ def list_transfers(request, query: Query[TransferQuery]):
     """Transfers from or to the stores of your area, newest first; site staff see those coming to
     their site."""
     require(request.user, "stock.view")
-    transfers = restrict(Transfer.objects.select_related("from_store", "to_store"), request.user, "stock.view")
-    if query.store:
-        store = _scoped_store(request, query.store, "stock.view")
-        transfers = transfers.filter(Q(from_store=store) | Q(to_store=store))
-    if query.status:
-        if query.status not in TransferStatus.values:
-            raise VaxopsError("invalid_request", {"field": "status", "allowed": list(TransferStatus.values)})
-        transfers = transfers.filter(status=query.status)
+    transfers = restrict(Transfer.objects.all(), request.user, "stock.view")
+    store = _scoped_store(request, query.store, "stock.view") if query.store else None
+    if query.status and query.status not in TransferStatus.values:
+        raise VaxopsError("invalid_request", {"field": "status", "allowed": list(TransferStatus.values)})
+    transfers = transfers_of(transfers, store=store, status=query.status)
     total = transfers.count()
-    page = transfers.order_by("-created_at", "-pk")[query.offset:query.offset + query.limit]
+    page = transfers[query.offset:query.offset + query.limit]
     return {"items": [transfer_out(t) for t in page], "count": total, "limit": query.limit, "offset": query.offset}
 
 
@@ -408,7 +407,7 @@ def receive(request, transfer_id: RowId, payload: ReceiveIn):
         transfer_id=transfer_id,
         lines=[ReceiptLineIn(x.lot_number, x.accepted, x.rejected, x.rejection_reason) for x in payload.lines],
         arrival_temperature_c=payload.arrival_temperature_c, delivered_by=payload.delivered_by or "",
-        acting_user=request.user, source=Source.API,
+        occurred_at=payload.occurred_at, acting_user=request.user, source=Source.API,
     )
     return transfer_out(transfer)
 
@@ -431,15 +430,15 @@ def create_adjustment(request, payload: AdjustmentIn):
     found, returned add). Idempotent by client_uuid."""
     event, replayed = adjust_stock(
         client_uuid=payload.client_uuid, store_code=payload.store, lot_number=payload.lot_number,
-        doses=payload.doses, reason=payload.reason, note=payload.note or "", acting_user=request.user,
-        source=Source.API,
+        doses=payload.doses, reason=payload.reason, note=payload.note or "", occurred_at=payload.occurred_at,
+        acting_user=request.user, source=Source.API,
     )
     return Status(200 if replayed else 201, event_out(event))
 
 
 # The error codes each operation may answer beyond the shared ones (core.openapi).
 _STORE = ("store_not_found",)
-_SHAPE = ("invalid_quantity", "occurred_in_future", "duplicate_lot_in_event")
+_SHAPE = ("invalid_quantity", "occurred_in_future", "duplicate_lot_in_event", "invalid_datetime")
 OPERATIONS.update({
     "vaxops_supply_api_stock_list_stores": ("", ("division_not_found",)),
     "vaxops_supply_api_stock_store_stock": ("", _STORE),

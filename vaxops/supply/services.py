@@ -42,6 +42,7 @@ from vaxops.regions.models import Division
 from vaxops.supply import ledger
 from vaxops.supply.ledger import Line
 from vaxops.supply.models import (
+    EquipmentClass,
     Lot,
     LotStatus,
     ReasonCategory,
@@ -51,6 +52,7 @@ from vaxops.supply.models import (
     StockLine,
     StockReason,
     Store,
+    StoreLevel,
     Transfer,
     TransferLine,
     TransferStatus,
@@ -233,9 +235,12 @@ def _pending_holds(store_id: int, lot_id: int, *, except_transfer: int | None = 
     )
     if except_event is not None:
         receipts = receipts.exclude(pk=except_event)
-    supplied = AuditEvent.objects.filter(action=RECEIPT_TEMPERATURE_ACTION, object_type="supply.stockevent")
-    pending = set(receipts.values_list("pk", flat=True)) - {int(x) for x in supplied.values_list("object_id", flat=True)}
-    return bool(pending)
+    held = {str(pk) for pk in receipts.values_list("pk", flat=True)}
+    if not held:
+        return False
+    supplied = set(AuditEvent.objects.filter(object_type="supply.stockevent", object_id__in=held,
+                                             action=RECEIPT_TEMPERATURE_ACTION).values_list("object_id", flat=True))
+    return bool(held - supplied)
 
 
 def _release_if_clear(keys: Iterable[tuple[int, int]], **excluding: int) -> None:
@@ -256,6 +261,10 @@ def create_store(*, code: str, name_zh: str, name_en: str = "", level: int, divi
     code = (code or "").strip()
     if not code or len(code) > 32 or not (name_zh or "").strip():
         raise VaxopsError("invalid_request", {"field": "code" if not code or len(code) > 32 else "name_zh"})
+    if level not in StoreLevel.values:
+        raise VaxopsError("invalid_request", {"field": "level", "allowed": list(StoreLevel.values)})
+    if equipment_class not in EquipmentClass.values:
+        raise VaxopsError("invalid_request", {"field": "equipment_class", "allowed": list(EquipmentClass.values)})
     with transaction.atomic(durable=True):
         if acting_user is None:
             division = Division.objects.filter(code=division_code).first()

@@ -71,7 +71,31 @@ def hints(world: Any) -> dict[str, st.SearchStrategy]:
         "reason": st.sampled_from(["entered in error", ""]), "override_reason": st.sampled_from(["doctor cleared", ""]),
         "dose_number": st.integers(0, 4), "limit": st.integers(-1, 300),
         "conflict_id": st.sampled_from(world.conflict_ids), "keep": st.sampled_from(["existing", "incoming", "both"]),
+        # supply: stores, receipts, transfers, adjustments, counts
+        **STOCK_HINTS, "transfer_id": st.sampled_from(world.transfer_ids), "receipt_id": st.sampled_from(world.receipt_ids),
     }
+
+
+STORE_CODES = ["KD-CDC", "KD-MASS", "GZ-CDC", "AB-FIX", "NOPE"]
+STOCK_HINTS = {
+    "store": st.sampled_from(STORE_CODES), "code": st.sampled_from(STORE_CODES),
+    "from_store": st.sampled_from(STORE_CODES), "to_store": st.sampled_from(STORE_CODES),
+    "doses": st.one_of(st.integers(-5, 20_000), st.sampled_from(BIG)),
+    "expiry_date": days, "arrival_temperature_c": st.one_of(st.none(), st.floats(-100, 100)),
+    "rejection_reason": st.sampled_from(["broken", "found", "nope", ""]), "occurred_at": times,
+}
+# The accepted value of a field shared by several operations works for all of them: the lines of
+# a transfer and of its proof of delivery (extra fields are ignored), a void's or an
+# adjustment's reason.
+STOCK_ACCEPTED = {
+    # Transfers leave from a store no other accepted value puts on hold (a receipt without its
+    # temperature record holds its store × lot).
+    "store": st.just("KD-MASS"), "code": st.just("KD-MASS"), "from_store": st.just("KD-THC"),
+    "to_store": st.just("KD-CDC"), "doses": st.just(5), "expiry_date": st.just("2030-01-01"),
+    "arrival_temperature_c": st.just(5.0), "rejection_reason": st.none(), "occurred_at": st.none(),
+    "lines": st.just([{"lot_number": "B2021001", "doses": 5, "accepted": 5, "rejected": 0}]),
+    "counts": st.just([{"lot_number": "B2021001", "doses": 9_000}]),
+}
 
 
 def accepted(world: Any) -> dict[str, st.SearchStrategy]:
@@ -83,9 +107,11 @@ def accepted(world: Any) -> dict[str, st.SearchStrategy]:
         "division": st.just("513301"), "division_code": st.just("513301001"), "id_number": fresh,
         "name": st.just("卓玛"), "phone": st.just("13800000000"), "priority_groups": st.just(["medical_staff"]),
         "client_uuid": st.uuids().map(str), "administered_at": st.just("2021-05-10T10:00:00+08:00"),
-        "at": st.just("2021-06-01T19:00:00+08:00"), "on": st.just("2021-05-10"), "reason": st.just("entered in error"),
+        "at": st.just("2021-06-01T19:00:00+08:00"), "on": st.just("2021-05-10"),
         "override_reason": st.none(), "dose_number": st.none(), "limit": st.just(10),
         "conflict_id": st.just(world.conflict_ids[0]), "keep": st.just("existing"),
+        **STOCK_ACCEPTED, "reason": st.just("broken"),  # a void's free text, an adjustment's reason code
+        "transfer_id": st.sampled_from(world.transfer_ids[:2]), "receipt_id": st.just(world.receipt_ids[0]),
         # A device's batch: one to three submissions with accepted values (POST /doses/batch).
         "items": st.lists(st.fixed_dictionaries({
             "client_uuid": st.uuids().map(str), "person_id": st.sampled_from([p.pk for p in world.people.values()]),
@@ -185,6 +211,27 @@ def fuzz_world(world):
                             "administered_at": "2021-05-01T11:00:00+08:00"}],
                           acting_user=world.users["site_manager"], source="api")
     world.conflict_ids = [result["conflict"], result["conflict"] + 1000]
+    # A transfer in transit to receive, one received without its temperature record (at a store
+    # the accepted values do not dispatch from) and a receipt waiting for its record.
+    from vaxops.supply.services import (
+        ReceiptLineIn,
+        TransferLineIn,
+        dispatch_transfer,
+        receive_shipment,
+        receive_transfer,
+    )
+
+    def send(frm, to):
+        return dispatch_transfer(client_uuid=uuid.uuid4(), from_store_code=frm, to_store_code=to,
+                                 lines=[TransferLineIn("B2021001", 5)], acting_user=None, source="cli")[0]
+
+    transfer, held = send("KD-CDC", "KD-MASS"), send("KD-CDC", "LD-CDC")
+    receive_transfer(transfer_id=held.pk, lines=[ReceiptLineIn("B2021001", 5)], arrival_temperature_c=None,
+                     acting_user=None, source="cli")
+    receipt, _ = receive_shipment(client_uuid=uuid.uuid4(), store_code="GZ-CDC", product_code="BIBP",
+                                  lot_number="B2021001", expiry_date=dt.date(2030, 1, 1), doses=5,
+                                  acting_user=None, source="cli")
+    world.transfer_ids, world.receipt_ids = [transfer.pk, held.pk, held.pk + 1000], [receipt.pk, receipt.pk + 1000]
     return world
 
 

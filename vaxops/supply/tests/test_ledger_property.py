@@ -9,6 +9,7 @@ state the services can reach.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import uuid
 
 import pytest
@@ -125,7 +126,7 @@ def _balances() -> dict[tuple[int, int], tuple[int, bool]]:
             StockBalance.objects.values_list("store_id", "lot_id", "on_hand", "on_hold") if n or h}
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+@settings(max_examples=int(os.environ.get("VAXOPS_LEDGER_EXAMPLES", "60")), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                   HealthCheck.too_slow])
 @given(steps=st.lists(op, min_size=1, max_size=12), as_admin=st.sampled_from([True, True, True, False]))
 def test_random_sequences_keep_balances_equal_to_the_rebuild(world, steps, as_admin):

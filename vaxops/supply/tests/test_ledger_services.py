@@ -194,3 +194,60 @@ def test_a_store_is_created_under_its_parent(world):
                          source="web")
     assert store.parent.code == "KD-MASS" and store.county_code == "513301"
     assert send(world, 5, frm="KD-MASS", to="KD-TEAM1", user="admin").status == TransferStatus.IN_TRANSIT
+
+
+def test_a_replayed_adjustment_moves_stock_once(world):
+    key = uuid.uuid4()
+    kw = {"client_uuid": key, "store_code": "KD-MASS", "lot_number": "B2021001", "doses": 2, "reason": "broken",
+          "acting_user": world.users["site_manager"], "source": "api"}
+    first, _ = adjust_stock(**kw)
+    again, replayed = adjust_stock(**kw)
+    assert replayed and again.pk == first.pk and on_hand(world, "KD-MASS") == SITE_STOCK - 2
+    with pytest.raises(VaxopsError) as exc:
+        adjust_stock(**{**kw, "reason": "lost"})
+    assert exc.value.code == "idempotency_conflict"
+
+
+def test_a_transfer_is_corrected_by_its_proof_of_delivery_not_by_reversal(world):
+    t = send(world, 10)
+    event = StockEvent.objects.get(transfer=t)
+    with pytest.raises(VaxopsError) as exc:
+        reverse_event(event_id=event.pk, note="wrong", acting_user=world.users["admin"], source="web")
+    assert exc.value.code == "reason_not_allowed"
+
+
+def test_a_reversed_receipt_on_hold_releases_the_hold(world):
+    event, _ = ship(world, celsius=None)
+    lot = Lot.objects.get(lot_number="G2021777")
+    reverse_event(event_id=event.pk, note="delivered to the wrong store", acting_user=world.users["supply_officer"],
+                  source="web")
+    from vaxops.supply.models import StockBalance
+
+    balance = StockBalance.objects.get(store=world.stores["KD-CDC"], lot=lot)
+    assert (balance.on_hand, balance.on_hold) == (0, False)
+
+
+def test_a_hold_stays_while_another_delivery_of_the_lot_waits_for_its_record(world):
+    first, second = send(world, 10), send(world, 20)
+    receive(world, first, 10, celsius=None)
+    receive(world, second, 20, celsius=None)
+    supply_arrival_temperature(transfer_id=first.pk, arrival_temperature_c=5, acting_user=world.users["site_manager"],
+                               source="api")
+    assert held(world, "KD-MASS")
+    supply_arrival_temperature(transfer_id=second.pk, arrival_temperature_c=5,
+                               acting_user=world.users["site_manager"], source="api")
+    assert not held(world, "KD-MASS")
+
+
+def test_the_rebuild_keeps_holds_and_agrees_with_the_live_balances(world):
+    from django.db import transaction
+
+    from vaxops.supply import ledger
+    from vaxops.supply.models import StockBalance
+
+    t = send(world, 10)
+    receive(world, t, 10, celsius=None)
+    live = set(StockBalance.objects.values_list("store_id", "lot_id", "on_hand", "on_hold"))
+    with transaction.atomic():
+        rows = ledger.rebuild()
+    assert rows == len(live) and set(StockBalance.objects.values_list("store_id", "lot_id", "on_hand", "on_hold")) == live

@@ -146,6 +146,13 @@ REFUSALS = [
                       "doses": SITE_STOCK + 1, "reason": "lost"}, 409, "insufficient_stock"),
     ("/adjustments", {"client_uuid": str(uuid.uuid4()), "store": "KD-MASS", "lot_number": "B2021001", "doses": -1,
                       "reason": "found"}, 422, "invalid_quantity"),
+    ("/receipts", receipt(occurred_at="2099-01-01T10:00:00+08:00"), 422, "occurred_in_future"),
+    ("/receipts", receipt(occurred_at="2021-05-10T10:00:00"), 422, "invalid_datetime"),
+    ("/transfers", transfer(occurred_at="2099-01-01T10:00:00+08:00"), 422, "occurred_in_future"),
+    ("/adjustments", {"client_uuid": str(uuid.uuid4()), "store": "KD-MASS", "lot_number": "B2021001", "doses": 1,
+                      "reason": "broken", "occurred_at": "2099-01-01T10:00:00Z"}, 422, "occurred_in_future"),
+    ("/stores/KD-MASS/counts", {"counts": [{"lot_number": "B2021001", "doses": 1}],
+                                "occurred_at": "2099-01-01T10:00:00Z"}, 422, "occurred_in_future"),
     ("/stores/KD-MASS/counts", {"counts": [{"lot_number": "B2021001", "doses": -1}]}, 422, "invalid_quantity"),
     ("/stores/KD-MASS/counts", {"counts": [{"lot_number": "B2021001", "doses": 1},
                                            {"lot_number": "B2021001", "doses": 2}]}, 422, "duplicate_lot_in_event"),
@@ -191,6 +198,19 @@ def test_proof_of_delivery_that_does_not_add_up_is_refused(manager, in_transit, 
     assert counts() == before and Transfer.objects.get(pk=in_transit).status == "in_transit"
 
 
+def test_a_receipt_dated_in_the_past_keeps_its_time(officer):
+    r = officer.post("/receipts", receipt(occurred_at="2021-05-10T10:00:00+08:00"))
+    assert r.status_code == 201 and r.json()["occurred_at"] == "2021-05-10T10:00:00+08:00"
+
+
 def test_receiving_an_unknown_transfer_is_not_found(manager):
     r = manager.post("/transfers/999999/receive", {"lines": []})
     assert (r.status_code, r.json()["code"]) == (404, "transfer_not_found")
+
+
+def test_a_transfer_received_twice_says_what_it_is(manager, in_transit):
+    body = {"lines": [{"lot_number": "B2021001", "accepted": 400, "rejected": 0}], "arrival_temperature_c": 5}
+    assert manager.post(f"/transfers/{in_transit}/receive", body).status_code == 200
+    again = manager.post(f"/transfers/{in_transit}/receive", body)
+    assert (again.status_code, again.json()["code"]) == (409, "transfer_not_in_transit")
+    assert again.json()["detail"]["status_code"] == "received" and "received" in again.json()["message"]
