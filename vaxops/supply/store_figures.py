@@ -22,6 +22,7 @@ from vaxops.access.scope import restrict
 from vaxops.supply.models import (
     Excursion,
     ExcursionStatus,
+    Lot,
     LotStatus,
     StockBalance,
     StockLine,
@@ -31,6 +32,7 @@ from vaxops.supply.models import (
     TransferLine,
     TransferStatus,
 )
+from vaxops.supply.stock import StockRow, stock_of
 
 # Days of supply are read at the rate of this many last days.
 RATE_DAYS = 7
@@ -107,10 +109,11 @@ def store_overview(user: Any) -> list[LevelGroup]:
 class ProductSupply:
     """One product's doses at a store and how long they last at the last days' rate."""
 
-    product: Any
-    on_hand: int
-    usable: int  # released, not expired, not on hold: what can still be given or sent
-    used: int  # doses given or sent on over the last RATE_DAYS days
+    product_code: str
+    product_name: str
+    on_hand: int = 0
+    usable: int = 0  # released, not expired, not on hold: what can still be given or sent
+    used: int = 0  # doses given or sent on over the last RATE_DAYS days
 
     @property
     def daily(self) -> float | None:
@@ -122,33 +125,26 @@ class ProductSupply:
         return math.floor(self.usable / self.daily) if self.daily else None
 
 
-def balances(store: Store, user: Any) -> list[StockBalance]:
-    """The store's lots (doses on hand > 0 first), earliest expiry first."""
-    qs = restrict(StockBalance.objects.filter(store=store), user, "stock.view").select_related("lot__product")
-    return sorted(qs, key=lambda b: (b.on_hand == 0, b.lot.expiry_date, b.lot.lot_number))
-
-
-def product_supply(store: Store, lots: list[StockBalance], user: Any, at: dt.datetime) -> list[ProductSupply]:
-    used: dict[int, int] = defaultdict(int)
+def product_supply(store: Store, lots: list[StockRow], user: Any, at: dt.datetime) -> list[ProductSupply]:
+    used: dict[str, int] = defaultdict(int)
     lines = restrict(StockLine.objects.filter(store=store), user, "stock.view").filter(
         reason__code__in=USE_REASONS, occurred_at__gt=at - dt.timedelta(days=RATE_DAYS), occurred_at__lte=at,
     )
-    for product_id, total in lines.values("lot__product_id").annotate(total=Sum("quantity")).values_list(
-        "lot__product_id", "total"
+    for code, total in lines.values("lot__product__code").annotate(total=Sum("quantity")).values_list(
+        "lot__product__code", "total"
     ):
-        used[product_id] = max(0, -(total or 0))
-    by_product: dict[int, ProductSupply] = {}
-    day = timezone.localtime(at).date()
-    for b in lots:
-        p = b.lot.product
-        entry = by_product.setdefault(p.pk, ProductSupply(p, 0, 0, used.get(p.pk, 0)))
-        entry.on_hand += b.on_hand
-        if not (b.on_hold or store.on_hold) and b.lot.status == LotStatus.RELEASED and b.lot.expiry_date >= day:
-            entry.usable += b.on_hand
-    return sorted(by_product.values(), key=lambda e: e.product.code)
+        used[code] = max(0, -(total or 0))
+    by_product: dict[str, ProductSupply] = {}
+    for row in lots:
+        entry = by_product.setdefault(row.product, ProductSupply(row.product, row.product_name,
+                                                                 used=used.get(row.product, 0)))
+        entry.on_hand += row.on_hand
+        if row.usable and not store.on_hold:
+            entry.usable += row.on_hand
+    return sorted(by_product.values(), key=lambda e: e.product_code)
 
 
-def holds(store: Store, lots: list[StockBalance], at: dt.datetime) -> list[dict[str, Any]]:
+def holds(store: Store, lots: list[StockRow], at: dt.datetime) -> list[dict[str, Any]]:
     """Why stock cannot be used, one entry per cause: open excursions (the whole store), lots
     received without a temperature record, lots quarantined or recalled."""
     found: list[dict[str, Any]] = []
@@ -157,20 +153,24 @@ def holds(store: Store, lots: list[StockBalance], at: dt.datetime) -> list[dict[
                       "hours": max(0, int((at - e.started_at).total_seconds() // 3600))})
     if store.on_hold and not found:
         found.append({"kind": "store"})
-    held_lots = [b for b in lots if b.on_hold and b.on_hand > 0]
-    if held_lots:
+    held = [row for row in lots if row.on_hold and row.on_hand > 0]
+    if held:
         pending = {
-            line.lot_id: line.transfer
+            (line.lot.product.code, line.lot.lot_number): line.transfer
             for line in TransferLine.objects.filter(
                 transfer__to_store=store, transfer__status=TransferStatus.RECEIVED_ON_HOLD,
-                lot_id__in=[b.lot_id for b in held_lots],
-            ).select_related("transfer__from_store")
+                lot__lot_number__in=[row.lot_number for row in held],
+            ).select_related("transfer__from_store", "lot__product")
         }
-        for b in held_lots:
-            found.append({"kind": "temperature", "balance": b, "transfer": pending.get(b.lot_id)})
-    for b in lots:
-        if b.on_hand > 0 and b.lot.status != LotStatus.RELEASED:
-            found.append({"kind": "lot_status", "balance": b})
+        for row in held:
+            found.append({"kind": "temperature", "row": row, "transfer": pending.get((row.product, row.lot_number))})
+    barred = [row for row in lots if row.on_hand > 0 and row.status != LotStatus.RELEASED]
+    if barred:
+        why = {(lot.product.code, lot.lot_number): lot.status_reason for lot in Lot.objects.filter(
+            lot_number__in=[row.lot_number for row in barred]).select_related("product")}
+        for row in barred:
+            found.append({"kind": "lot_status", "row": row, "status": LotStatus(row.status).label,
+                          "reason": why.get((row.product, row.lot_number), "")})
     return found
 
 
@@ -203,10 +203,11 @@ def delivery_differences(store: Store) -> list[TransferLine]:
 def store_page(store: Store, user: Any) -> dict[str, Any]:
     """Everything the store's page shows."""
     at = reading_moment()
-    lots = balances(store, user)
+    # The same reader as the API's stock of a store: lots on hand or on hold, earliest expiry first.
+    lots = stock_of(store, today=timezone.localtime(at).date())
     supply = product_supply(store, lots, user, at)
     return {
-        "store": store, "at": at, "today": timezone.localtime(at).date(), "lots": lots, "supply": supply, "rate_days": RATE_DAYS,
+        "store": store, "at": at, "lots": lots, "supply": supply, "rate_days": RATE_DAYS,
         "total_on_hand": sum(b.on_hand for b in lots),
         "holds": holds(store, lots, at), "transit": transfers_in_transit(store),
         "lines": recent_lines(store, user), "differences": delivery_differences(store),

@@ -35,3 +35,15 @@ def signed(value: int | None) -> str:
         return ""
     text = formats.number_format(abs(value), force_grouping=True)
     return f"+{text}" if value > 0 else f"−{text}" if value < 0 else text
+
+
+@register.filter
+def lot_status(code: str) -> str:
+    """A lot's status code in words (released, quarantined, recalled)."""
+    from vaxops.supply.models import LotStatus
+
+    try:
+        return str(LotStatus(code).label)
+    except ValueError:
+        return code
+
