@@ -146,7 +146,7 @@ def product_supply(store: Store, lots: list[StockRow], user: Any, at: dt.datetim
 
 def holds(store: Store, lots: list[StockRow], at: dt.datetime) -> list[dict[str, Any]]:
     """Why stock cannot be used, one entry per cause: open excursions (the whole store), lots
-    received without a temperature record, lots quarantined or recalled."""
+    received without a temperature record, lots past their expiry, lots quarantined or recalled."""
     found: list[dict[str, Any]] = []
     for e in Excursion.objects.filter(store=store, status=ExcursionStatus.OPEN).order_by("started_at"):
         found.append({"kind": "excursion", "excursion": e,
@@ -164,6 +164,9 @@ def holds(store: Store, lots: list[StockRow], at: dt.datetime) -> list[dict[str,
         }
         for row in held:
             found.append({"kind": "temperature", "row": row, "transfer": pending.get((row.product, row.lot_number))})
+    for row in lots:
+        if row.on_hand > 0 and row.expired and row.status == LotStatus.RELEASED:
+            found.append({"kind": "expired", "row": row})
     barred = [row for row in lots if row.on_hand > 0 and row.status != LotStatus.RELEASED]
     if barred:
         why = {(lot.product.code, lot.lot_number): lot.status_reason for lot in Lot.objects.filter(

@@ -174,6 +174,7 @@ def test_stock_received_without_a_temperature_is_explained_as_on_hold(en, world)
     holds = re.search(r'data-testid="holds".*?</section>', html, re.S).group(0)
     assert f"received in transfer {transfer.pk}" in holds and "without the arrival temperature record" in holds
     assert "B2021Q01" in holds and "quarantined" in holds
+    assert "Lot B2020999 (10,000 doses) expired on 1 March 2021" in holds
 
 
 # -- receive a shipment -----------------------------------------------------------------------
