@@ -147,7 +147,7 @@ def test_the_store_page_shows_lots_in_words_days_of_supply_and_the_events(en, wo
     corona = re.search(r'<tr data-product="CORONAVAC">.*?</tr>', html, re.S).group(0)
     assert 'data-testid="days">—<' in corona
     events = re.search(r'data-testid="events".*?</table>', html, re.S).group(0)
-    assert "transfer out" in events and "−700" in events and "supply_officer" in events
+    assert "Transfer out" in events and "−700" in events and "supply_officer" in events
     transit = re.search(r'data-testid="transit".*?</table>', html, re.S).group(0)
     assert "outgoing" in transit and "700 doses" in transit
     assert "/supply/stores/KD-CDC/temperatures/" in html
@@ -164,7 +164,7 @@ def test_a_delivery_difference_shows_on_the_sender_and_the_receiver_page(en, wor
     for role, code in (("supply_officer", "KD-CDC"), ("site_manager", "KD-MASS")):
         html = page(as_user(en, world, role).get(store_url(code)))
         diff = re.search(r'data-testid="differences".*?</table>', html, re.S).group(0)
-        assert ">480<" in diff and 'data-testid="rejected">20<' in diff and "broken" in diff
+        assert ">480<" in diff and 'data-testid="rejected">20<' in diff and "Broken" in diff
 
 
 def test_stock_received_without_a_temperature_is_explained_as_on_hold(en, world):

@@ -167,6 +167,11 @@ def test_a_site_manager_receives_the_transfer_by_keyboard_on_a_phone(chromium, w
     page.wait_for_url(base + "/supply/stores/KD-MASS/")
     assert page.locator('[data-testid="differences"] [data-testid="rejected"]').inner_text() == "10"
     assert page.locator('tr[data-lot="B2021001"] [data-testid="lot-on-hand"]').inner_text() == "10490"
+    for url, name in [("/supply/stores/KD-MASS/count/", "supply-count-phone-zh.png"),
+                      ("/supply/stores/KD-MASS/adjust/", "supply-adjust-phone-zh.png")]:
+        page.goto(base + url)
+        assert fits(page, PHONE["width"]), url
+        shoot(page, name)
     context.close()
 
 
@@ -182,4 +187,8 @@ def test_the_county_command_reads_the_stores_on_a_phone_in_english(chromium, wor
     assert fits(page, PHONE["width"])
     assert page.locator('tr[data-store="KD-CDC"] [data-testid="on-hand"]').inner_text() == "50,000"
     shoot(page, "supply-stores-phone-en.png")
+    page.set_viewport_size(DESK)
+    page.goto(base + "/supply/stores/KD-MASS/")
+    assert "Balance by lot" in page.content()
+    shoot(page, "supply-store-desk-en.png")
     context.close()
