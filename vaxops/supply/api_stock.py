@@ -84,6 +84,7 @@ class StockItemOut(Schema):
     status: str = Field(description="The lot's status: released | quarantined | recalled.")
     expired: bool
     doses_per_vial: int
+    usable: bool = Field(description="On hand, not on hold, released and not expired (the store's own hold aside).")
 
 
 class StockOut(Schema):
@@ -309,7 +310,7 @@ def store_stock(request, code: str):
     store = _scoped_store(request, code, "stock.view")
     coming, going = in_transit_doses(store)
     return {"store": store.code, "store_name": store.name, "on_hold": store.on_hold,
-            "items": [asdict(row) for row in stock_of(store)], "in_transit_in": coming, "in_transit_out": going}
+            "items": [{**asdict(row), "usable": row.usable} for row in stock_of(store)], "in_transit_in": coming, "in_transit_out": going}
 
 
 @stores_router.post("/{code}/counts", response={200: CountOut, 201: CountOut, **ERRORS})
