@@ -40,7 +40,7 @@ ACTIONS = {
 
 
 def _forbidden(request: HttpRequest) -> HttpResponse:
-    return render(request, "supply/forbidden.html", status=403)
+    return render(request, "supply/lot_forbidden.html", status=403)
 
 
 def _error(request: HttpRequest, exc: VaxopsError) -> HttpResponse:
