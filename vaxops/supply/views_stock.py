@@ -65,6 +65,9 @@ def stores(request: HttpRequest) -> HttpResponse:
         "groups": store_overview(request.user),
         "can_receive_shipment": can(request.user, "stock.receive_shipment"),
         "can_receive": can(request.user, "stock.receive"),
+        "can_trace": can(request.user, "lot.trace"),
+        "can_allocate": can(request.user, "allocation.propose") or can(request.user, "allocation.approve"),
+        "can_see_excursions": can(request.user, "excursion.view"),
     })
 
 
