@@ -86,7 +86,7 @@ def role_prepare(url: str, people: int) -> dict[str, Any]:
     import datetime as dt
 
     from django.core.management import call_command
-    from django.db import connection
+    from django.db import connection, transaction
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
@@ -118,8 +118,9 @@ def role_prepare(url: str, people: int) -> dict[str, Any]:
     # The site's store, stocked with every lot (each dose draws one from it).
     store = Store.objects.create(code=SITE, name_zh="康定体育馆大规模接种点", name_en=SITE, level=5, division=kd,
                                  county_code=kd.county_code, site=Site.objects.get(code=SITE))
-    post([Line(store.pk, lot.pk, 10 * (people + 100), "receipt") for lot in lots], reason="receipt", user=None,
-         occurred_at=dt.datetime.now(dt.UTC), document_number="BENCH-STOCK")
+    with transaction.atomic():
+        post([Line(store.pk, lot.pk, 10 * (people + 100), "receipt") for lot in lots], reason="receipt",
+             user=None, occurred_at=dt.datetime.now(dt.UTC), document_number="BENCH-STOCK")
     _, token = create_user(username="bench_vaccinator", role="vaccinator", scope=SITE, with_token=True,
                            source="cli")
     groups = ["", "", "medical_staff", "teacher"]
