@@ -24,7 +24,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -34,6 +34,7 @@ from vaxops.supply import ledger
 from vaxops.supply.models import OpenVial, Store
 
 ADMINISTERED, VOIDED, WASTAGE = "administered", "dose_voided", "open_vial_wastage"
+_STORES = Store._meta.db_table
 
 
 @dataclass(slots=True)
@@ -73,11 +74,15 @@ class DoseStock:
         balances (one statement) and, for multi-dose lots only, reads their open vials."""
         wanted = {(site.pk, lot.pk): lot for site, lot in pairs}
         site_ids = sorted({s for s, _ in wanted})
-        self.stores: dict[int, tuple[int, bool]] = {
-            site_id: (pk, on_hold)
-            for pk, site_id, on_hold in Store.objects.filter(site_id__in=site_ids, is_active=True)
-            .values_list("pk", "site_id", "on_hold")
-        } if site_ids else {}
+        self.stores: dict[int, tuple[int, bool]] = {}
+        if site_ids:
+            # Not cached: a hold (an excursion found by another process) stops the very next dose.
+            marks = ", ".join(["%s"] * len(site_ids))
+            with connection.cursor() as cursor:
+                cursor.execute(f"SELECT id, site_id, on_hold FROM {_STORES} WHERE site_id IN ({marks}) AND is_active",
+                               site_ids)
+                for pk, site_id, on_hold in cursor.fetchall():
+                    self.stores[site_id] = (pk, bool(on_hold))
         self.lots = {(self.stores[s][0], lot.pk): lot for (s, _), lot in wanted.items() if s in self.stores}
         self.balances = ledger.lock(self.lots)
         self.pairs: dict[tuple[int, int], _Pair] = {}
