@@ -1,10 +1,10 @@
 """Doses draw down stock: the stock side of the one dose write path (docs/supply.md).
 
-``DoseStock`` is what a dose batch (``vaccination.batch_engine``) uses: read once per batch,
-inside the batch's transaction and right after the persons' row locks, it holds the stores of
-the batch's sites and the locked balances of its (store, lot) pairs (``ledger.lock``, in
-(store, lot) order, so two batches never lock crosswise: persons first, balances second,
-everywhere). Each dose the batch accepts takes one dose in memory (``take``), in the order the
+``DoseStock`` is what a dose batch (``vaccination.batch_engine``) uses, read once per batch: the
+stores of the batch's sites with its lots (before the transaction, never cached, as a lot's
+status), then right after the persons' row locks the balances of its (store, lot) pairs
+(``ledger.lock``, in (store, lot) order, so two batches never lock crosswise: persons first,
+balances second, everywhere). Each dose the batch accepts takes one dose in memory (``take``), in the order the
 items were sent; ``write`` posts one ``administered`` event for the batch with one line per
 store × lot. A refused item takes nothing; a dry run or an atomic batch refused writes nothing.
 
@@ -68,21 +68,30 @@ class _Pair:
 class DoseStock:
     """The stores and locked balances of one dose batch; see the module docstring."""
 
+    lots: dict[tuple[int, int], Any]
+    balances: dict[tuple[int, int], ledger.Balance]
+
     def __init__(self, pairs: Iterable[tuple[Any, Any]]) -> None:
-        """``pairs``: (site, lot) of every item still in play. Call inside the batch's
-        transaction, after the persons' locks: reads the stores (one statement), locks the
-        balances (one statement) and, for multi-dose lots only, reads their open vials."""
-        wanted = {(site.pk, lot.pk): lot for site, lot in pairs}
-        site_ids = sorted({s for s, _ in wanted})
+        """``pairs``: (site, lot) of every item still in play. Reads the stores of their sites
+        (one statement; with the lots, before the batch's transaction, as a lot's status is
+        read: never cached, so a hold found by another process stops the very next batch).
+        Then call ``lock`` inside the transaction."""
+        self.wanted = {(site.pk, lot.pk): lot for site, lot in pairs}
+        site_ids = sorted({s for s, _ in self.wanted})
         self.stores: dict[int, tuple[int, bool]] = {}
         if site_ids:
-            # Not cached: a hold (an excursion found by another process) stops the very next dose.
             marks = ", ".join(["%s"] * len(site_ids))
             with connection.cursor() as cursor:
                 cursor.execute(f"SELECT id, site_id, on_hold FROM {_STORES} WHERE site_id IN ({marks}) AND is_active",
                                site_ids)
                 for pk, site_id, on_hold in cursor.fetchall():
                     self.stores[site_id] = (pk, bool(on_hold))
+
+    def lock(self) -> DoseStock:
+        """Inside the batch's transaction, right after the persons' locks: lock the balances of
+        the (store, lot) pairs (``ledger.lock``, one statement, in (store, lot) order) and, for
+        multi-dose lots only, read their open vials (one statement)."""
+        wanted = self.wanted
         self.lots = {(self.stores[s][0], lot.pk): lot for (s, _), lot in wanted.items() if s in self.stores}
         self.balances = ledger.lock(self.lots)
         self.pairs: dict[tuple[int, int], _Pair] = {}
@@ -96,6 +105,7 @@ class DoseStock:
             for pk, store_id, lot_id, opened, expires, left in rows:
                 if (store_id, lot_id) in self.vials:
                     self.vials[(store_id, lot_id)].append(_Vial(pk, opened, expires, left))
+        return self
 
     def take(self, site, lot, product, at: dt.datetime) -> VaxopsError | None:
         """Take one dose of ``lot`` from ``site``'s store at ``at``; the refusal, or None."""

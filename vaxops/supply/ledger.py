@@ -18,6 +18,7 @@ from typing import Any
 from django.db import connection
 from django.utils import timezone
 
+from vaxops.core.audit import insert_row
 from vaxops.core.errors import VaxopsError
 from vaxops.supply.models import ReasonCategory, StockBalance, StockEvent, StockLine, Store
 from vaxops.supply.reasons import reason as reason_by_code
@@ -68,13 +69,21 @@ def lock(keys: Iterable[tuple[int, int]]) -> dict[tuple[int, int], Balance]:
     wanted = sorted(set(keys))
     found: dict[tuple[int, int], Balance] = {}
     if wanted:
-        qs = StockBalance.objects.filter(store_id__in={k[0] for k in wanted}, lot_id__in={k[1] for k in wanted})
+        # One prepared statement (it is on the dose path): no query compilation per call.
+        stores, lots = sorted({k[0] for k in wanted}), sorted({k[1] for k in wanted})
+        table = connection.ops.quote_name(StockBalance._meta.db_table)
+        sql = (f"SELECT id, store_id, lot_id, on_hand, on_hold FROM {table} "
+               f"WHERE store_id IN ({', '.join(['%s'] * len(stores))}) AND lot_id IN ({', '.join(['%s'] * len(lots))})")
         if connection.vendor == "postgresql":
-            qs = qs.select_for_update().order_by("store_id", "lot_id")
-        for pk, store_id, lot_id, on_hand, on_hold in qs.values_list("pk", "store_id", "lot_id", "on_hand", "on_hold"):
+            sql += " ORDER BY store_id, lot_id FOR UPDATE"
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [*stores, *lots])
+            rows = cursor.fetchall()
+        wanted_set = set(wanted)
+        for pk, store_id, lot_id, on_hand, on_hold in rows:
             k = _key(store_id, lot_id)
-            if k in wanted:
-                found[k] = Balance(pk, store_id, lot_id, on_hand, on_hold)
+            if k in wanted_set:
+                found[k] = Balance(pk, store_id, lot_id, on_hand, bool(on_hold))
     return {k: found.get(k) or Balance(None, k[0], k[1], 0, False) for k in wanted}
 
 
@@ -142,17 +151,23 @@ def post(
                 "on_hand": b.on_hand, "requested": -line.quantity, "store_id": line.store_id,
                 "lot_number": (lot_numbers or {}).get(line.lot_id),
             })
-    event = StockEvent.objects.create(
+    # Append-only facts, written on the dose path too: one prepared INSERT each (core.audit.insert_row).
+    event = StockEvent(
         occurred_at=occurred_at, recorded_at=now, user=user if getattr(user, "pk", None) else None,
         reason=reason_by_code(reason), document_number=document_number, client_uuid=client_uuid,
         reverses=reverses, transfer=transfer, detail=detail or {}, note=note,
     )
-    StockLine.objects.bulk_create([
+    insert_row(event)
+    rows = [
         StockLine(event=event, store_id=line.store_id, lot_id=line.lot_id, quantity=line.quantity,
                   reason=reasons[line.reason], source_store_id=line.source_store_id,
                   destination_store_id=line.destination_store_id, occurred_at=occurred_at)
         for line in lines
-    ])
+    ]
+    if len(rows) == 1:
+        insert_row(rows[0])
+    else:
+        StockLine.objects.bulk_create(rows)
     _move(balances, lines, now, hold)
     return event
 

@@ -7,7 +7,8 @@ site within the user's area, product known and approved, lot usable that day), t
 persons' row locks the person (within the area; for a retrospective entry a county command
 reaches its residents), a replay of a submission already recorded, the person's status, a dose
 of the series already given that day, eligibility (with a site manager's override), the dose
-number sent.
+number sent, and last the stock: one dose of the lot from the site's store
+(``supply.dosestock``: ``lot_not_at_site``, ``stock_on_hold``, ``insufficient_stock``).
 """
 
 from __future__ import annotations
@@ -399,6 +400,9 @@ class Batch:
         # Lots are read before the persons' locks are taken, as a single dose always did.
         self.read_lots([w for w in works if w.error is None])
         alive = [w for w in works if w.error is None]
+        # The stores of the batch's sites, read with the lots (a hold, like a lot's status, is
+        # never cached).
+        stores = DoseStock((w.site, w.lot) for w in alive) if alive else None
         t1 = clock()
         if not alive:  # every item refused on its own fields: only replays are left to find
             existing = self._existing({w.key for w in works if w.replayable})
@@ -406,9 +410,9 @@ class Batch:
             return self.outcomes
         with transaction.atomic(durable=True):
             by_id, by_number = self.read_persons(alive)
-            # The stock the batch draws from: its stores, and the balances of its (store, lot)
-            # pairs locked once, in order, right after the persons (the same order everywhere).
-            stock = self.stock = DoseStock((w.site, w.lot) for w in alive)
+            # The balances of the batch's (store, lot) pairs, locked once, in order, right after
+            # the persons (the same order everywhere).
+            stock = self.stock = stores.lock()
             keys = list(dict.fromkeys(w.key for w in works if w.key is not None))
             history, seen = self.read_history(sorted(by_id), keys)
             existing = self._existing(seen)
