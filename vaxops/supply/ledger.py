@@ -18,6 +18,7 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
+from vaxops.core.audit import insert_row
 from vaxops.core.errors import VaxopsError
 from vaxops.supply.models import ReasonCategory, StockBalance, StockEvent, StockLine, Store
 from vaxops.supply.reasons import reason as reason_by_code
@@ -29,6 +30,11 @@ HELD_CATEGORIES = frozenset({ReasonCategory.TRANSFER, ReasonCategory.ADMINISTRAT
 # until released (or is written off there). Doses are refused earlier, when the dose path reads
 # its batch's lots (vaccination.batch_engine.read_lots).
 LOT_STATUS_STOPS = frozenset({"transfer_out"})
+
+
+def _held(reason) -> bool:
+    """Whether a hold stops a debit of ``reason`` (open-vial wastage is a discard: never held)."""
+    return reason.category in HELD_CATEGORIES and not reason.is_wastage
 
 
 @dataclass(frozen=True)
@@ -67,13 +73,21 @@ def lock(keys: Iterable[tuple[int, int]]) -> dict[tuple[int, int], Balance]:
     wanted = sorted(set(keys))
     found: dict[tuple[int, int], Balance] = {}
     if wanted:
-        qs = StockBalance.objects.filter(store_id__in={k[0] for k in wanted}, lot_id__in={k[1] for k in wanted})
+        # One prepared statement (it is on the dose path): no query compilation per call.
+        stores, lots = sorted({k[0] for k in wanted}), sorted({k[1] for k in wanted})
+        table = connection.ops.quote_name(StockBalance._meta.db_table)
+        sql = (f"SELECT id, store_id, lot_id, on_hand, on_hold FROM {table} "
+               f"WHERE store_id IN ({', '.join(['%s'] * len(stores))}) AND lot_id IN ({', '.join(['%s'] * len(lots))})")
         if connection.vendor == "postgresql":
-            qs = qs.select_for_update().order_by("store_id", "lot_id")
-        for pk, store_id, lot_id, on_hand, on_hold in qs.values_list("pk", "store_id", "lot_id", "on_hand", "on_hold"):
+            sql += " ORDER BY store_id, lot_id FOR UPDATE"
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [*stores, *lots])
+            rows = cursor.fetchall()
+        wanted_set = set(wanted)
+        for pk, store_id, lot_id, on_hand, on_hold in rows:
             k = _key(store_id, lot_id)
-            if k in wanted:
-                found[k] = Balance(pk, store_id, lot_id, on_hand, on_hold)
+            if k in wanted_set:
+                found[k] = Balance(pk, store_id, lot_id, on_hand, bool(on_hold))
     return {k: found.get(k) or Balance(None, k[0], k[1], 0, False) for k in wanted}
 
 
@@ -141,6 +155,7 @@ def post(
     locked: dict[tuple[int, int], Balance] | None = None,
     hold: bool | None = None,
     lot_numbers: dict[int, str] | None = None,
+    held: set[int] | None = None,
 ) -> StockEvent:
     """Append one event with ``lines`` and move the balances; call inside a transaction.
 
@@ -151,7 +166,9 @@ def post(
     ``lot_recalled``), a debit below zero (``insufficient_stock`` with ``on_hand`` and
     ``requested``). ``locked`` passes balances the caller already locked with ``lock``;
     ``hold`` sets (True) or clears (False) the on-hold mark of every credited balance;
-    ``lot_numbers`` (lot id → number) only makes the errors' details readable.
+    ``lot_numbers`` (lot id → number) only makes the errors' details readable; ``held`` gives
+    the stores on hold among the lines' as the caller read them in this transaction (their read
+    is skipped).
 
     Called outside any transaction (a setup script), it opens its own, so the event, its lines
     and the balances still commit together.
@@ -160,7 +177,7 @@ def post(
         with transaction.atomic():
             return post(lines, reason=reason, user=user, occurred_at=occurred_at, document_number=document_number,
                         client_uuid=client_uuid, reverses=reverses, transfer=transfer, detail=detail, note=note,
-                        locked=locked, hold=hold, lot_numbers=lot_numbers)
+                        locked=locked, hold=hold, lot_numbers=lot_numbers, held=held)
     now = timezone.now()
     if not lines or any(line.quantity == 0 for line in lines):
         raise VaxopsError("invalid_quantity")
@@ -179,13 +196,12 @@ def post(
     if new_credits and connection.vendor == "postgresql":
         balances.update(_create_and_lock(new_credits, now))
     debits = [line for line in lines if line.quantity < 0]
-    held = held_stores(
-        line.store_id for line in debits if reasons[line.reason].category in HELD_CATEGORIES
-    )
+    if held is None:
+        held = held_stores(line.store_id for line in debits if _held(reasons[line.reason]))
     _check_lot_status({line.lot_id for line in debits if line.reason in LOT_STATUS_STOPS})
     for line in debits:
         b = balances[_key(line.store_id, line.lot_id)]
-        if reasons[line.reason].category in HELD_CATEGORIES and (line.store_id in held or b.on_hold):
+        if _held(reasons[line.reason]) and (line.store_id in held or b.on_hold):
             raise VaxopsError("stock_on_hold", {"store_id": line.store_id,
                                                 "lot_number": (lot_numbers or {}).get(line.lot_id)})
         if b.on_hand + line.quantity < 0:
@@ -193,17 +209,23 @@ def post(
                 "on_hand": b.on_hand, "requested": -line.quantity, "store_id": line.store_id,
                 "lot_number": (lot_numbers or {}).get(line.lot_id),
             })
-    event = StockEvent.objects.create(
+    # Append-only facts, written on the dose path too: one prepared INSERT each (core.audit.insert_row).
+    event = StockEvent(
         occurred_at=occurred_at, recorded_at=now, user=user if getattr(user, "pk", None) else None,
         reason=reason_by_code(reason), document_number=document_number, client_uuid=client_uuid,
         reverses=reverses, transfer=transfer, detail=detail or {}, note=note,
     )
-    StockLine.objects.bulk_create([
+    insert_row(event)
+    rows = [
         StockLine(event=event, store_id=line.store_id, lot_id=line.lot_id, quantity=line.quantity,
                   reason=reasons[line.reason], source_store_id=line.source_store_id,
                   destination_store_id=line.destination_store_id, occurred_at=occurred_at)
         for line in lines
-    ])
+    ]
+    if len(rows) == 1:
+        insert_row(rows[0])
+    else:
+        StockLine.objects.bulk_create(rows)
     _move(balances, lines, now, hold)
     return event
 

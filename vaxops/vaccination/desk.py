@@ -24,7 +24,7 @@ import uuid
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -59,6 +59,9 @@ ERROR_FIELDS = {
     "lot_expired": "lot",
     "lot_quarantined": "lot",
     "lot_recalled": "lot",
+    "lot_not_at_site": "lot",
+    "insufficient_stock": "lot",
+    "stock_on_hold": "lot",
     "product_not_found": "product",
     "override_reason_required": "override_reason",
     "override_not_permitted": "override_reason",
@@ -113,6 +116,7 @@ class Desk:
         # Products are catalogue reference data, the same for every user and area.
         self.products = list(Product.objects.filter(is_active=True))
         self.context: dict[str, Any] = {"stage": "ready"}
+        self._lots: dict[str, list[Lot]] = {}  # site code -> its usable lots, read once a request
         self.site_code = self.remembered_site()
 
     @property
@@ -133,12 +137,23 @@ class Desk:
     def site(self) -> Site:
         return next(s for s in self.sites if s.code == self.site_code)
 
-    def usable_lots(self) -> QuerySet[Lot]:
-        """Released lots not yet expired, first-expiring first (the ones to use up first)."""
-        return restrict(
-            Lot.objects.filter(status=LotStatus.RELEASED, expiry_date__gte=timezone.localdate()),
-            self.user, "lot.view",
-        ).order_by("expiry_date", "lot_number")
+    def usable_lots(self) -> list[Lot]:
+        """The lots on hand at the site's store that may be used today: released, not expired,
+        not on hold, first-expiring first (the ones to use up first, as the 2017 storage rules
+        issue them); each with ``doses_left`` (its balance at the store)."""
+        hit = self._lots.get(self.site_code)
+        if hit is None:
+            hit = self._lots[self.site_code] = list(
+                restrict(
+                    Lot.objects.filter(
+                        status=LotStatus.RELEASED, expiry_date__gte=timezone.localdate(),
+                        balances__store__site=self.site, balances__store__on_hold=False,
+                        balances__on_hold=False, balances__on_hand__gt=0,
+                    ),
+                    self.user, "lot.view",
+                ).annotate(doses_left=F("balances__on_hand")).order_by("expiry_date", "lot_number")
+            )
+        return hit
 
     def product(self, code: str | None) -> Product | None:
         return next((p for p in self.products if p.code == code), None)
@@ -173,7 +188,7 @@ class Desk:
     def card_products(self, default: Product | None) -> list[dict[str, Any]]:
         """The products offered on the card: those with a usable lot, then the series' product
         if it has none (the card then says so). Each of the first nine gets a number key."""
-        stocked = set(self.usable_lots().values_list("product_id", flat=True).distinct().order_by())
+        stocked = {lot.product_id for lot in self.usable_lots()}
         offered = [p for p in self.products if p.pk in stocked]
         if default is not None and default not in offered:
             offered.append(default)
@@ -220,7 +235,7 @@ class Desk:
         verdict = assess_person(person, product, today, history)
         # The override box only where every reason may be overridden, and only for a site manager.
         can_override = is_overridable(verdict) and can(self.user, "dose.override")
-        lots = list(self.usable_lots().filter(product=product))
+        lots = [lot for lot in self.usable_lots() if lot.product_id == product.pk]
         if not dose_form.is_bound and lots:
             dose_form.initial["lot"] = lots[0].lot_number
         can_record = bool(lots) and (verdict.status == "eligible" or can_override)
@@ -430,6 +445,38 @@ def desk_register(request: HttpRequest) -> HttpResponse:
     return work.render(lookup)
 
 
+# What a scanner may send in front of the lot number: a GS1 application identifier "(10)".
+_GS1_LOT = "(10)"
+_SEPARATORS = " -:/_|"
+
+
+def scanned_lot_number(code: str, product: Product | None, lots: list[Lot]) -> str:
+    """The lot number in a code scanned or typed into the lot field.
+
+    Accepted: the number itself, in any case ("b2021001"); with the product's code in front
+    ("BIBP B2021001", "BIBP-B2021001", "BIBP:B2021001", "BIBPB2021001"); with the GS1 lot
+    identifier "(10)"; or a longer barcode text that ends with the number of a lot on hand.
+    A code matching none of the site's lots on hand is passed on as read (without those
+    prefixes), so the dose service explains why it cannot be used.
+    """
+    raw = code.strip()
+    up = raw.upper()
+    candidates = [up]
+    if up.startswith(_GS1_LOT):
+        candidates.append(up[len(_GS1_LOT):])
+    if product is not None and up.startswith(product.code.upper()):
+        candidates.append(up[len(product.code):].lstrip(_SEPARATORS))
+    on_hand = {lot.lot_number.upper(): lot.lot_number for lot in lots
+               if product is None or lot.product_id == product.pk}
+    for candidate in candidates:
+        if candidate in on_hand:
+            return on_hand[candidate]
+    ending = sorted((n for n in on_hand if up.endswith(n)), key=len, reverse=True)
+    if ending:
+        return on_hand[ending[0]]
+    return candidates[-1] if len(candidates) > 1 else raw
+
+
 def _submission_time(request: HttpRequest, client_uuid: uuid.UUID) -> dt.datetime:
     """When the dose was given: now, or the time already stored for this submission.
 
@@ -488,6 +535,10 @@ def desk_record(request: HttpRequest) -> HttpResponse:
         work.show_card(person, product_code=chosen if known else "", dose_form=form, focus="" if known else "product")
         return work.render(lookup)
     data = form.cleaned_data
+    if data.get("lot_code", "").strip():
+        # A scanned (or typed) lot code wins over the picker.
+        product = work.product(data["product"])
+        data["lot"] = scanned_lot_number(data["lot_code"], product, work.usable_lots())
     # Only a site manager's form has the override box; without it no override is attempted.
     override = data["override_reason"] if "override_reason" in request.POST else None
     try:

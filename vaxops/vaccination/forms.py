@@ -85,6 +85,8 @@ class DoseForm(CardForm):
     # A plain field, not a choice: a lot quarantined after the form was shown must reach the
     # service, which explains the refusal, instead of failing as "not one of the choices".
     lot = forms.CharField(label=_("Lot"), max_length=40)
+    # A scanned or typed lot code (it wins over the picker): desk.scanned_lot_number reads it.
+    lot_code = forms.CharField(label=_("Scan or type the lot number"), max_length=80, required=False)
     override_reason = forms.CharField(label=_("Reason for giving the dose despite the rules"), required=False)
 
     def __init__(self, *args, **kwargs) -> None:

@@ -203,6 +203,7 @@ def test_site_manager_overrides_a_deferral_with_the_keyboard(chromium, world, li
     page.wait_for_selector('[data-testid="verdict"][data-status="not_yet"]')
     page.wait_for_function("() => document.activeElement && document.activeElement.name === 'product'")
     page.keyboard.press("Tab")  # the lot
+    page.keyboard.press("Tab")  # the scanned lot code
     page.keyboard.press("Tab")  # the override box
     assert focused(page) == "id_override_reason"
     page.keyboard.type("Fever gone; examined by the site doctor.")
@@ -211,4 +212,34 @@ def test_site_manager_overrides_a_deferral_with_the_keyboard(chromium, world, li
     page.keyboard.press("Enter")
     page.wait_for_selector('[data-testid="confirmation"]')
     assert "Dose 1 recorded for Li Na." in page.locator('[data-testid="confirmation"]').inner_text()
+    context.close()
+
+
+def test_a_scanned_lot_code_records_the_dose_on_a_phone(chromium, world, live_server):
+    from conftest import stock
+    from vaxops.catalog.models import Product
+    from vaxops.supply.models import Lot
+
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    sooner = Lot.objects.create(product=Product.objects.get(code="BIBP"), lot_number="B2021SOON",
+                                expiry_date=dt.date(2029, 6, 30))
+    stock(world, "KD-MASS", sooner, 40)
+    person = make_person(world, seq=81, name="Ma Lin")
+    context, page, errors = open_desk(chromium, live_server.url, "vaccinator", width=390)
+    page.keyboard.type(person.id_number)
+    page.keyboard.press("Enter")
+    page.wait_for_selector('[data-testid="product-choice"]')
+    page.wait_for_function("() => document.activeElement && document.activeElement.name === 'product'")
+    page.keyboard.press("1")  # BIBP
+    page.wait_for_selector('[data-testid="verdict"][data-status="eligible"]')
+    page.wait_for_function("() => document.activeElement && document.activeElement.name === 'product'")
+    options = [o.strip() for o in page.locator("#id_lot option").all_inner_texts()]
+    assert options[0].startswith("B2021SOON") and "40 doses left" in options[0]
+    page.screenshot(path=str(SCREENSHOTS / "desk-lot-stock-390.png"), full_page=True)
+    page.click("#id_lot_code")
+    page.keyboard.type("BIBP-B2021001")  # what a scanner types, ending with Enter
+    page.keyboard.press("Enter")
+    page.wait_for_selector('[data-testid="confirmation"]')
+    assert DoseRecord.objects.get(person=person).lot.lot_number == "B2021001"
+    assert fits(page, 390) and not errors
     context.close()

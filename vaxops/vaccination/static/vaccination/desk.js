@@ -3,7 +3,8 @@
  * autofocus (the ID number, the name, the vaccine choice, the record button, or the field with
  * an error). Esc returns to the ID number from anywhere on the desk, ready for the next scan.
  * On the card, the number keys choose a vaccine; Enter records only when a vaccine is chosen
- * (the form requires one, and none is chosen for a first dose). */
+ * (the form requires one, and none is chosen for a first dose); Enter after a scanned lot code
+ * records with that lot. */
 (function () {
   "use strict";
 
@@ -62,6 +63,16 @@
       var submit = form && form.querySelector('button[type="submit"][data-testid="record"]');
       if (chosen && submit && !submit.disabled) {
         form.requestSubmit(submit);
+      }
+      return;
+    }
+    if (event.key === "Enter" && active && active.id === "id_lot_code") {
+      // A scanner ends the lot code with Enter: record with it. (After an HTMX swap the card's
+      // no-script "Show eligibility" button is a real element and would be the default button.)
+      event.preventDefault();
+      var record = active.form && active.form.querySelector('button[type="submit"][data-testid="record"]');
+      if (record && !record.disabled) {
+        active.form.requestSubmit(record);
       }
       return;
     }
