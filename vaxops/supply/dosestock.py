@@ -65,6 +65,11 @@ class _Pair:
     closed: list[_Vial] = field(default_factory=list)
 
 
+class StockMoved(Exception):
+    """The balances a batch read without a lock changed before it locked them: the batch is
+    decided again with the balances locked from the start (``record_doses`` retries)."""
+
+
 class DoseStock:
     """The stores and locked balances of one dose batch; see the module docstring."""
 
@@ -87,13 +92,23 @@ class DoseStock:
                 for pk, site_id, on_hold in cursor.fetchall():
                     self.stores[site_id] = (pk, bool(on_hold))
 
-    def lock(self) -> DoseStock:
+    def lock(self, *, early: bool = False) -> DoseStock:
         """Inside the batch's transaction, right after the persons' locks: lock the balances of
         the (store, lot) pairs (``ledger.lock``, one statement, in (store, lot) order) and, for
-        multi-dose lots only, read their open vials (one statement)."""
+        multi-dose lots only, read their open vials (one statement).
+
+        On PostgreSQL a batch of single-dose lots only *reads* them here (unless ``early``) and
+        locks them in ``confirm``, after its decisions: every dose of a site and lot updates one
+        balance row, so the lock is held for the writes and the commit only, not for the
+        batch's reads and rules too. If a balance moved in between in a way that could change a
+        decision, ``confirm`` raises ``StockMoved`` and the batch is decided again, locked early.
+        """
         wanted = self.wanted
         self.lots = {(self.stores[s][0], lot.pk): lot for (s, _), lot in wanted.items() if s in self.stores}
-        self.balances = ledger.lock(self.lots)
+        self.late = (not early and connection.vendor == "postgresql"
+                     and all(_per_vial(lot) == 1 for lot in self.lots.values()))
+        self.balances = ledger.lock(self.lots, for_update=not self.late)
+        self.refused: set[tuple[int, int]] = set()
         self.pairs: dict[tuple[int, int], _Pair] = {}
         multi = [k for k, lot in self.lots.items() if _per_vial(lot) > 1 and self.balances[k].pk is not None]
         self.vials: dict[tuple[int, int], list[_Vial]] = {k: [] for k in multi}
@@ -127,6 +142,7 @@ class DoseStock:
         if pair.vials is None:
             left = balance.on_hand - pair.taken
             if left < 1:
+                self.refused.add(key)
                 return VaxopsError("insufficient_stock", {"on_hand": left, "requested": 1,
                                                           "lot_number": lot.lot_number})
         else:
@@ -167,6 +183,22 @@ class DoseStock:
         vial = _Vial(None, at, at + dt.timedelta(hours=product.open_vial_hours), per_vial, changed=True)
         pair.vials.append(vial)
         return vial
+
+    def confirm(self) -> None:
+        """After the batch's decisions, before its writes: lock the balances read without a lock
+        (``lock``) and check that every decision still holds on them; else ``StockMoved``."""
+        if not self.late:
+            return
+        fresh = ledger.lock(self.lots)
+        for key, seen in self.balances.items():
+            now = fresh[key]
+            if (now.pk, now.on_hold) != (seen.pk, seen.on_hold):
+                raise StockMoved(key)
+            pair = self.pairs.get(key)
+            if (pair is not None and now.on_hand < pair.taken) or (key in self.refused and now.on_hand != seen.on_hand):
+                raise StockMoved(key)
+        self.balances = fresh
+        self.late = False
 
     def write(self, *, user: Any, records: Sequence[Any]) -> None:
         """Post what the batch took (and wasted), and save its vials; inside the transaction,

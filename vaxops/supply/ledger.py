@@ -64,11 +64,12 @@ def _key(store_id: int, lot_id: int) -> tuple[int, int]:
     return (store_id, lot_id)
 
 
-def lock(keys: Iterable[tuple[int, int]]) -> dict[tuple[int, int], Balance]:
+def lock(keys: Iterable[tuple[int, int]], *, for_update: bool = True) -> dict[tuple[int, int], Balance]:
     """Read (and on PostgreSQL lock, FOR UPDATE in (store, lot) order) the balances of ``keys``.
 
     Call inside a transaction; keys with no row yet come back with ``pk=None``, on hand 0.
     On SQLite the write transaction (``BEGIN IMMEDIATE``) already serialises writers.
+    ``for_update=False`` only reads (a dose batch's first look; it locks before it writes).
     """
     wanted = sorted(set(keys))
     found: dict[tuple[int, int], Balance] = {}
@@ -78,7 +79,7 @@ def lock(keys: Iterable[tuple[int, int]]) -> dict[tuple[int, int], Balance]:
         table = connection.ops.quote_name(StockBalance._meta.db_table)
         sql = (f"SELECT id, store_id, lot_id, on_hand, on_hold FROM {table} "
                f"WHERE store_id IN ({', '.join(['%s'] * len(stores))}) AND lot_id IN ({', '.join(['%s'] * len(lots))})")
-        if connection.vendor == "postgresql":
+        if connection.vendor == "postgresql" and for_update:
             sql += " ORDER BY store_id, lot_id FOR UPDATE"
         with connection.cursor() as cursor:
             cursor.execute(sql, [*stores, *lots])

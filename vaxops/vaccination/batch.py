@@ -95,6 +95,7 @@ def record_doses(
     with the counts and the overrides and retrospective entries in it) commit together. A batch
     that loses a race on a unique index is read and decided again (up to ``ATTEMPTS`` times).
     """
+    from vaxops.supply.dosestock import StockMoved
     from vaxops.vaccination.batch_engine import Batch
 
     now = now or timezone.now()
@@ -104,14 +105,17 @@ def record_doses(
     if pause:
         gc.disable()
     try:
-        for attempt in range(ATTEMPTS):
-            batch = Batch(items, acting_user=acting_user, source=source, now=now)
+        early, lost = False, 0
+        while True:
+            batch = Batch(items, acting_user=acting_user, source=source, now=now, lock_stock_early=early)
             try:
                 return batch.run(atomic=atomic, dry_run=dry_run)
+            except StockMoved:
+                early = True  # decided again with the balances locked from the start: cannot move
             except IntegrityError:
-                if attempt == ATTEMPTS - 1:
+                lost += 1
+                if lost == ATTEMPTS:
                     return batch.lost_race()
-        raise AssertionError("unreachable")
     finally:
         if pause:
             gc.enable()

@@ -103,8 +103,10 @@ def _in(column: str, values: list, sqlite: bool) -> tuple[str, list]:
 
 
 class Batch:
-    def __init__(self, items: Sequence[DoseItem], *, acting_user: Any, source: str, now: dt.datetime) -> None:
+    def __init__(self, items: Sequence[DoseItem], *, acting_user: Any, source: str, now: dt.datetime,
+                 lock_stock_early: bool = False) -> None:
         self.items, self.user, self.source, self.now = items, acting_user, source, now
+        self.lock_stock_early = lock_stock_early
         self.sqlite = connection.vendor == "sqlite"
         self.window = sv.retrospective_window()
         self.start = sv.campaign_start()
@@ -412,13 +414,14 @@ class Batch:
             by_id, by_number = self.read_persons(alive)
             # The balances of the batch's (store, lot) pairs, locked once, in order, right after
             # the persons (the same order everywhere).
-            stock = self.stock = stores.lock()
+            stock = self.stock = stores.lock(early=self.lock_stock_early)
             keys = list(dict.fromkeys(w.key for w in works if w.key is not None))
             history, seen = self.read_history(sorted(by_id), keys)
             existing = self._existing(seen)
             deferrals = self.read_deferrals(sorted(p.pk for p in by_id.values() if p.deferred))
             t2 = clock()
             records, paths, fixups = self.decide(works, by_id, by_number, history, existing, deferrals, stock)
+            stock.confirm()  # the balances read without a lock are locked now, or StockMoved
             t3 = clock()
             refused = atomic and any(o.status == "rejected" for o in self.outcomes)
             if records and not dry_run and not refused:

@@ -74,3 +74,42 @@ def test_twenty_devices_sending_overlapping_batches_record_each_submission_once(
             assert o.status in ("created", "replayed") and o.record.pk == stored[o.client_uuid].pk, o
         else:  # the other entry of a dose recorded under its twin's submission
             assert (o.status, o.code) == ("rejected", "dose_already_recorded"), o
+
+
+def test_twenty_devices_taking_the_last_doses_of_a_lot_never_take_more_than_there_is(setup):
+    """The balance is read without a lock and locked after the decisions: whoever finds it moved
+    decides again, so 20 devices wanting 12 doses of a lot with 5 on hand get exactly 5."""
+    from conftest import stock
+    from vaxops.catalog.models import Product
+    from vaxops.supply.models import Lot, StockBalance
+
+    world, people = setup
+    lot = Lot.objects.create(product=Product.objects.get(code="BIBP"), lot_number="B2021LAST",
+                             expiry_date=dt.date(2030, 1, 1))
+    store = stock(world, "KD-MASS", lot, 5)
+    barrier = threading.Barrier(THREADS)
+    results: list = [None] * THREADS
+
+    def device(i: int) -> None:
+        try:
+            p = people[i % PEOPLE]
+            item = DoseItem(client_uuid=uuid.uuid4(), person_id=p.pk, product_code="BIBP", lot_number="B2021LAST",
+                            site_code="KD-MASS", administered_at=AT)
+            barrier.wait(timeout=30)
+            results[i] = record_doses([item], acting_user=world.users["vaccinator"], source="api")[0]
+        except Exception as exc:  # noqa: BLE001 - reported by the assertions below
+            results[i] = exc
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=device, args=(i,)) for i in range(THREADS)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert all(not isinstance(r, Exception) for r in results), results
+    created = [o for o in results if o.status == "created"]
+    assert len(created) == 5
+    assert {o.code for o in results if o.status == "rejected"} <= {"insufficient_stock", "dose_already_recorded"}
+    assert StockBalance.objects.get(store=store, lot=lot).on_hand == 0
+    assert DoseRecord.objects.filter(lot=lot).count() == 5
