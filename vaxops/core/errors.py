@@ -177,6 +177,10 @@ ERRORS: dict[str, tuple[int, Any]] = {
     "allocation_not_found": (404, _("No such allocation in your area.")),
     "allocation_not_proposed": (409, _("This allocation is {status}: only a proposed allocation can be approved.")),
     "nothing_to_allocate": (422, _("There is no stock of {product} to allocate.")),
+    # ledger: receipts, transfers, adjustments, counts, reversals
+    "nothing_on_hold": (409, _("Nothing here is on hold waiting for its arrival temperature record.")),
+    "reversal_note_required": (422, _("Write why this stock movement is being reversed.")),
+    "store_exists": (409, _("A store with the code {store} already exists.")),
 }
 
 

@@ -73,6 +73,31 @@ def lock(keys: Iterable[tuple[int, int]]) -> dict[tuple[int, int], Balance]:
     return {k: found.get(k) or Balance(None, k[0], k[1], 0, False) for k in wanted}
 
 
+def _create_and_lock(keys: list[tuple[int, int]], now: dt.datetime) -> dict[tuple[int, int], Balance]:
+    """Create the missing balance rows at zero (a concurrent writer's row wins) and lock them.
+
+    Two transactions crediting a store × lot that has no row yet would otherwise both INSERT
+    and one would fail on the unique index; with the row there first, the second waits on its
+    lock and then sees the first one's doses.
+    """
+    StockBalance.objects.bulk_create(
+        [StockBalance(store_id=s, lot_id=lot, on_hand=0, on_hold=False, updated_at=now) for s, lot in keys],
+        ignore_conflicts=True,
+    )
+    return lock(keys)
+
+
+def release_hold(keys: Iterable[tuple[int, int]]) -> int:
+    """Clear the on-hold mark of the balances of ``keys`` (a missing temperature record was
+    supplied); call inside the transaction that decided it, after ``lock``. Returns rows changed."""
+    keys = sorted(set(keys))
+    changed = 0
+    for store_id, lot_id in keys:
+        changed += StockBalance.objects.filter(store_id=store_id, lot_id=lot_id, on_hold=True).update(
+            on_hold=False, updated_at=timezone.now())
+    return changed
+
+
 def held_stores(store_ids: Iterable[int]) -> set[int]:
     """The stores among ``store_ids`` with all their stock on hold (an open excursion)."""
     ids = set(store_ids)
@@ -121,6 +146,9 @@ def post(
     missing = [k for k in keys if k not in balances]
     if missing:
         balances.update(lock(missing))
+    new_credits = [k for k, line in zip(keys, lines, strict=True) if line.quantity > 0 and balances[k].pk is None]
+    if new_credits and connection.vendor == "postgresql":
+        balances.update(_create_and_lock(new_credits, now))
     debits = [line for line in lines if line.quantity < 0]
     held = held_stores(
         line.store_id for line in debits if reasons[line.reason].category in HELD_CATEGORIES
