@@ -44,6 +44,12 @@ def build_world() -> World:
         from vaxops.catalog.loader import load_catalog
 
         load_catalog(Product)
+    from vaxops.supply import reasons
+    from vaxops.supply.models import StockReason
+
+    if not StockReason.objects.exists():  # flushed too: reload, and drop the process's cached rows
+        reasons.forget()
+        reasons.load_reasons(StockReason)
 
     def div(code, level, parent, zh, en, pop=(100, 300, 200, 1000, 300), **kw):
         d = Division.objects.create(
@@ -131,6 +137,35 @@ def build_stores(w: World) -> None:
     at = dt.datetime(2021, 1, 4, 9, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))
     lines = [Line(s.pk, lot.pk, SITE_STOCK, "receipt") for s in w.stores.values() for lot in w.lots.values()]
     post(lines, reason="receipt", user=None, occurred_at=at, document_number="WORLD-STOCK")
+
+
+def stock(world: World | None, site_code: str, lot, doses: int = SITE_STOCK, *, reason: str = "receipt"):
+    """Put ``doses`` of ``lot`` into the store of site ``site_code`` (created, under the site's
+    county store when the world has one, if the site has none yet); returns the store. For
+    tests that create their own lots or sites: every dose draws from its site's store."""
+    from django.db import transaction
+
+    from vaxops.sites.models import Site
+    from vaxops.supply.ledger import Line, post
+    from vaxops.supply.models import Store
+
+    site = Site.objects.select_related("division").get(code=site_code)
+    store = Store.objects.filter(site=site).first()
+    if store is None:
+        parent = None
+        if world is not None:
+            parent = next((s for s in world.stores.values() if s.level == 3 and s.county_code == site.county_code),
+                          None)
+        store = Store.objects.create(code=site.code, name_zh=site.name_zh, name_en=site.code, level=5,
+                                     division=site.division, county_code=site.county_code or "", site=site,
+                                     parent=parent)
+        if world is not None:
+            world.stores[store.code] = store
+    at = dt.datetime(2021, 1, 4, 9, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+    with transaction.atomic():
+        post([Line(store.pk, lot.pk, doses, reason)], reason=reason, user=None, occurred_at=at,
+             document_number="TEST-STOCK")
+    return store
 
 
 @pytest.fixture

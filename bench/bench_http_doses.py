@@ -54,7 +54,8 @@ from bench._common import (  # noqa: E402
 
 SCRIPT = Path(__file__).resolve()
 SECTION = "Dose recording over HTTP"
-PG_DB = "vaxops_bench_http"
+# VAXOPS_BENCH_HTTP_DB: another database name, for two trees or helpers benchmarking at once.
+PG_DB = os.environ.get("VAXOPS_BENCH_HTTP_DB", "vaxops_bench_http")
 SITE = "KD-MASS"
 LOTS = {"BIBP": ["B2026001", "B2026002"], "CORONAVAC": ["C2026001"]}
 GUNICORN = str(ROOT / ".venv" / "bin" / "gunicorn")
@@ -85,7 +86,7 @@ def role_prepare(url: str, people: int) -> dict[str, Any]:
     import datetime as dt
 
     from django.core.management import call_command
-    from django.db import connection
+    from django.db import connection, transaction
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
@@ -95,7 +96,8 @@ def role_prepare(url: str, people: int) -> dict[str, Any]:
     from vaxops.registry.idnumber import make_id_number
     from vaxops.registry.models import Person
     from vaxops.sites.models import Site
-    from vaxops.supply.models import Lot
+    from vaxops.supply.ledger import Line, post
+    from vaxops.supply.models import Lot, Store
 
     started = time.perf_counter()
     call_command("migrate", verbosity=0, interactive=False)
@@ -107,11 +109,18 @@ def role_prepare(url: str, people: int) -> dict[str, Any]:
                                  name_en="Kangding", **pop)
     Site.objects.create(code=SITE, name_zh="康定体育馆大规模接种点", name_en=SITE, kind="mass_site",
                         division=kd, county_code=kd.county_code)
+    lots = []
     for code, numbers in LOTS.items():
         product = Product.objects.get(code=code)
         for number in numbers:
-            Lot.objects.create(product=product, lot_number=number, expiry_date=dt.date(2030, 1, 1),
-                               status="released")
+            lots.append(Lot.objects.create(product=product, lot_number=number, expiry_date=dt.date(2030, 1, 1),
+                                           status="released"))
+    # The site's store, stocked with every lot (each dose draws one from it).
+    store = Store.objects.create(code=SITE, name_zh="康定体育馆大规模接种点", name_en=SITE, level=5, division=kd,
+                                 county_code=kd.county_code, site=Site.objects.get(code=SITE))
+    with transaction.atomic():
+        post([Line(store.pk, lot.pk, 10 * (people + 100), "receipt") for lot in lots], reason="receipt",
+             user=None, occurred_at=dt.datetime.now(dt.UTC), document_number="BENCH-STOCK")
     _, token = create_user(username="bench_vaccinator", role="vaccinator", scope=SITE, with_token=True,
                            source="cli")
     groups = ["", "", "medical_staff", "teacher"]

@@ -27,6 +27,11 @@ from vaxops.supply.reasons import reason as reason_by_code
 HELD_CATEGORIES = frozenset({ReasonCategory.TRANSFER, ReasonCategory.ADMINISTRATION})
 
 
+def _held(reason) -> bool:
+    """Whether a hold stops a debit of ``reason`` (open-vial wastage is a discard: never held)."""
+    return reason.category in HELD_CATEGORIES and not reason.is_wastage
+
+
 @dataclass(frozen=True)
 class Line:
     """One store × lot change: ``quantity`` signed (+ credit, − debit), in doses."""
@@ -121,6 +126,7 @@ def post(
     locked: dict[tuple[int, int], Balance] | None = None,
     hold: bool | None = None,
     lot_numbers: dict[int, str] | None = None,
+    held: set[int] | None = None,
 ) -> StockEvent:
     """Append one event with ``lines`` and move the balances; call inside a transaction.
 
@@ -130,7 +136,9 @@ def post(
     (``stock_on_hold``), a debit below zero (``insufficient_stock`` with ``on_hand`` and
     ``requested``). ``locked`` passes balances the caller already locked with ``lock``;
     ``hold`` sets (True) or clears (False) the on-hold mark of every credited balance;
-    ``lot_numbers`` (lot id → number) only makes the errors' details readable.
+    ``lot_numbers`` (lot id → number) only makes the errors' details readable; ``held`` gives
+    the stores on hold among the lines' as the caller read them in this transaction (their read
+    is skipped).
     """
     now = timezone.now()
     if not lines or any(line.quantity == 0 for line in lines):
@@ -150,12 +158,11 @@ def post(
     if new_credits and connection.vendor == "postgresql":
         balances.update(_create_and_lock(new_credits, now))
     debits = [line for line in lines if line.quantity < 0]
-    held = held_stores(
-        line.store_id for line in debits if reasons[line.reason].category in HELD_CATEGORIES
-    )
+    if held is None:
+        held = held_stores(line.store_id for line in debits if _held(reasons[line.reason]))
     for line in debits:
         b = balances[_key(line.store_id, line.lot_id)]
-        if reasons[line.reason].category in HELD_CATEGORIES and (line.store_id in held or b.on_hold):
+        if _held(reasons[line.reason]) and (line.store_id in held or b.on_hold):
             raise VaxopsError("stock_on_hold", {"store_id": line.store_id,
                                                 "lot_number": (lot_numbers or {}).get(line.lot_id)})
         if b.on_hand + line.quantity < 0:

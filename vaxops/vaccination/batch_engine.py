@@ -31,6 +31,7 @@ from vaxops.core.errors import VaxopsError
 from vaxops.regions.models import Division, age_band
 from vaxops.registry.models import Deferral, Person, PersonStatus
 from vaxops.sites.models import Site
+from vaxops.supply.dosestock import DoseStock
 from vaxops.supply.models import Lot, LotStatus
 from vaxops.vaccination import services as sv
 from vaxops.vaccination.batch import DoseItem, DoseOutcome
@@ -201,7 +202,8 @@ class Batch:
         clause, params = _in("lot_number", numbers, self.sqlite)
         with connection.cursor() as cursor:
             cursor.execute(
-                f"SELECT id, product_id, expiry_date, status, lot_number FROM {_LOTS} WHERE {clause} ORDER BY id",
+                f"SELECT id, product_id, expiry_date, status, lot_number, doses_per_vial FROM {_LOTS} "
+                f"WHERE {clause} ORDER BY id",
                 params,
             )
             rows = cursor.fetchall()
@@ -239,7 +241,8 @@ class Batch:
         if row[2] < on:
             return VaxopsError("lot_expired", {"lot_number": lot_number, "expiry_date": row[2].isoformat()})
         lot = sv._loaded(
-            Lot, {"id": row[0], "product_id": row[1], "lot_number": lot_number, "expiry_date": row[2], "status": row[3]}
+            Lot, {"id": row[0], "product_id": row[1], "lot_number": lot_number, "expiry_date": row[2], "status": row[3],
+                  "doses_per_vial": row[5]},
         )
         lot.product = product
         return lot
@@ -399,16 +402,19 @@ class Batch:
         t1 = clock()
         if not alive:  # every item refused on its own fields: only replays are left to find
             existing = self._existing({w.key for w in works if w.replayable})
-            self.decide(works, {}, {}, {}, existing, {})
+            self.decide(works, {}, {}, {}, existing, {}, None)
             return self.outcomes
         with transaction.atomic(durable=True):
             by_id, by_number = self.read_persons(alive)
+            # The stock the batch draws from: its stores, and the balances of its (store, lot)
+            # pairs locked once, in order, right after the persons (the same order everywhere).
+            stock = self.stock = DoseStock((w.site, w.lot) for w in alive)
             keys = list(dict.fromkeys(w.key for w in works if w.key is not None))
             history, seen = self.read_history(sorted(by_id), keys)
             existing = self._existing(seen)
             deferrals = self.read_deferrals(sorted(p.pk for p in by_id.values() if p.deferred))
             t2 = clock()
-            records, paths, fixups = self.decide(works, by_id, by_number, history, existing, deferrals)
+            records, paths, fixups = self.decide(works, by_id, by_number, history, existing, deferrals, stock)
             t3 = clock()
             refused = atomic and any(o.status == "rejected" for o in self.outcomes)
             if records and not dry_run and not refused:
@@ -446,7 +452,7 @@ class Batch:
         return sv._fingerprint_or_none(person_id, item.product_code, item.lot_number, item.site_code,
                                        item.administered_at)
 
-    def decide(self, works, by_id, by_number, history, existing, deferrals):
+    def decide(self, works, by_id, by_number, history, existing, deferrals, stock):
         user, now, out = self.user, self.now, self.outcomes
         pending: dict[uuid.UUID, DoseRecord] = {}
         records: list[DoseRecord] = []
@@ -520,6 +526,10 @@ class Batch:
                     if taken.record is not None:
                         fixups.append((detail, "id", taken.record))
                     raise VaxopsError("dose_already_recorded", detail)
+                # Last: only a dose that will be given takes stock (a replay never does).
+                refusal = stock.take(site, lot, product, item.administered_at)
+                if refusal is not None:
+                    raise refusal
             except VaxopsError as exc:
                 out.append(DoseOutcome(w.index, w.key, "rejected", error=exc))
                 continue
@@ -607,6 +617,7 @@ class Batch:
             }
         write_batch(records, paths=paths, acting_user=self.user, source=self.source,
                     single_audit=single, batch_audit=batch_audit, days=days)
+        self.stock.write(user=self.user, records=records)
         for detail, field, record in fixups:
             detail[field] = record.pk
         for o in self.outcomes:

@@ -25,6 +25,7 @@ from vaxops.core.errors import VaxopsError
 from vaxops.regions.models import Division
 from vaxops.registry.models import Deferral, Person
 from vaxops.sites.models import Session, SessionKind, Site, SiteKind
+from vaxops.supply.dosestock import return_voided_dose
 from vaxops.supply.models import Lot, LotStatus
 from vaxops.vaccination.models import DoseRecord, DoseStatus
 
@@ -501,7 +502,9 @@ def _fingerprint_or_none(person_id: int, product: str, lot_number: str, site_cod
 
 
 def void_dose(*, dose_id: int, reason: str, acting_user: Any, source: str) -> DoseRecord:
-    """Void a dose entered in error: keeps the record, reverses its counter, audits the reason."""
+    """Void a dose entered in error: keeps the record, reverses its counter, returns the dose to
+    the site's store (``supply.dosestock.return_voided_dose``, under the balance's lock), audits
+    the reason."""
     require(acting_user, "dose.void")
     reason = (reason or "").strip()
     if not reason:
@@ -527,6 +530,8 @@ def void_dose(*, dose_id: int, reason: str, acting_user: Any, source: str) -> Do
             dose, -1, path=dose.division.path,
             residence_path=dose.residence_division.path if dose.residence_division_id else None,
         )
+        # The dose was never given: back to the site's store (a ``dose_voided`` credit).
+        return_voided_dose(dose, user=acting_user)
         audit(
             "dose.void", dose, actor=acting_user, source=source, county_code=dose.county_code,
             before={"status": DoseStatus.VALID}, after={"status": DoseStatus.VOIDED, "reason": reason},

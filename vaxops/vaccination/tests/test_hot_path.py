@@ -23,8 +23,9 @@ AT = dt.datetime.fromisoformat("2021-05-10T10:00:00+08:00")
 # token (one query per request, so revocation and deactivation apply at once), lot, savepoint,
 # person (locked, with whether a deferral is open), history + replay check, session, dose,
 # counter by site, counter by residence, audit event, release: BEGIN/COMMIT are savepoints
-# inside a test's atomic.
-STATEMENTS_PER_DOSE = 11
+# inside a test's atomic. The stock drawn: the site's store, its balance locked, the
+# ``administered`` event, its line, the balance moved.
+STATEMENTS_PER_DOSE = 16
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from conftest import dose_body, make_person
+from conftest import dose_body, make_person, stock
 from vaxops.core.errors import VaxopsError
 from vaxops.core.models import AuditEvent
 from vaxops.registry.models import Deferral
@@ -21,8 +21,10 @@ def lots(world):
     from vaxops.catalog.models import Product
     from vaxops.supply.models import Lot
 
-    Lot.objects.create(product=Product.objects.get(code="WIBP"), lot_number="W2021001",
-                       expiry_date=dt.date(2030, 1, 1), status="released")
+    lot = Lot.objects.create(product=Product.objects.get(code="WIBP"), lot_number="W2021001",
+                             expiry_date=dt.date(2030, 1, 1), status="released")
+    for site in world.sites:
+        stock(world, site, lot)
 
 
 def test_site_manager_cannot_override_a_one_year_old_on_wibp(api, world, lots):

@@ -9,7 +9,7 @@ import uuid
 
 import pytest
 
-from conftest import dose_body, make_person
+from conftest import dose_body, make_person, stock
 from vaxops.campaign.services import counter_snapshot
 from vaxops.core.errors import VaxopsError
 from vaxops.core.models import AuditEvent
@@ -105,8 +105,9 @@ def test_a_day_before_the_products_first_approval_is_refused(api, world, person)
     from vaxops.catalog.models import Product
     from vaxops.supply.models import Lot
 
-    Lot.objects.create(product=Product.objects.get(code="ZF2001"), lot_number="Z2021001",
-                       expiry_date=dt.date(2030, 1, 1), status="released")
+    lot = Lot.objects.create(product=Product.objects.get(code="ZF2001"), lot_number="Z2021001",
+                             expiry_date=dt.date(2030, 1, 1), status="released")
+    stock(world, "KD-MASS", lot)
     manager = api(world.tokens["site_manager"])
     r = manager.post("/doses", dose_body(person.pk, product="ZF2001", lot="Z2021001",
                                          at="2021-03-01T10:00:00+08:00", retrospective_reason=REASON))

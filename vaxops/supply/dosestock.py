@@ -1,0 +1,304 @@
+"""Doses draw down stock: the stock side of the one dose write path (docs/supply.md).
+
+``DoseStock`` is what a dose batch (``vaccination.batch_engine``) uses: read once per batch,
+inside the batch's transaction and right after the persons' row locks, it holds the stores of
+the batch's sites and the locked balances of its (store, lot) pairs (``ledger.lock``, in
+(store, lot) order, so two batches never lock crosswise: persons first, balances second,
+everywhere). Each dose the batch accepts takes one dose in memory (``take``), in the order the
+items were sent; ``write`` posts one ``administered`` event for the batch with one line per
+store × lot. A refused item takes nothing; a dry run or an atomic batch refused writes nothing.
+
+Multi-dose vials (``lot.doses_per_vial`` > 1) are followed per store × lot (the balance lock
+covers them): a dose uses the oldest open vial with doses left, else opens a new vial, which
+needs a whole vial in the closed stock (on hand − doses left in open vials ≥ doses per vial;
+else ``insufficient_stock``). A vial whose window (``product.open_vial_hours``) has passed by
+the time of a dose is closed first, its unused doses written off as ``open_vial_wastage``.
+``close_open_vials`` (command ``vaxops close-vials``) and ``close_session_vials`` (the end of a
+session) write off the others.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from vaxops.core.audit import audit
+from vaxops.core.errors import VaxopsError
+from vaxops.supply import ledger
+from vaxops.supply.models import OpenVial, Store
+
+ADMINISTERED, VOIDED, WASTAGE = "administered", "dose_voided", "open_vial_wastage"
+
+
+@dataclass(slots=True)
+class _Vial:
+    """An open vial as the batch sees it (``pk`` None: opened in this batch)."""
+
+    pk: int | None
+    opened_at: dt.datetime
+    expires_at: dt.datetime
+    doses_left: int
+    closed_at: dt.datetime | None = None
+    wasted: int = 0
+    changed: bool = False
+
+
+@dataclass
+class _Pair:
+    """What the batch did to one store × lot."""
+
+    store_id: int
+    lot_id: int
+    lot_number: str
+    taken: int = 0
+    wasted: int = 0
+    last_at: dt.datetime | None = None
+    wasted_at: dt.datetime | None = None
+    vials: list[_Vial] | None = None  # None: a single-dose lot
+    closed: list[_Vial] = field(default_factory=list)
+
+
+class DoseStock:
+    """The stores and locked balances of one dose batch; see the module docstring."""
+
+    def __init__(self, pairs: Iterable[tuple[Any, Any]]) -> None:
+        """``pairs``: (site, lot) of every item still in play. Call inside the batch's
+        transaction, after the persons' locks: reads the stores (one statement), locks the
+        balances (one statement) and, for multi-dose lots only, reads their open vials."""
+        wanted = {(site.pk, lot.pk): lot for site, lot in pairs}
+        site_ids = sorted({s for s, _ in wanted})
+        self.stores: dict[int, tuple[int, bool]] = {
+            site_id: (pk, on_hold)
+            for pk, site_id, on_hold in Store.objects.filter(site_id__in=site_ids, is_active=True)
+            .values_list("pk", "site_id", "on_hold")
+        } if site_ids else {}
+        self.lots = {(self.stores[s][0], lot.pk): lot for (s, _), lot in wanted.items() if s in self.stores}
+        self.balances = ledger.lock(self.lots)
+        self.pairs: dict[tuple[int, int], _Pair] = {}
+        multi = [k for k, lot in self.lots.items() if _per_vial(lot) > 1 and self.balances[k].pk is not None]
+        self.vials: dict[tuple[int, int], list[_Vial]] = {k: [] for k in multi}
+        if multi:
+            rows = OpenVial.objects.filter(
+                store_id__in={k[0] for k in multi}, lot_id__in={k[1] for k in multi}, closed_at__isnull=True,
+            ).order_by("opened_at", "pk").values_list("pk", "store_id", "lot_id", "opened_at", "expires_at",
+                                                      "doses_left")
+            for pk, store_id, lot_id, opened, expires, left in rows:
+                if (store_id, lot_id) in self.vials:
+                    self.vials[(store_id, lot_id)].append(_Vial(pk, opened, expires, left))
+
+    def take(self, site, lot, product, at: dt.datetime) -> VaxopsError | None:
+        """Take one dose of ``lot`` from ``site``'s store at ``at``; the refusal, or None."""
+        store = self.stores.get(site.pk)
+        if store is None:
+            return VaxopsError("lot_not_at_site", {"lot_number": lot.lot_number, "site_code": site.code})
+        key = (store[0], lot.pk)
+        balance = self.balances[key]
+        if balance.pk is None:
+            return VaxopsError("lot_not_at_site", {"lot_number": lot.lot_number, "site_code": site.code})
+        if store[1] or balance.on_hold:
+            return VaxopsError("stock_on_hold", {"lot_number": lot.lot_number, "site_code": site.code})
+        pair = self.pairs.get(key)
+        if pair is None:
+            pair = self.pairs[key] = _Pair(key[0], lot.pk, lot.lot_number, vials=self.vials.get(key))
+        per_vial = _per_vial(lot)
+        if per_vial > 1 and pair.vials is None:
+            pair.vials = self.vials.setdefault(key, [])
+        if pair.vials is None:
+            left = balance.on_hand - pair.taken
+            if left < 1:
+                return VaxopsError("insufficient_stock", {"on_hand": left, "requested": 1,
+                                                          "lot_number": lot.lot_number})
+        else:
+            vial = self._vial(pair, balance, per_vial, product, at)
+            if isinstance(vial, VaxopsError):
+                return vial
+            vial.doses_left -= 1
+            vial.changed = True
+            if vial.doses_left == 0:  # used up: closed, nothing wasted
+                vial.closed_at = at
+                pair.vials.remove(vial)
+                pair.closed.append(vial)
+        pair.taken += 1
+        if pair.last_at is None or at > pair.last_at:
+            pair.last_at = at
+        return None
+
+    def _vial(self, pair: _Pair, balance, per_vial: int, product, at: dt.datetime) -> _Vial | VaxopsError:
+        """The open vial this dose comes from: the oldest still in its window, or a new one."""
+        for vial in [v for v in pair.vials if v.expires_at <= at]:
+            # Its window passed before this dose: the unused doses are written off.
+            # Never more than is on the books (stock discarded meanwhile, e.g. after an excursion).
+            wasted = max(0, min(vial.doses_left, balance.on_hand - pair.taken - pair.wasted))
+            vial.closed_at, vial.wasted, vial.changed = vial.expires_at, wasted, True
+            pair.wasted += wasted
+            if pair.wasted_at is None or vial.expires_at > pair.wasted_at:
+                pair.wasted_at = vial.expires_at
+            pair.vials.remove(vial)
+            pair.closed.append(vial)
+        if pair.vials:
+            return pair.vials[0]
+        closed = balance.on_hand - pair.taken - pair.wasted
+        if closed < per_vial:
+            # Only a whole sealed vial can be opened; a remainder below one vial means the books
+            # are wrong and a stock count must correct them.
+            return VaxopsError("insufficient_stock", {"on_hand": closed, "requested": per_vial,
+                                                      "lot_number": pair.lot_number})
+        vial = _Vial(None, at, at + dt.timedelta(hours=product.open_vial_hours), per_vial, changed=True)
+        pair.vials.append(vial)
+        return vial
+
+    def write(self, *, user: Any, records: Sequence[Any]) -> None:
+        """Post what the batch took (and wasted), and save its vials; inside the transaction,
+        after the dose rows are written (the event names the first and last dose id)."""
+        pairs = sorted(self.pairs.values(), key=lambda p: (p.store_id, p.lot_id))
+        wasted = [p for p in pairs if p.wasted]
+        waste_event = None
+        if wasted:
+            waste_event = ledger.post(
+                [ledger.Line(p.store_id, p.lot_id, -p.wasted, WASTAGE) for p in wasted], reason=WASTAGE,
+                user=user, occurred_at=max(p.wasted_at for p in wasted), locked=self.balances,
+                detail={"open_vials": "window passed", "at_dose": True},
+            )
+        taken = [p for p in pairs if p.taken]
+        if taken:
+            ids = [r.pk for r in records]
+            ledger.post(
+                [ledger.Line(p.store_id, p.lot_id, -p.taken, ADMINISTERED) for p in taken], reason=ADMINISTERED,
+                user=user, occurred_at=max(p.last_at for p in taken), locked=self.balances,
+                held={pk for pk, on_hold in self.stores.values() if on_hold},
+                detail={"doses": sum(p.taken for p in taken), "first_dose_id": min(ids), "last_dose_id": max(ids)},
+            )
+        _save_vials(pairs, waste_event)
+
+
+def _per_vial(lot) -> int:
+    return lot.__dict__.get("doses_per_vial") or 1
+
+
+def _save_vials(pairs: list[_Pair], waste_event) -> None:
+    new: list[OpenVial] = []
+    for p in pairs:
+        for vial in [*(p.vials or ()), *p.closed]:
+            if not vial.changed:
+                continue
+            event = waste_event if vial.wasted else None
+            if vial.pk is None:
+                new.append(OpenVial(store_id=p.store_id, lot_id=p.lot_id, opened_at=vial.opened_at,
+                                    expires_at=vial.expires_at, doses_left=vial.doses_left,
+                                    closed_at=vial.closed_at, close_event=event))
+            else:
+                OpenVial.objects.filter(pk=vial.pk).update(doses_left=vial.doses_left, closed_at=vial.closed_at,
+                                                            close_event=event)
+    if new:
+        OpenVial.objects.bulk_create(new)
+
+
+# --- voiding a dose ------------------------------------------------------------------------------
+
+
+def return_voided_dose(dose, *, user: Any) -> None:
+    """The stock side of ``vaccination.services.void_dose``: the dose goes back to its site's
+    store (``dose_voided``, +1), into the store × lot's open vial if one is still open (the dose
+    was never drawn from it). Call inside the void's transaction. A site without a store (a dose
+    recorded before stock was kept) returns nothing."""
+    store_id = Store.objects.filter(site_id=dose.site_id).values_list("pk", flat=True).first()
+    if store_id is None:
+        return
+    key = (store_id, dose.lot_id)
+    locked = ledger.lock([key])
+    ledger.post([ledger.Line(store_id, dose.lot_id, 1, VOIDED)], reason=VOIDED, user=user,
+                occurred_at=timezone.now(), locked=locked, detail={"dose_id": dose.pk})
+    vial = (OpenVial.objects.filter(store_id=store_id, lot_id=dose.lot_id, closed_at__isnull=True,
+                                    expires_at__gt=timezone.now())
+            .order_by("opened_at", "pk").first())
+    if vial is not None:
+        OpenVial.objects.filter(pk=vial.pk).update(doses_left=vial.doses_left + 1)
+
+
+# --- closing open vials --------------------------------------------------------------------------
+
+
+def write_off_vials(vials: Sequence[OpenVial], *, at: dt.datetime | None, user: Any, why: str) -> tuple:
+    """Close ``vials`` and write their unused doses off as open-vial wastage in one event
+    (dated ``at``; ``at`` None: each vial closes at its own expiry and the event is dated at the
+    latest). Call inside a transaction; no audit (the calling service writes it). Returns
+    (event or None, vials closed, doses written off)."""
+    if not vials:
+        return None, 0, 0
+    keys = sorted({(v.store_id, v.lot_id) for v in vials})
+    locked = ledger.lock(keys)
+    # Read again under the balance locks: a dose batch may have used or closed them meanwhile.
+    fresh = list(OpenVial.objects.filter(pk__in=[v.pk for v in vials], closed_at__isnull=True)
+                 .order_by("store_id", "lot_id", "pk"))
+    left: dict[tuple[int, int], int] = {}
+    for v in fresh:
+        left[(v.store_id, v.lot_id)] = left.get((v.store_id, v.lot_id), 0) + v.doses_left
+    # Never more than is on the books (stock discarded meanwhile, e.g. after an excursion).
+    left = {k: min(n, locked[k].on_hand) for k, n in left.items()}
+    event = None
+    lines = [ledger.Line(s, lot, -n, WASTAGE) for (s, lot), n in sorted(left.items()) if n > 0]
+    when = at or max((v.expires_at for v in fresh), default=timezone.now())
+    if lines:
+        event = ledger.post(lines, reason=WASTAGE, user=user, occurred_at=when, locked=locked,
+                            detail={"open_vials": why, "vials": [v.pk for v in fresh]})
+    OpenVial.objects.filter(pk__in=[v.pk for v in fresh]).update(
+        closed_at=F("expires_at") if at is None else at, close_event=event,
+    )
+    return event, len(fresh), sum(left.values())
+
+
+def close_open_vials(*, store_code: str | None = None, at: dt.datetime | None = None, acting_user: Any,
+                     source: str) -> dict[str, int]:
+    """Write off the unused doses of every open vial whose window has passed by ``at`` (default
+    now), in one store or everywhere: one ``open_vial_wastage`` event, one audit event (none
+    when no vial was due). Each vial is closed at its own expiry. Returns {"vials": closed,
+    "doses": written off}."""
+    at = at or timezone.now()
+    with transaction.atomic(durable=True):
+        vials = OpenVial.objects.filter(closed_at__isnull=True, expires_at__lte=at)
+        store = None
+        if store_code is not None:
+            store = Store.objects.filter(code=store_code).first()
+            if store is None:
+                raise VaxopsError("store_not_found", {"store": store_code})
+            vials = vials.filter(store=store)
+        event, count, doses = write_off_vials(list(vials.order_by("store_id", "lot_id", "pk")), at=None,
+                                              user=acting_user, why="window passed")
+        if count:
+            audit("stock.close_vials", event or store or OpenVial(pk=0), actor=acting_user, source=source,
+                  county_code=store.county_code if store else "",
+                  after={"store": store_code, "at": at.isoformat(), "vials": count, "doses": doses})
+    return {"vials": count, "doses": doses}
+
+
+def write_off_session_vials(site, day: dt.date, *, at: dt.datetime, user: Any) -> Any:
+    """The open vials of ``site``'s store opened on ``day`` (campaign time zone), closed at
+    ``at`` with their unused doses written off; no transaction and no audit of its own, for a
+    service that closes the session in its transaction. Returns (event or None, vials, doses)."""
+    from vaxops.campaign.services import TZ
+
+    start = dt.datetime.combine(day, dt.time(0), TZ)
+    vials = list(OpenVial.objects.filter(store__site=site, closed_at__isnull=True, opened_at__gte=start,
+                                         opened_at__lt=start + dt.timedelta(days=1)).order_by("pk"))
+    return write_off_vials(vials, at=at, user=user, why="session closed")
+
+
+def close_session_vials(site, day: dt.date, *, at: dt.datetime | None = None, acting_user: Any,
+                        source: str) -> dict[str, int]:
+    """The session of ``site`` on ``day`` is over: its open vials are closed and their unused
+    doses written off (WHO multi-dose vial policy: discard at the end of the session), in one
+    durable transaction with one audit event. Returns {"vials": closed, "doses": written off}."""
+    at = at or timezone.now()
+    with transaction.atomic(durable=True):
+        event, count, doses = write_off_session_vials(site, day, at=at, user=acting_user)
+        if count:
+            audit("stock.close_vials", event or site, actor=acting_user, source=source,
+                  county_code=getattr(site, "county_code", ""),
+                  after={"site": site.code, "day": day.isoformat(), "vials": count, "doses": doses})
+    return {"vials": count, "doses": doses}
