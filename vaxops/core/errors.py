@@ -181,6 +181,12 @@ ERRORS: dict[str, tuple[int, Any]] = {
     "nothing_on_hold": (409, _("Nothing here is on hold waiting for its arrival temperature record.")),
     "reversal_note_required": (422, _("Write why this stock movement is being reversed.")),
     "store_exists": (409, _("A store with the code {store} already exists.")),
+    # lots: quarantine, recall and trace
+    "lot_product_required": (
+        422, _("Lot number {lot_number} is used by more than one product ({products}): choose the product."),
+    ),
+    "lot_not_in_area": (404, _("Lot {lot_number} has not reached your area.")),
+    "lot_status_reason_too_long": (422, _("The reason may be at most {limit} characters long.")),
 }
 
 

@@ -25,6 +25,10 @@ from vaxops.supply.reasons import reason as reason_by_code
 # Debits of these categories are what a hold stops (a dose, a dispatch); a hold never stops
 # a discard, a count or a return.
 HELD_CATEGORIES = frozenset({ReasonCategory.TRANSFER, ReasonCategory.ADMINISTRATION})
+# Debits a quarantined or recalled lot may not make (vaxops.supply.lots): it stays where it is
+# until released (or is written off there). Doses are refused earlier, when the dose path reads
+# its batch's lots (vaccination.batch_engine.read_lots).
+LOT_STATUS_STOPS = frozenset({"transfer_out"})
 
 
 def _held(reason) -> bool:
@@ -111,6 +115,22 @@ def held_stores(store_ids: Iterable[int]) -> set[int]:
     return set(Store.objects.filter(pk__in=ids, on_hold=True).values_list("pk", flat=True))
 
 
+def _check_lot_status(lot_ids: set[int]) -> None:
+    """Refuse (``lot_quarantined`` / ``lot_recalled``) when one of ``lot_ids`` is not released.
+
+    Read after the balances are locked: a status change locks the same balances, so it either
+    waits for this event or is seen by it.
+    """
+    if not lot_ids:
+        return
+    from vaxops.supply.models import Lot, LotStatus
+
+    for number, status in (Lot.objects.filter(pk__in=lot_ids).exclude(status=LotStatus.RELEASED)
+                           .order_by("lot_number").values_list("lot_number", "status")[:1]):
+        code = "lot_recalled" if status == LotStatus.RECALLED else "lot_quarantined"
+        raise VaxopsError(code, {"lot_number": number})
+
+
 def post(
     lines: Sequence[Line],
     *,
@@ -133,7 +153,8 @@ def post(
     Refuses (``VaxopsError``, nothing written): no line or a zero line (``invalid_quantity``),
     one store × lot twice (``duplicate_lot_in_event``), an occurred time in the future
     (``occurred_in_future``), a debit of a transfer or a dose from stock on hold
-    (``stock_on_hold``), a debit below zero (``insufficient_stock`` with ``on_hand`` and
+    (``stock_on_hold``), a transfer out of a lot not released (``lot_quarantined``,
+    ``lot_recalled``), a debit below zero (``insufficient_stock`` with ``on_hand`` and
     ``requested``). ``locked`` passes balances the caller already locked with ``lock``;
     ``hold`` sets (True) or clears (False) the on-hold mark of every credited balance;
     ``lot_numbers`` (lot id → number) only makes the errors' details readable; ``held`` gives
@@ -160,6 +181,7 @@ def post(
     debits = [line for line in lines if line.quantity < 0]
     if held is None:
         held = held_stores(line.store_id for line in debits if _held(reasons[line.reason]))
+    _check_lot_status({line.lot_id for line in debits if line.reason in LOT_STATUS_STOPS})
     for line in debits:
         b = balances[_key(line.store_id, line.lot_id)]
         if _held(reasons[line.reason]) and (line.store_id in held or b.on_hold):
