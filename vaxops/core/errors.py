@@ -187,6 +187,10 @@ ERRORS: dict[str, tuple[int, Any]] = {
     ),
     "lot_not_in_area": (404, _("Lot {lot_number} has not reached your area.")),
     "lot_status_reason_too_long": (422, _("The reason may be at most {limit} characters long.")),
+    # allocation and dispatch (issue 8 §2, the allocation engine drives dispatch)
+    "store_has_no_children": (422, _("Store {store} has no child stores to allocate to.")),
+    "allocation_invalid_horizon": (422, _("The planning horizon must be from 1 to {max} days.")),
+    "allocation_engine_refused": (422, _("The allocation could not be computed from these figures ({engine_code}).")),
 }
 
 
