@@ -68,7 +68,7 @@ from vaxops.registry.batch import PersonItem, register_people
 from vaxops.registry.idnumber import make_id_number
 from vaxops.registry.models import Person
 from vaxops.sites.models import Session, SessionKind, Site, SiteKind
-from vaxops.supply.models import EquipmentClass, Lot, LotStatus, Store, StoreLevel
+from vaxops.supply.models import Lot, LotStatus
 from vaxops.vaccination.batch import DoseItem, record_doses
 from vaxops.vaccination.models import DoseRecord
 
@@ -87,7 +87,6 @@ MASS_DAY_WEIGHTS = (0.8, 1.0, 1.1, 1.1, 1.0)
 MASS_DOSES = 29_400  # "nearly 30,000 doses in a short time" at the two gymnasiums
 UNIVERSITY_STUDENTS = 6_000  # vaccinated at the point-to-point site of Sichuan Minzu College
 UNVACCINATED_SHARE = 0.15
-DESK_STOCK = 1_000  # doses of each fresh lot in every site store, for the desk today
 DEFAULT_SEED = 20210601
 DEFAULT_SCALE = 1.0
 
@@ -594,15 +593,6 @@ class DemoBuilder:
                 plan.temples.append((site, t_code))
         self.w.insert(Site, ["id", "code", "name_zh", "name_en", "kind", "division", "county_code", "is_active"], rows)
         self.report.sites = len(rows)
-        # Every site draws its doses from its own store (a mobile team's: its cold box).
-        Store.objects.bulk_create([
-            Store(code=code, name_zh=zh, name_en=en, level=StoreLevel.TEAM if kind == SiteKind.MOBILE_TEAM
-                  else StoreLevel.SITE, division_id=division_id, county_code=county, site_id=pk,
-                  equipment_class=EquipmentClass.COLD_BOX if kind == SiteKind.MOBILE_TEAM
-                  else EquipmentClass.REFRIGERATOR)
-            for pk, code, zh, en, kind, division_id, county, _active in rows
-        ], batch_size=500)
-        self.stores = dict(Store.objects.filter(site__isnull=False).values_list("site_id", "pk"))
 
         # One staff account per vaccinator post; they cannot log in (unusable password) but
         # every dose names the person who gave it, as the service requires.
@@ -690,33 +680,6 @@ class DemoBuilder:
             entries.sort()
         self.report.lots = len(lots)
         self.clock.done("lots", f"{len(lots)} lots (1 quarantined, 1 expired, {len(LOT_SPECS)} for today's desk)")
-
-    def stock_county(self, plan: CountyPlan, items: list[DoseItem]) -> None:
-        """Each of the county's site stores receives, before its first dose, exactly the doses
-        of each lot the replay will give there, and a box of each lot for today's desk (the
-        demo's receipts until it gets a supply chain from the prefecture down)."""
-        from django.db import transaction
-
-        from vaxops.supply.ledger import Line, post
-
-        need: dict[tuple[int, int], int] = {}
-        lot_ids = {num: pk for entries in self.lots.values() for _since, pk, num in entries}
-        site_ids = {info.code: info.id for info in self.sites.values()}
-        for item in items:
-            key = (self.stores[site_ids[item.site_code]], lot_ids[item.lot_number])
-            need[key] = need.get(key, 0) + 1
-        today = self.now.astimezone(TZ).date()
-        fresh = list(Lot.objects.filter(lot_number__startswith="DEMO-", expiry_date__gt=today).values_list("pk", flat=True))
-        for info in self.sites.values():
-            if info.county_code == plan.fact.code:
-                for pk in fresh:
-                    need[(self.stores[info.id], pk)] = need.get((self.stores[info.id], pk), 0) + DESK_STOCK
-        if need:
-            first = min((item.administered_at for item in items), default=self.now)
-            with transaction.atomic():
-                post([Line(store, lot, doses, "receipt") for (store, lot), doses in sorted(need.items())],
-                     reason="receipt", user=None, occurred_at=min(first, self.now),
-                     document_number=f"DEMO-{plan.fact.code}")
 
     # ---- people and doses
 
@@ -1056,7 +1019,6 @@ class _CountyWriter:
         for dose in doses:
             days.setdefault(dose[0].date(), []).append(dose)
         clerk = get_user_model().objects.get(pk=b.recorders[plan.fact.code])
-        b.stock_county(plan, [item for day in sorted(days) for item in days[day]])
         for day in sorted(days):
             supply.before(day)
             items = []
@@ -1114,7 +1076,8 @@ def build_demo(*, scale: float = DEFAULT_SCALE, seed: int = DEFAULT_SEED, progre
         s = builder.supply.report
         builder.clock.done("supply", f"today's lots to the desk, lot {s.quarantined_lot} quarantined; "
                                      f"{s.receipts} receipts, {s.transfers} transfers, {s.adjustments} adjustments, "
-                                     f"{s.excursions} excursion(s) in all")
+                                     f"{s.excursions} excursion(s) in all; the county rounds took "
+                                     f"{s.rounds_seconds:.1f}s of the write")
     set_demo_passwords((passwords or hash_demo_passwords)())
     builder.clock.done("users", f"{len(DEMO_USERS)} demo logins")
     report = builder.report
