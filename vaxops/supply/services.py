@@ -61,6 +61,9 @@ from vaxops.supply.reasons import reason as reason_by_code
 TEMPERATURE_LIMITS = (Decimal(-60), Decimal(60))
 # Vaccines are stored and transported at 2–8 °C; both ends are in range.
 COLD_CHAIN_RANGE = (Decimal(2), Decimal(8))
+# More than any real line (a prefecture's whole campaign is about a million doses), and far
+# enough from the 32-bit balance column that sums of lines cannot overflow it.
+MAX_DOSES_PER_LINE = 10_000_000
 # Device clocks drift; the ledger allows the same skew for "occurred in the future".
 CLOCK_SKEW = dt.timedelta(minutes=5)
 # The audit action that marks a receipt's missing temperature record as supplied (the event
@@ -118,8 +121,8 @@ def _doses(value: Any, *, allow_zero: bool = False) -> int:
     """A whole number of doses (> 0, or ≥ 0 for counts), else ``invalid_quantity``."""
     if isinstance(value, bool) or not isinstance(value, int) or value < 0 or (value == 0 and not allow_zero):
         raise VaxopsError("invalid_quantity", {"doses": value if isinstance(value, int) else str(value)})
-    if value > 2_000_000_000:
-        raise VaxopsError("invalid_quantity", {"doses": value})
+    if value > MAX_DOSES_PER_LINE:
+        raise VaxopsError("invalid_quantity", {"doses": value, "max": MAX_DOSES_PER_LINE})
     return value
 
 
