@@ -45,8 +45,6 @@ from vaxops.supply.models import (
     StockBalance,
     Store,
     Transfer,
-    TransferLine,
-    TransferStatus,
 )
 
 WEIGHTS_PATH = Path(__file__).resolve().parent / "data" / "allocation_weights.json"
@@ -548,7 +546,7 @@ def approve_allocation(*, allocation_id: int, acting_user: Any, source: str) -> 
         transfers = []
         for store_id in sorted(picks, key=lambda pk: stores[pk].code):
             transfers.append(_dispatch(allocation, sender, stores[store_id], picks[store_id], now=now,
-                                       user=acting_user, locked=balances))
+                                       user=acting_user, source=source, locked=balances))
         allocation.status = AllocationStatus.APPROVED
         allocation.approved_at = now
         allocation.approved_by = acting_user if getattr(acting_user, "pk", None) else None
@@ -562,23 +560,17 @@ def approve_allocation(*, allocation_id: int, acting_user: Any, source: str) -> 
 
 
 def _dispatch(allocation: Allocation, sender: Store, receiver: Store, picks: list[tuple[Lot, int]], *,
-              now: dt.datetime, user: Any, locked: dict) -> Transfer:
+              now: dt.datetime, user: Any, source: str, locked: dict) -> Transfer:
     """One dispatched transfer (in transit: the doses leave the sender) within the caller's
-    transaction; the ledger refuses a debit below zero or from stock on hold."""
-    document = f"ALLOC-{allocation.pk}-{receiver.code}"
-    transfer = Transfer.objects.create(
-        client_uuid=uuid.uuid5(_TRANSFER_NAMESPACE, f"{allocation.pk}:{receiver.pk}"),
-        from_store=sender, to_store=receiver, status=TransferStatus.IN_TRANSIT, created_at=now,
-        created_by=user if getattr(user, "pk", None) else None, dispatched_at=now, allocation=allocation,
-        document_number=document,
+    transaction, written by the dispatch path of every transfer (``services.dispatch_within``):
+    the same lot checks, event and audit as ``dispatch_transfer``."""
+    from vaxops.supply.services import dispatch_within
+
+    return dispatch_within(
+        sender=sender, receiver=receiver, wanted=[(lot.lot_number, n) for lot, n in picks], when=now, now=now,
+        client_uuid=uuid.uuid5(_TRANSFER_NAMESPACE, f"{allocation.pk}:{receiver.pk}"), allocation=allocation,
+        document_number=f"ALLOC-{allocation.pk}-{receiver.code}", acting_user=user, source=source, locked=locked,
     )
-    TransferLine.objects.bulk_create([TransferLine(transfer=transfer, lot=lot, doses=n) for lot, n in picks])
-    ledger.post(
-        [ledger.Line(sender.pk, lot.pk, -n, "transfer_out", destination_store_id=receiver.pk) for lot, n in picks],
-        reason="transfer_out", user=user, occurred_at=now, document_number=document, transfer=transfer,
-        locked=locked, lot_numbers={lot.pk: lot.lot_number for lot, _n in picks},
-    )
-    return transfer
 
 
 # -- reading a proposal --------------------------------------------------------------------

@@ -432,31 +432,47 @@ def dispatch_transfer(*, client_uuid: uuid.UUID | None, from_store_code: str, to
         hit = replay()
         if hit is not None:
             return hit
-        day = when.astimezone(TZ).date()
-        lots = []
-        for number, doses in wanted:
-            lot = _lot_for_store(number, sender)
-            _usable_for_dispatch(lot, day)
-            lots.append((lot, doses))
-        transfer = Transfer.objects.create(
-            client_uuid=client_uuid, from_store=sender, to_store=receiver, status=TransferStatus.IN_TRANSIT,
-            created_at=now, created_by=acting_user if getattr(acting_user, "pk", None) else None,
-            dispatched_at=when, allocation=allocation, document_number=document_number[:64],
-        )
-        TransferLine.objects.bulk_create([TransferLine(transfer=transfer, lot=lot, doses=d) for lot, d in lots])
-        ledger.post(
-            [Line(sender.pk, lot.pk, -d, "transfer_out", destination_store_id=receiver.pk) for lot, d in lots],
-            reason="transfer_out", user=acting_user, occurred_at=when, document_number=document_number[:64],
-            client_uuid=client_uuid, transfer=transfer, lot_numbers={lot.pk: lot.lot_number for lot, _ in lots},
-            detail={"fingerprint": fingerprint, "to_store": receiver.code},
-        )
-        audit("stock.transfer.dispatch", transfer, actor=acting_user, source=source, county_code=sender.county_code,
-              after={"from_store": sender.code, "to_store": receiver.code, "status": transfer.status,
-                     "lines": [{"lot_number": lot.lot_number, "doses": d} for lot, d in lots],
-                     "allocation": allocation.pk if allocation is not None else None})
+        transfer = dispatch_within(sender=sender, receiver=receiver, wanted=wanted, when=when, now=now,
+                                   client_uuid=client_uuid, allocation=allocation, document_number=document_number,
+                                   fingerprint=fingerprint, acting_user=acting_user, source=source)
         return transfer, False
 
     return _durably(write, replay)
+
+
+def dispatch_within(*, sender: Store, receiver: Store, wanted: Sequence[tuple[str, int]], when: dt.datetime,
+                    now: dt.datetime, client_uuid: uuid.UUID | None, allocation=None, document_number: str = "",
+                    fingerprint: str | None = None, acting_user: Any, source: str,
+                    locked: dict | None = None) -> Transfer:
+    """The writes of ``dispatch_transfer`` inside the caller's transaction (an approved
+    allocation dispatches all its transfers in one): each lot usable on the day, the transfer in
+    transit, its lines, one ``transfer_out`` event and the audit event. The caller has checked
+    the user's right, the route and the lines; ``locked`` passes balances it already locked."""
+    if fingerprint is None:
+        fingerprint = _fingerprint("transfer", {"from": sender.code, "to": receiver.code, "lines": sorted(wanted)})
+    day = when.astimezone(TZ).date()
+    lots = []
+    for number, doses in wanted:
+        lot = _lot_for_store(number, sender)
+        _usable_for_dispatch(lot, day)
+        lots.append((lot, doses))
+    transfer = Transfer.objects.create(
+        client_uuid=client_uuid, from_store=sender, to_store=receiver, status=TransferStatus.IN_TRANSIT,
+        created_at=now, created_by=acting_user if getattr(acting_user, "pk", None) else None,
+        dispatched_at=when, allocation=allocation, document_number=document_number[:64],
+    )
+    TransferLine.objects.bulk_create([TransferLine(transfer=transfer, lot=lot, doses=d) for lot, d in lots])
+    ledger.post(
+        [Line(sender.pk, lot.pk, -d, "transfer_out", destination_store_id=receiver.pk) for lot, d in lots],
+        reason="transfer_out", user=acting_user, occurred_at=when, document_number=document_number[:64],
+        client_uuid=client_uuid, transfer=transfer, lot_numbers={lot.pk: lot.lot_number for lot, _ in lots},
+        detail={"fingerprint": fingerprint, "to_store": receiver.code}, locked=locked,
+    )
+    audit("stock.transfer.dispatch", transfer, actor=acting_user, source=source, county_code=sender.county_code,
+          after={"from_store": sender.code, "to_store": receiver.code, "status": transfer.status,
+                 "lines": [{"lot_number": lot.lot_number, "doses": d} for lot, d in lots],
+                 "allocation": allocation.pk if allocation is not None else None})
+    return transfer
 
 
 def _transfer_for(transfer_id: int, user: Any, action: str) -> Transfer:

@@ -47,9 +47,8 @@ def empty_store(world, code: str) -> None:
 
 def give(world, person, day: str, *, product="BIBP", lot="B2021001", site="KD-MASS"):
     """A dose entered afterwards from the paper record (a retrospective entry by the site manager)."""
-    from vaxops.vaccination.services import record_dose
-
     from vaxops.access.services import create_user
+    from vaxops.vaccination.services import record_dose
 
     key = f"site_manager_{site}"
     if key not in world.users:
