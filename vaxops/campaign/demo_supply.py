@@ -51,7 +51,7 @@ from vaxops.sites.models import SiteKind
 from vaxops.supply.models import EquipmentClass, Store, StoreLevel, Transfer
 
 if TYPE_CHECKING:  # pragma: no cover
-    from vaxops.campaign.demo import CountyPlan, DemoBuilder, SiteInfo
+    from vaxops.campaign.demo import CountyPlan, DemoBuilder
 
 PREFECTURE_STORE = ("513300-CDC", "甘孜州疾控中心冷库", "Garze Prefecture CDC cold room")
 ROUND_DAYS = 14
@@ -64,8 +64,8 @@ CONSIGNMENTS_PER_LOT = 1
 EXPIRED_LOT = "E202002011"  # the build's lot that expired before the campaign (2021-02-28)
 EXPIRED_RECEIVED = dt.datetime(2020, 12, 10, 10, 0, tzinfo=TZ)
 EXPIRED_WRITTEN_OFF = dt.datetime(2021, 3, 1, 9, 0, tzinfo=TZ)
-# Vials found broken on receipt: (site code, round index).
-BROKEN_ON_RECEIPT = (("513301-FIX", 0), ("513328-FIX", 3), ("513332-MOB1", 5), ("513322-MASS", 9))
+# Vials found broken on receipt: (site, its first delivery from this round on).
+BROKEN_ON_RECEIPT = (("513328-FIX", 1), ("513332-MOB1", 2), ("513322-MASS", 4))
 EXCURSION_SITE = "513323-FIX"  # Danba county-town permanent site
 EXCURSION_AFTER = dt.date(2021, 5, 12)  # the first session day of that site from this day
 DESK_SITES = ("513301-MASS",)  # where the desk logins (site_manager, vaccinator) work
@@ -91,6 +91,7 @@ class SupplyReport:
     excursions: int = 0
     allocations: int = 0
     quarantined_lot: str = ""
+    excursion_store: str = ""
     doses_drawn: int = 0
     rounds_seconds: float = 0.0  # wall time of the county rounds (planning and services) in the writer
     phases: dict[str, float] = field(default_factory=dict)
@@ -157,6 +158,7 @@ class DemoSupply:
         self.consignments: dict[str, int] = defaultdict(int)  # lot -> consignments received
         self.administered: dict[str, int] = defaultdict(int)  # lot -> doses given
         self.officers: dict[str, Any] = {}  # county code -> its supply officer
+        self.broken: set[str] = set()  # sites whose delivery had a broken vial
         total = sum(_targets(builder.scale))
         self.consignment = {
             code: max(10, math.ceil(total * share / _lots_of(code) / CONSIGNMENTS_PER_LOT / 10) * 10)
@@ -383,10 +385,19 @@ class CountySupply:
             self.needs[_round_of(day)][site][product] += 1
             self.site_days[site].add(day)
         self.done = -1
+        # The excursion: the night after a session day of Danba's county-town site from
+        # EXCURSION_AFTER on (at a small scale, where the site may give no dose that late, its
+        # middle session day; or the county's refrigerator with the most session days).
         self.excursion_day: dt.date | None = None
-        if EXCURSION_SITE in self.site_days:
-            later = sorted(d for d in self.site_days[EXCURSION_SITE] if d >= EXCURSION_AFTER)
-            self.excursion_day = later[0] if later else None
+        self.excursion_site = ""
+        if self.code == EXCURSION_SITE.split("-")[0]:
+            fridges = {site: sorted(days) for site, days in self.site_days.items()
+                       if supply.b.sites[site].kind not in (SiteKind.MOBILE_TEAM, SiteKind.POINT_TO_POINT)}
+            if fridges:
+                site = EXCURSION_SITE if EXCURSION_SITE in fridges else max(fridges, key=lambda x: (len(fridges[x]), x))
+                days = fridges[site]
+                later = [d for d in days if d >= EXCURSION_AFTER]
+                self.excursion_site, self.excursion_day = site, later[0] if later else days[len(days) // 2]
 
     def before(self, day: dt.date) -> None:
         """Write every round up to the one of ``day``, before its doses."""
@@ -414,10 +425,11 @@ class CountySupply:
                 orders.setdefault(site, {})[product] = cover + math.ceil(SITE_BUFFER * cover) - have
         if not orders:
             return
-        broken = {site for site, rr in BROKEN_ON_RECEIPT if rr == r and site in orders}
+        broken = {site for site, since in BROKEN_ON_RECEIPT if since <= r and site in orders} - self.s.broken
+        self.s.broken |= broken
         county_stock = s.stock[self.store]
         totals: dict[str, int] = defaultdict(int)
-        for site, products in orders.items():
+        for products in orders.values():
             for product, n in products.items():
                 totals[product] += n
         extra = {product: 1 for site in broken for product in list(orders[site])[:1]}
@@ -498,11 +510,8 @@ class CountySupply:
                 celsius = round(rng.uniform(3.2, 6.4), 1)
             readings.append((at, celsius))
             at += dt.timedelta(minutes=30)
-        try:  # TEMPORARY until the cold-chain services land
-            accepted, excursions = record_temperatures(store_code=EXCURSION_SITE, readings=readings, kind="logger",
-                                                       acting_user=s.officers[self.code], source="cli")
-        except NotImplementedError:
-            return
+        accepted, excursions = record_temperatures(store_code=self.excursion_site, readings=readings, kind="logger",
+                                                   acting_user=s.officers[self.code], source="cli")
         if not excursions:
             raise RuntimeError("demo supply: the excursion night opened no excursion")
         for excursion in excursions:
@@ -511,6 +520,7 @@ class CountySupply:
                              acting_user=s.supervisor, source="cli")
         s.report.readings += accepted
         s.report.excursions += len(excursions)
+        s.report.excursion_store = self.excursion_site
 
 
 def _round_of(day: dt.date) -> int:
