@@ -44,12 +44,12 @@ def build_world() -> World:
         from vaxops.catalog.loader import load_catalog
 
         load_catalog(Product)
-    from vaxops.supply import reasons
     from vaxops.supply.models import StockReason
+    from vaxops.supply.reasons import forget, load_reasons
 
-    if not StockReason.objects.exists():  # flushed too: reload, and drop the process's cached rows
-        reasons.forget()
-        reasons.load_reasons(StockReason)
+    if not StockReason.objects.exists():  # flushed by a transactional test: reload the data
+        load_reasons(StockReason)
+        forget()
 
     def div(code, level, parent, zh, en, pop=(100, 300, 200, 1000, 300), **kw):
         d = Division.objects.create(

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
 from vaxops.core.errors import VaxopsError
@@ -160,7 +160,15 @@ def post(
     ``lot_numbers`` (lot id → number) only makes the errors' details readable; ``held`` gives
     the stores on hold among the lines' as the caller read them in this transaction (their read
     is skipped).
+
+    Called outside any transaction (a setup script), it opens its own, so the event, its lines
+    and the balances still commit together.
     """
+    if connection.get_autocommit():
+        with transaction.atomic():
+            return post(lines, reason=reason, user=user, occurred_at=occurred_at, document_number=document_number,
+                        client_uuid=client_uuid, reverses=reverses, transfer=transfer, detail=detail, note=note,
+                        locked=locked, hold=hold, lot_numbers=lot_numbers, held=held)
     now = timezone.now()
     if not lines or any(line.quantity == 0 for line in lines):
         raise VaxopsError("invalid_quantity")
@@ -235,11 +243,15 @@ def _move(balances: dict[tuple[int, int], Balance], lines: Sequence[Line], now: 
 def rebuild() -> int:
     """Recompute every balance from the lines (``vaxops rebuild-stock``); returns rows written.
 
-    Balances are replaced by the sums of the lines; holds are kept. Run in one transaction.
+    Balances are replaced by the sums of the lines; holds are kept. Run in one transaction: on
+    PostgreSQL the balance table is locked against writers (``post`` waits) until it commits.
     """
     from django.db.models import Sum
 
     now = timezone.now()
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"LOCK TABLE {connection.ops.quote_name(StockBalance._meta.db_table)} IN EXCLUSIVE MODE")
     sums = {
         (s, lot): total
         for s, lot, total in StockLine.objects.values("store_id", "lot_id").annotate(total=Sum("quantity"))
