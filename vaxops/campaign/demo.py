@@ -1077,7 +1077,7 @@ def build_demo(*, scale: float = DEFAULT_SCALE, seed: int = DEFAULT_SEED, progre
         builder.clock.done("supply", f"today's lots to the desk, lot {s.quarantined_lot} quarantined; "
                                      f"{s.receipts} receipts, {s.transfers} transfers, {s.adjustments} adjustments, "
                                      f"{s.excursions} excursion(s) in all; the county rounds took "
-                                     f"{s.rounds_seconds:.1f}s of the write")
+                                     f"{s.rounds_seconds:.1f}s of the write, cpu {s.rounds_cpu_seconds:.1f}s")
     set_demo_passwords((passwords or hash_demo_passwords)())
     builder.clock.done("users", f"{len(DEMO_USERS)} demo logins")
     report = builder.report

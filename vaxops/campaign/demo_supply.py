@@ -55,6 +55,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 PREFECTURE_STORE = ("513300-CDC", "甘孜州疾控中心冷库", "Garze Prefecture CDC cold room")
 ROUND_DAYS = 14
+SITE_COVER_ROUNDS = 2  # a site's delivery covers this round and the next (about a month)
 SITE_BUFFER = 0.05  # share of a site's order kept beyond the doses planned
 COUNTY_BUFFER = 0.10  # share of a county's order kept beyond its sites' orders
 # Rough product shares of the campaign's doses, only to size the manufacturers' consignments
@@ -94,6 +95,7 @@ class SupplyReport:
     excursion_store: str = ""
     doses_drawn: int = 0
     rounds_seconds: float = 0.0  # wall time of the county rounds (planning and services) in the writer
+    rounds_cpu_seconds: float = 0.0  # their CPU time (the writer thread's)
     phases: dict[str, float] = field(default_factory=dict)
 
 
@@ -402,27 +404,34 @@ class CountySupply:
     def before(self, day: dt.date) -> None:
         """Write every round up to the one of ``day``, before its doses."""
         target = _round_of(day)
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.thread_time()
         while self.done < target:
             self.done += 1
             if self.done in self.needs:
                 self._round(self.done)
         self.s.report.rounds_seconds += time.perf_counter() - started
+        self.s.report.rounds_cpu_seconds += time.thread_time() - cpu
 
     def _round(self, r: int) -> None:
         s = self.s
         start = _round_start(r)
-        needs, after = self.needs[r], self.needs.get(r + 1, {})
+        needs = self.needs[r]
+        ahead = [self.needs.get(r + k, {}) for k in range(SITE_COVER_ROUNDS)]
         orders: dict[str, dict[str, int]] = {}
         for site, products in sorted(needs.items()):
             stock = s.stock[site]
-            for product, need in sorted(products.items()):
-                have = stock.total(product)
-                if have >= need:
-                    continue
-                # Enough for this round and the next, with a small buffer.
-                cover = need + after.get(site, {}).get(product, 0)
-                orders.setdefault(site, {})[product] = cover + math.ceil(SITE_BUFFER * cover) - have
+            if all(stock.total(product) >= need for product, need in products.items()):
+                continue
+            # A delivery tops every product up to this round's and the next rounds' doses,
+            # with a small buffer: the site is not delivered again before then.
+            cover: dict[str, int] = defaultdict(int)
+            for round_needs in ahead:
+                for product, n in round_needs.get(site, {}).items():
+                    cover[product] += n
+            for product, n in sorted(cover.items()):
+                want = n + math.ceil(SITE_BUFFER * n) - stock.total(product)
+                if want > 0:
+                    orders.setdefault(site, {})[product] = want
         if not orders:
             return
         broken = {site for site, since in BROKEN_ON_RECEIPT if since <= r and site in orders} - self.s.broken

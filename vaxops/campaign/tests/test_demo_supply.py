@@ -70,8 +70,8 @@ def test_every_demo_dose_came_out_of_its_site_store(built):
 
 
 def test_every_transfer_was_received_and_every_lot_reconciles(built):
-    report = built.supply
-    assert report.transfers == Transfer.objects.count() > 18
+    figures = built.supply
+    assert figures.transfers == Transfer.objects.count() > 18
     statuses = Counter(Transfer.objects.values_list("status", flat=True))
     assert set(statuses) == {TransferStatus.RECEIVED}
     # Prefecture → every county, and county → site (proof of delivery with the arrival temperature).
@@ -81,7 +81,7 @@ def test_every_transfer_was_received_and_every_lot_reconciles(built):
     assert not Transfer.objects.filter(arrival_temperature_c__isnull=True).exists()
     assert not Transfer.objects.filter(received_by__isnull=True).exists()
     receipts = StockEvent.objects.filter(reason__code="receipt")
-    assert receipts.count() == report.receipts
+    assert receipts.count() == figures.receipts
     assert all(e.detail.get("arrival_temperature_c") is not None for e in receipts)
     assert not Lot.objects.filter(pk__in=receipts.values("lines__lot"), release_certificate="").exists()
     # Received = on hand + administered + wasted, for every lot (nothing in transit).
@@ -105,8 +105,13 @@ def test_every_transfer_was_received_and_every_lot_reconciles(built):
 
     rebuild()
     assert set(StockBalance.objects.values_list("store_id", "lot_id", "on_hand")) == before
+    from vaxops.supply.reconcile import check_stock
+
+    report = check_stock()
+    assert report.clean, report.discrepancies[:5]
     out = StringIO()
-    call_command("check_stock", stdout=out, stderr=out)
+    call_command("check_stock", stdout=out)
+    assert out.getvalue().startswith("clean: "), out.getvalue()[:500]
 
 
 def test_the_excursion_the_quarantined_lot_and_the_desk_stock(built):
