@@ -55,7 +55,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 PREFECTURE_STORE = ("513300-CDC", "甘孜州疾控中心冷库", "Garze Prefecture CDC cold room")
 ROUND_DAYS = 14
-SITE_COVER_ROUNDS = 2  # a site's delivery covers this round and the next (about a month)
+SITE_COVER_ROUNDS = 3  # a site's delivery covers this round and the next two (six weeks)
 SITE_BUFFER = 0.05  # share of a site's order kept beyond the doses planned
 COUNTY_BUFFER = 0.10  # share of a county's order kept beyond its sites' orders
 # Rough product shares of the campaign's doses, only to size the manufacturers' consignments
