@@ -140,6 +140,8 @@ class _Stock:
 
     def take_one(self, product: str) -> str:
         entries = self.lots[product]
+        if not entries:
+            raise RuntimeError(f"demo supply: no dose of {product} left")
         entry = entries[0]
         entry[2] -= 1
         if entry[2] == 0:
