@@ -56,6 +56,7 @@ from django.db import connection, models, transaction
 from django.utils import timezone
 
 from vaxops.access.models import ApiToken, Role, RoleAssignment
+from vaxops.campaign.demo_supply import DemoSupply, SupplyReport
 from vaxops.campaign.models import DoseCounter, ResidenceCounter
 from vaxops.campaign.services import TZ
 from vaxops.catalog import rules
@@ -67,7 +68,7 @@ from vaxops.registry.batch import PersonItem, register_people
 from vaxops.registry.idnumber import make_id_number
 from vaxops.registry.models import Person
 from vaxops.sites.models import Session, SessionKind, Site, SiteKind
-from vaxops.supply.models import EquipmentClass, Lot, LotStatus, Store, StoreLevel
+from vaxops.supply.models import Lot, LotStatus
 from vaxops.vaccination.batch import DoseItem, record_doses
 from vaxops.vaccination.models import DoseRecord
 
@@ -86,7 +87,6 @@ MASS_DAY_WEIGHTS = (0.8, 1.0, 1.1, 1.1, 1.0)
 MASS_DOSES = 29_400  # "nearly 30,000 doses in a short time" at the two gymnasiums
 UNIVERSITY_STUDENTS = 6_000  # vaccinated at the point-to-point site of Sichuan Minzu College
 UNVACCINATED_SHARE = 0.15
-DESK_STOCK = 1_000  # doses of each fresh lot in every site store, for the desk today
 DEFAULT_SEED = 20210601
 DEFAULT_SCALE = 1.0
 
@@ -202,6 +202,7 @@ DEMO_USERS: tuple[tuple[str, str, str], ...] = (
     ("vaccinator", Role.VACCINATOR, "513301-MASS"),
     ("grid_worker", Role.GRID_WORKER, "513301001"),
     ("supply_officer", Role.SUPPLY_OFFICER, "513300"),
+    ("county_supply", Role.SUPPLY_OFFICER, "513301"),
     ("supervisor", Role.SUPERVISOR, "513300"),
     ("admin", Role.ADMIN, ""),
 )
@@ -374,9 +375,12 @@ class DemoReport:
     seconds: float = 0.0
     cpu_seconds: float = 0.0
     phases: dict[str, float] = field(default_factory=dict)
+    supply: SupplyReport = field(default_factory=SupplyReport)
 
     def as_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__.items())
+        figures = dict(self.__dict__.items())
+        figures["supply"] = dict(self.supply.__dict__.items())
+        return figures
 
 
 Progress = Callable[[str], None]
@@ -460,6 +464,10 @@ class DemoBuilder:
         self.products: dict[str, Product] = {p.code: p for p in Product.objects.all()}
         self.rules = {code: p.rule for code, p in self.products.items()}
         self._opens: dict[dt.date, dt.datetime] = {}  # day -> its opening time (TZ)
+        self.site_names: dict[str, tuple[str, str]] = {}
+        self.supply_officers: dict[str, int] = {}  # county code -> the county's supply officer (user id)
+        self.supply = DemoSupply(self)
+        self.report.supply = self.supply.report
         missing = {"BIBP", "WIBP", "CORONAVAC", "AD5", "ZF2001"} - set(self.products)
         if missing:
             raise RuntimeError(f"products missing from the catalogue: {', '.join(sorted(missing))}")
@@ -552,6 +560,7 @@ class DemoBuilder:
             next_id += 1
             rows.append((info.id, code, zh, en, kind, info.division_id, plan.fact.code, True))
             self.sites[code] = info
+            self.site_names[code] = (zh, en)
             return info
 
         for plan in self.counties:
@@ -584,15 +593,6 @@ class DemoBuilder:
                 plan.temples.append((site, t_code))
         self.w.insert(Site, ["id", "code", "name_zh", "name_en", "kind", "division", "county_code", "is_active"], rows)
         self.report.sites = len(rows)
-        # Every site draws its doses from its own store (a mobile team's: its cold box).
-        Store.objects.bulk_create([
-            Store(code=code, name_zh=zh, name_en=en, level=StoreLevel.TEAM if kind == SiteKind.MOBILE_TEAM
-                  else StoreLevel.SITE, division_id=division_id, county_code=county, site_id=pk,
-                  equipment_class=EquipmentClass.COLD_BOX if kind == SiteKind.MOBILE_TEAM
-                  else EquipmentClass.REFRIGERATOR)
-            for pk, code, zh, en, kind, division_id, county, _active in rows
-        ], batch_size=500)
-        self.stores = dict(Store.objects.filter(site__isnull=False).values_list("site_id", "pk"))
 
         # One staff account per vaccinator post; they cannot log in (unusable password) but
         # every dose names the person who gave it, as the service requires.
@@ -617,14 +617,27 @@ class DemoBuilder:
             self.recorders[plan.fact.code] = by_name[f"{plan.fact.code}-records"]
             assignments.append(RoleAssignment(user_id=self.recorders[plan.fact.code], role=Role.VACCINATOR,
                                               division_id=plan.division_id))
+        # Each county's supply officer runs its CDC store and its sites' deliveries (Kangding's
+        # is the demo login "county_supply", created with the other logins).
+        officers = [User(username=f"{plan.fact.code}-supply", password=unusable) for plan in self.counties
+                    if plan.fact.code != KANGDING]
+        User.objects.bulk_create(officers)
+        by_name = dict(User.objects.filter(username__in=[u.username for u in officers]).values_list("username", "pk"))
+        for plan in self.counties:
+            if plan.fact.code != KANGDING:
+                self.supply_officers[plan.fact.code] = by_name[f"{plan.fact.code}-supply"]
+                assignments.append(RoleAssignment(user_id=self.supply_officers[plan.fact.code],
+                                                  role=Role.SUPPLY_OFFICER, division_id=plan.division_id))
         RoleAssignment.objects.bulk_create(assignments, batch_size=500)
-        self.report.staff_users = len(staff) + len(clerks)
+        self.report.staff_users = len(staff) + len(clerks) + len(officers)
         self.clock.done("sites", f"{len(rows):,} sites, {len(staff):,} staff accounts")
 
     def build_lots(self) -> None:
         """Released lots of every product, plus one quarantined and one expired lot."""
         lots: list[Lot] = []
         available_from: dict[str, dt.date] = {}  # lot number -> first day it may be used
+        # (product, lot, expiry, released, manufacturer) of the lots the supply chain moves.
+        self.supply_lots: list[tuple[str, str, dt.date, dt.date, str]] = []
         serial = 0
         for code, (fmt, maker, per_month, shelf) in LOT_SPECS.items():
             for year, month in LOT_MONTHS:
@@ -637,6 +650,7 @@ class DemoBuilder:
                     lots.append(Lot(product=self.products[code], lot_number=number, manufacturer=maker,
                                     expiry_date=expiry, status=LotStatus.RELEASED))
                     available_from[number] = made + dt.timedelta(days=LOT_RELEASE_DAYS)
+                    self.supply_lots.append((code, number, expiry, available_from[number], maker))
         # The desk must be able to show these errors: a lot on hold and an expired lot.
         lots.append(Lot(product=self.products["BIBP"], lot_number="202104B9901", manufacturer=LOT_SPECS["BIBP"][1],
                         expiry_date=dt.date(2023, 3, 31), status=LotStatus.QUARANTINED))
@@ -650,6 +664,10 @@ class DemoBuilder:
             lots.append(Lot(product=self.products[code], lot_number=f"DEMO-{code}-{today:%Y%m}",
                             manufacturer=maker, expiry_date=today + dt.timedelta(days=365),
                             status=LotStatus.RELEASED))
+            self.supply_lots.append((code, lots[-1].lot_number, lots[-1].expiry_date, today, maker))
+        self.supply_lots.append(("CORONAVAC", "E202002011", dt.date(2021, 2, 28), dt.date(2020, 12, 10),
+                                 LOT_SPECS["CORONAVAC"][1]))
+        self.supply.note_lots(self.supply_lots)
         Lot.objects.bulk_create(lots, batch_size=200)
         saved = {(lot.product_id, lot.lot_number): lot.pk
                  for lot in Lot.objects.filter(lot_number__in=[x.lot_number for x in lots])}
@@ -662,33 +680,6 @@ class DemoBuilder:
             entries.sort()
         self.report.lots = len(lots)
         self.clock.done("lots", f"{len(lots)} lots (1 quarantined, 1 expired, {len(LOT_SPECS)} for today's desk)")
-
-    def stock_county(self, plan: CountyPlan, items: list[DoseItem]) -> None:
-        """Each of the county's site stores receives, before its first dose, exactly the doses
-        of each lot the replay will give there, and a box of each lot for today's desk (the
-        demo's receipts until it gets a supply chain from the prefecture down)."""
-        from django.db import transaction
-
-        from vaxops.supply.ledger import Line, post
-
-        need: dict[tuple[int, int], int] = {}
-        lot_ids = {num: pk for entries in self.lots.values() for _since, pk, num in entries}
-        site_ids = {info.code: info.id for info in self.sites.values()}
-        for item in items:
-            key = (self.stores[site_ids[item.site_code]], lot_ids[item.lot_number])
-            need[key] = need.get(key, 0) + 1
-        today = self.now.astimezone(TZ).date()
-        fresh = list(Lot.objects.filter(lot_number__startswith="DEMO-", expiry_date__gt=today).values_list("pk", flat=True))
-        for info in self.sites.values():
-            if info.county_code == plan.fact.code:
-                for pk in fresh:
-                    need[(self.stores[info.id], pk)] = need.get((self.stores[info.id], pk), 0) + DESK_STOCK
-        if need:
-            first = min((item.administered_at for item in items), default=self.now)
-            with transaction.atomic():
-                post([Line(store, lot, doses, "receipt") for (store, lot), doses in sorted(need.items())],
-                     reason="receipt", user=None, occurred_at=min(first, self.now),
-                     document_number=f"DEMO-{plan.fact.code}")
 
     # ---- people and doses
 
@@ -1021,29 +1012,25 @@ class _CountyWriter:
         pks = [o.person.pk for o in outcomes]
         rng = random.Random(f"{b.seed}-{plan.fact.code}-doses")
         doses.sort(key=lambda d: (d[0], d[1]))
-        lot_of: dict[tuple[str, dt.date, str], str] = {}
-        released: dict[tuple[str, dt.date], list[str]] = {}  # (product, day) -> the last 3 lots out by then
-        days: dict[dt.date, list[DoseItem]] = {}
-        for at, person, product, site, number, _completes, is_overdue, _band, _group in doses:
-            day = at.date()
-            key = (site.code, day, product)
-            lot = lot_of.get(key)
-            if lot is None:
-                latest = released.get((product, day))
-                if latest is None:
-                    latest = released[(product, day)] = [num for since, _pk, num in b.lots[product] if since <= day][-3:]
-                lot = lot_of[key] = rng.choice(latest)
-            days.setdefault(day, []).append(DoseItem(
-                client_uuid=uuid.UUID(int=rng.getrandbits(128), version=4), product_code=product, lot_number=lot,
-                site_code=site.code, administered_at=at, person_id=pks[person], dose_number=number,
-            ))
-            report.first_dose_people += number == 1
-            report.second_dose_people += number == 2
-            report.overdue_doses += bool(is_overdue)
+        # The county's supply rounds are planned from its doses; each dose then takes the
+        # earliest-expiring lot its site holds (see demo_supply).
+        supply = b.supply.county(plan, [(d[0], d[3].code, d[2]) for d in doses])
+        days: dict[dt.date, list[list[Any]]] = {}
+        for dose in doses:
+            days.setdefault(dose[0].date(), []).append(dose)
         clerk = get_user_model().objects.get(pk=b.recorders[plan.fact.code])
-        b.stock_county(plan, [item for day in sorted(days) for item in days[day]])
         for day in sorted(days):
-            items = days[day]
+            supply.before(day)
+            items = []
+            for at, person, product, site, number, _completes, is_overdue, _band, _group in days[day]:
+                items.append(DoseItem(
+                    client_uuid=uuid.UUID(int=rng.getrandbits(128), version=4), product_code=product,
+                    lot_number=supply.lot_for(site.code, product), site_code=site.code, administered_at=at,
+                    person_id=pks[person], dose_number=number,
+                ))
+                report.first_dose_people += number == 1
+                report.second_dose_people += number == 2
+                report.overdue_doses += bool(is_overdue)
             outcomes = record_doses(items, acting_user=clerk, source="cli", now=items[-1].administered_at)
             refused = [o for o in outcomes if o.status != "created"]
             if refused:
@@ -1052,6 +1039,7 @@ class _CountyWriter:
                                    f"{first.code} {first.error and first.error.detail}")
             report.doses += len(outcomes)
             self.batches += 1
+            supply.after(day)
 
 
 # -- entry points -------------------------------------------------------------------------
@@ -1073,12 +1061,23 @@ def build_demo(*, scale: float = DEFAULT_SCALE, seed: int = DEFAULT_SEED, progre
         with transaction.atomic():
             builder.build_divisions()
             builder.build_sites()
+            builder.supply.build_stores()
             builder.build_lots()
             builder.w.reset_sequences()
         # The logins go through the user service (its own durable transactions).
         create_demo_users()
+        builder.supply.set_officers(builder.supply_officers)
+        builder.supply.open()
+        builder.clock.done("stores", f"{builder.supply.report.stores} stores, the prefecture's first "
+                                     f"{builder.supply.report.receipts} consignments")
         # People and doses through their services, batch by batch (each its own transaction).
         builder.plan_and_write(get_user_model().objects.get(username="admin"))
+        builder.supply.close()
+        s = builder.supply.report
+        builder.clock.done("supply", f"today's lots to the desk, lot {s.quarantined_lot} quarantined; "
+                                     f"{s.receipts} receipts, {s.transfers} transfers, {s.adjustments} adjustments, "
+                                     f"{s.excursions} excursion(s) in all; the county rounds took "
+                                     f"{s.rounds_seconds:.1f}s of the write, cpu {s.rounds_cpu_seconds:.1f}s")
     set_demo_passwords((passwords or hash_demo_passwords)())
     builder.clock.done("users", f"{len(DEMO_USERS)} demo logins")
     report = builder.report

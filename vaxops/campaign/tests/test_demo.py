@@ -77,7 +77,9 @@ def test_every_dose_passes_the_rules_when_replayed_in_order(built):
         assert verdict.status == "eligible", (dose.pk, verdict.reason_codes)
         assert (verdict.dose_number, verdict.kind, verdict.overdue) == (dose.dose_number, dose.kind, dose.overdue)
         assert dose.completes_series == (dose.dose_number >= products[dose.product.code].doses_in_series)
-        assert dose.lot.status == "released" and dose.lot.expiry_date >= on
+        # One lot was quarantined after the report (demo_supply): its doses were given before.
+        assert dose.lot.status == "released" or dose.lot.lot_number == built.supply.quarantined_lot
+        assert dose.lot.expiry_date >= on
         local = dose.administered_at.astimezone(TZ).time()
         assert dt.time(8) <= local < dt.time(18)
         assert dose.fingerprint == _fingerprint(dose.person_id, dose.product.code, dose.lot.lot_number,
