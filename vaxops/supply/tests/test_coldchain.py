@@ -219,18 +219,6 @@ def test_missing_morning_and_afternoon_readings_are_flagged(world):
     ]
 
 
-def _dose_path_uses_the_ledger() -> bool:
-    import inspect
-
-    from vaxops.vaccination import batch_engine, batch_write, services
-
-    return any("supply.ledger" in inspect.getsource(m) or "supply import ledger" in inspect.getsource(m)
-               for m in (services, batch_write, batch_engine))
-
-
-# NOTE: the dose drawdown (issue 8 §3) is built in parallel; this test runs once the dose path
-# imports ``vaxops.supply.ledger`` and must pass then without change.
-@pytest.mark.skipif("not _dose_path_uses_the_ledger()", reason="the dose path does not draw down stock yet")
 def test_an_excursion_refuses_a_dose_through_the_one_write_path(world):
     import uuid
 

@@ -421,7 +421,7 @@ def test_the_site_sees_its_day_by_dose_and_hour(desk, world):
 def test_the_last_ten_records_are_listed_newest_first(desk, world):
     now = timezone.now()
     for i in range(12):
-        _dose(world, make_person(world, seq=600 + i, name="P" + chr(65 + i)), at=now - dt.timedelta(minutes=12 - i))
+        _dose(world, make_person(world, seq=600 + i, name="P" + chr(65 + i)), at=now - dt.timedelta(seconds=12 - i))  # seconds: all on the same local day
     latest = desk.get(DESK).context["day"]["latest"]
     assert [d.person.name for d in latest] == ["P" + chr(65 + i) for i in range(11, 1, -1)]
 
