@@ -8,6 +8,7 @@ import io
 import uuid
 
 import pytest
+from django.utils import translation
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -193,7 +194,8 @@ def test_trace_counts_equal_the_dose_rows(world):
                  Line(mass.pk, lot.pk, 40, "transfer_in", source_store_id=kd.pk)],
                 reason="transfer_out", user=None, occurred_at=AT)
     valid = DoseRecord.objects.filter(lot=world.lots["bibp"], status=DoseStatus.VALID).count()
-    t = lots.trace("B2021001", user=world.users["prefecture_command"])
+    with translation.override("zh-hans"):  # names in the language of the request (here: the default)
+        t = lots.trace("B2021001", user=world.users["prefecture_command"])
     from_lines = -sum(StockLine.objects.filter(lot=world.lots["bibp"], reason__code__in=["administered", "dose_voided"])
                       .values_list("quantity", flat=True))
     assert valid == 4
