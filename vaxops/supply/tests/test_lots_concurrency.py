@@ -22,7 +22,7 @@ pytestmark = pytest.mark.skipif(connection.vendor != "postgresql", reason="row l
 
 
 @pytest.fixture
-def world(transactional_db, django_db_serialized_rollback):
+def world(transactional_db):
     return build_world()
 
 
