@@ -130,8 +130,10 @@ class DoseStock:
         key = (store[0], lot.pk)
         balance = self.balances[key]
         if balance.pk is None:
+            self.refused.add(key)  # read without a lock: a row created meanwhile is seen on retry
             return VaxopsError("lot_not_at_site", {"lot_number": lot.lot_number, "site_code": site.code})
         if store[1] or balance.on_hold:
+            self.refused.add(key)
             return VaxopsError("stock_on_hold", {"lot_number": lot.lot_number, "site_code": site.code})
         pair = self.pairs.get(key)
         if pair is None:
@@ -184,21 +186,33 @@ class DoseStock:
         pair.vials.append(vial)
         return vial
 
-    def confirm(self) -> None:
-        """After the batch's decisions, before its writes: lock the balances read without a lock
-        (``lock``) and check that every decision still holds on them; else ``StockMoved``."""
+    def confirm(self, *, user: Any, dry_run: bool = False) -> None:
+        """After the batch's decisions, before its writes, for balances read without a lock
+        (``lock``): post what the batch took and move the balances in one statement
+        (``ledger.post_debits``: the event, its lines and a conditional update of the balances,
+        which takes their row locks). If a balance no longer allows what was decided (moved
+        below it, put on hold), or a dose was refused on what the unlocked read showed, raises
+        ``StockMoved`` and the batch is decided again, locked from the start."""
         if not self.late:
             return
-        fresh = ledger.lock(self.lots)
-        for key, seen in self.balances.items():
-            now = fresh[key]
-            if (now.pk, now.on_hold) != (seen.pk, seen.on_hold):
-                raise StockMoved(key)
-            pair = self.pairs.get(key)
-            if (pair is not None and now.on_hand < pair.taken) or (key in self.refused and now.on_hand != seen.on_hand):
-                raise StockMoved(key)
-        self.balances = fresh
+        if self.refused:
+            raise StockMoved(sorted(self.refused))
+        taken = sorted((p for p in self.pairs.values() if p.taken), key=lambda p: (p.store_id, p.lot_id))
         self.late = False
+        if not taken or dry_run:
+            return
+        keys = [(p.store_id, p.lot_id) for p in taken]
+        if len(keys) > 1:
+            ledger.lock(keys)  # several rows: locked in (store, lot) order first, as everywhere
+        moved = ledger.post_debits(
+            [(self.balances[k].pk, p.store_id, p.lot_id, -p.taken) for k, p in zip(keys, taken, strict=True)],
+            reason=ADMINISTERED, user=user, occurred_at=max(p.last_at for p in taken),
+            detail={"doses": sum(p.taken for p in taken)},
+        )
+        if not moved:
+            raise StockMoved(keys)
+        for p in taken:
+            p.taken = 0  # posted: ``write`` has nothing left to post for it
 
     def write(self, *, user: Any, records: Sequence[Any]) -> None:
         """Post what the batch took (and wasted), and save its vials; inside the transaction,

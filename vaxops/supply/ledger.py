@@ -231,6 +231,40 @@ def post(
     return event
 
 
+def post_debits(rows: Sequence[tuple[int, int, int, int]], *, reason: str, user: Any, occurred_at: dt.datetime,
+                detail: dict | None = None) -> bool:
+    """The dose path's write on PostgreSQL: one event with one line per (balance id, store, lot,
+    negative quantity) and the balances moved, in ONE statement; the balances are updated only
+    where the result stays at or above zero and the row is not on hold. Returns False (and the
+    caller's transaction must be rolled back) when any balance refused: the event and lines of
+    the statement are then rolled back with it. No hold, status or route checks: the caller
+    decided them on the balances it read (``vaxops.supply.dosestock``)."""
+    qn = connection.ops.quote_name
+    now = timezone.now()
+    events, lines, balances = (qn(m._meta.db_table) for m in (StockEvent, StockLine, StockBalance))
+    r = reason_by_code(reason)
+    detail_field = StockEvent._meta.get_field("detail")
+    values = ", ".join(["(%s::bigint, %s::bigint, %s::bigint, %s::integer)"] * len(rows))
+    sql = (
+        f"WITH v (balance_id, store_id, lot_id, quantity) AS (VALUES {values}), "
+        f"ev AS (INSERT INTO {events} (occurred_at, recorded_at, user_id, reason_id, document_number, client_uuid, "
+        f"reverses_id, transfer_id, detail, note) VALUES (%s, %s, %s, %s, '', NULL, NULL, NULL, %s, '') "
+        f"RETURNING id), "
+        f"ln AS (INSERT INTO {lines} (event_id, store_id, lot_id, quantity, reason_id, source_store_id, "
+        f"destination_store_id, occurred_at) SELECT ev.id, v.store_id, v.lot_id, v.quantity, %s, NULL, NULL, %s "
+        f"FROM ev, v) "
+        f"UPDATE {balances} b SET on_hand = b.on_hand + v.quantity, updated_at = %s FROM v "
+        f"WHERE b.id = v.balance_id AND NOT b.on_hold AND b.on_hand + v.quantity >= 0 RETURNING b.id"
+    )
+    # The params' order follows the statement: VALUES rows first.
+    params = [*[x for row in rows for x in row], occurred_at, now,
+              user.pk if getattr(user, "pk", None) else None, r.pk,
+              detail_field.get_db_prep_save(detail or {}, connection), r.pk, occurred_at, now]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return len(cursor.fetchall()) == len(rows)
+
+
 def _move(balances: dict[tuple[int, int], Balance], lines: Sequence[Line], now: dt.datetime, hold: bool | None):
     """Apply the lines to the (locked) balances: one UPDATE per existing row, one bulk INSERT
     of the new ones."""

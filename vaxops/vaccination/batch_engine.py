@@ -421,7 +421,9 @@ class Batch:
             deferrals = self.read_deferrals(sorted(p.pk for p in by_id.values() if p.deferred))
             t2 = clock()
             records, paths, fixups = self.decide(works, by_id, by_number, history, existing, deferrals, stock)
-            stock.confirm()  # the balances read without a lock are locked now, or StockMoved
+            # Balances read without a lock: posted and moved now, in one statement, or StockMoved.
+            stock.confirm(user=self.user, dry_run=dry_run or (atomic and any(o.status == "rejected"
+                                                                           for o in self.outcomes)))
             t3 = clock()
             refused = atomic and any(o.status == "rejected" for o in self.outcomes)
             if records and not dry_run and not refused:
