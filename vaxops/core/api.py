@@ -51,7 +51,7 @@ class BearerToken(HttpBearer):
         if row is None:
             _token_failed(request, key)
         user_id, version = row[0], row[1] or 0
-        user = _cached_user(user_id, version)
+        user = _cached_user(user_id, version, row[2])
         request.user = user
         return user
 
@@ -65,18 +65,20 @@ def _token_sql() -> str:
     qn = connection.ops.quote_name
     users, tokens, states = get_user_model()._meta.db_table, ApiToken._meta.db_table, AccessState._meta.db_table
     return (
-        f"SELECT u.id, s.grants_version FROM {qn(tokens)} t JOIN {qn(users)} u ON u.id = t.user_id "
+        f"SELECT u.id, s.grants_version, u.date_joined FROM {qn(tokens)} t JOIN {qn(users)} u ON u.id = t.user_id "
         f"LEFT JOIN {qn(states)} s ON s.user_id = u.id "
         "WHERE t.key_hash = %s AND NOT t.revoked AND u.is_active"
     )
 
 
-# (user id, grants version) -> the user row with its grants; bounded, never stale (see above).
-_USERS: dict[tuple[int, int], object] = {}
+# (user id, grants version, joined at) -> the user row with its grants; bounded, never stale (see
+# above). The join time tells apart two users given the same id (a database restored or
+# rebuilt under a running server, a sequence moved back): one's grants never serve the other.
+_USERS: dict[tuple[int, int, object], object] = {}
 
 
-def _cached_user(user_id: int, version: int):
-    entry = _USERS.get((user_id, version))
+def _cached_user(user_id: int, version: int, joined=None):
+    entry = _USERS.get((user_id, version, joined))
     if entry is None:
         from django.contrib.auth import get_user_model
 
@@ -84,7 +86,7 @@ def _cached_user(user_id: int, version: int):
         entry._vaxops_grants = load_grants(user_id)
         if len(_USERS) > 10_000:
             _USERS.clear()
-        _USERS[(user_id, version)] = entry
+        _USERS[(user_id, version, joined)] = entry
     # A copy per request: attributes a request sets on its user stay in that request.
     user = copy.copy(entry)
     user._state = copy.copy(entry._state)

@@ -76,6 +76,29 @@ def _dose_kwargs(person):
                 "administered_at": dt.datetime.fromisoformat("2021-05-10T10:00:00+08:00")}
 
 
+def test_a_new_user_given_a_deleted_users_id_never_gets_the_old_users_grants(api, world, person):
+    """A database restored or rebuilt under a running server, or a sequence moved back, can give
+    a new account the id of a deleted one: the grants kept in the process for the old account
+    must not serve the new one."""
+    user, token = create_user(username="kd-clerk", role="county_command", scope="513301", with_token=True,
+                              source="cli")
+    assert api(token).get("/doses/conflicts").status_code == 200  # the county command's grants, kept
+    old_id = user.pk
+    AuditEvent.objects.filter(actor=user).delete()
+    user.delete()
+    # The next account takes the freed id (as after a restore), with a role that may not see conflicts.
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT setval(pg_get_serial_sequence('auth_user', 'id'), %s, false)", [old_id])
+        else:
+            cursor.execute("UPDATE sqlite_sequence SET seq = %s WHERE name = 'auth_user'", [old_id - 1])
+    clerk, token2 = create_user(username="kd-grid", role="grid_worker", scope="513301001", with_token=True,
+                                source="cli")
+    assert clerk.pk == old_id
+    r = api(token2).get("/doses/conflicts")
+    assert r.status_code == 403 and r.json()["code"] == "permission_denied"
+
+
 def test_a_role_change_applies_on_the_next_request(api, world, person):
     client = api(world.tokens["vaccinator"])
     assert client.get(f"/people/{person.pk}").status_code == 200
