@@ -10,5 +10,10 @@ urlpatterns = [
     path("users/", include("vaxops.access.urls")),
     path("imports/", include("vaxops.interop.urls")),
     path("supply/", include("vaxops.supply.urls")),
+    path("sessions/", include("vaxops.sites.urls")),
+    path("staff/", include("vaxops.staff.urls")),
+    path("visits/", include("vaxops.visits.urls")),
+    path("aefi/", include("vaxops.safety.urls")),
+    path("standby/", include("vaxops.standby.urls")),
     path("", include("vaxops.web.urls")),
 ]

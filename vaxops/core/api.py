@@ -352,6 +352,21 @@ def register_routers() -> None:
     api.add_router("/excursions", api_coldchain.excursions_router)
     api.add_router("/allocations", api_allocations.router)
     api.add_router("/stats", stats_router)
+    from vaxops.safety import api as safety_api
+    from vaxops.sites import api_sessions
+    from vaxops.staff import api as staff_api
+    from vaxops.standby import api as standby_api
+    from vaxops.visits import api as visits_api
+
+    api.add_router("/sessions", api_sessions.router)
+    api.add_router("/sessions", staff_api.sessions_router)
+    api.add_router("/sessions", visits_api.sessions_router)
+    api.add_router("/sessions", standby_api.sessions_router)
+    api.add_router("/staff", staff_api.router)
+    api.add_router("/deployments", staff_api.deployments_router)
+    api.add_router("/visits", visits_api.router)
+    api.add_router("/aefi", safety_api.router)
+    api.add_router("/standby", standby_api.router)
 
 
 register_routers()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
@@ -46,13 +47,39 @@ class SessionKind(models.TextChoices):
     POINT_TO_POINT = "point_to_point", _("point-to-point session")
 
 
+class SessionStatus(models.TextChoices):
+    PLANNED = "planned", _("planned")
+    OPEN = "open", _("open")
+    CLOSED = "closed", _("closed")
+
+
 class Session(models.Model):
-    """A site's day of work."""
+    """A site's day of work: planned, then opened through the medical-assurance gate, then
+    closed, after which its figures (``figures``) are final."""
 
     site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="sessions")
     date = models.DateField()
     kind = models.CharField(max_length=16, choices=SessionKind.choices, default=SessionKind.FIXED)
     planned_doses = models.PositiveIntegerField(default=0)
+    status = models.CharField(
+        max_length=8, choices=SessionStatus.choices, default=SessionStatus.PLANNED, db_default=SessionStatus.PLANNED
+    )
+    opens_at = models.TimeField(null=True, blank=True)
+    closes_at = models.TimeField(null=True, blank=True)
+    # The organisation a point-to-point session serves (a university, temple or enterprise).
+    organisation = models.CharField(max_length=120, blank=True, db_default="")
+    products = models.ManyToManyField("catalog.Product", blank=True, related_name="+")
+    opened_at = models.DateTimeField(null=True, blank=True)
+    opened_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    closed_at = models.DateTimeField(null=True, blank=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    # Final figures written when the session closes (doses, wastage, staff hours, AEFI).
+    figures = models.JSONField(default=dict, blank=True, db_default={})
+    created_at = models.DateTimeField(auto_now_add=True, null=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["site", "date", "kind"], name="session_unique_site_day_kind")]
