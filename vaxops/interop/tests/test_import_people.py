@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from vaxops.core.errors import VaxopsError
 from vaxops.interop.models import ImportJob, ImportRow
@@ -140,3 +140,16 @@ def test_xlsx_file_with_chinese_headers(world):
     data = as_xlsx(iter([header, person_row(1), person_row(3)]), "people")
     job = run(world, data, name="people.xlsx")
     assert (job.format, job.created) == ("xlsx", 2)
+
+
+def test_cli_jobs_for_a_user_lists_only_the_jobs_of_their_area(world, capsys, tmp_path):
+    path = tmp_path / "people.csv"
+    path.write_bytes(csv_bytes(PEOPLE_HEADER, [person_row(1)]))
+    call_command("import", "people", str(path), "--user", "county_command", "--json", "--no-progress")
+    job = json.loads(capsys.readouterr().out)["job"]
+    call_command("import", "jobs", "--json", "--user", "county_command")
+    assert [j["job"] for j in json.loads(capsys.readouterr().out)] == [job]
+    call_command("import", "jobs", "--json", "--user", "county_command_ld")
+    assert json.loads(capsys.readouterr().out) == []
+    with pytest.raises(CommandError, match="permission_denied"):
+        call_command("import", "jobs", "--json", "--user", "vaccinator")

@@ -14,6 +14,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import translation
 
+from vaxops.access.scope import require, restrict
 from vaxops.core.errors import VaxopsError
 from vaxops.core.models import Source
 from vaxops.interop.models import ImportJob
@@ -72,6 +73,8 @@ class Command(BaseCommand):
             self._common(p)
         p = sub.add_parser("jobs", help="list import jobs")
         p.add_argument("--json", action="store_true")
+        p.add_argument("--user", default=None,
+                       help="list only the jobs this user may see (their area, as on the imports page)")
         p = sub.add_parser("resume", help="continue an interrupted job")
         p.add_argument("job", type=int)
         self._common(p)
@@ -125,7 +128,14 @@ class Command(BaseCommand):
                 f"{job.updated} updated, {job.rejected} rejected; report {report}")
 
     def _jobs(self, opts: dict[str, Any]) -> None:
-        jobs = list(ImportJob.objects.order_by("-created_at", "-pk")[:200])
+        jobs = ImportJob.objects.order_by("-created_at", "-pk")
+        if opts.get("user"):  # as that user sees them; without --user, the operator at the server sees all
+            user = get_user_model().objects.filter(username=opts["user"], is_active=True).first()
+            if user is None:
+                raise VaxopsError("user_not_found", {"username": opts["user"]})
+            require(user, "import.run")
+            jobs = restrict(jobs, user, "import.run")
+        jobs = list(jobs[:200])
         mark_interrupted(jobs)
         rows = [{"job": j.pk, "kind": j.kind, "state": j.state, "rows_done": j.rows_done, "rows": j.rows}
                 for j in jobs]
