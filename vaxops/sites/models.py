@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class SiteKind(models.TextChoices):
@@ -48,9 +49,9 @@ class SessionKind(models.TextChoices):
 
 
 class SessionStatus(models.TextChoices):
-    PLANNED = "planned", _("planned")
-    OPEN = "open", _("open")
-    CLOSED = "closed", _("closed")
+    PLANNED = "planned", pgettext_lazy("session status", "planned")
+    OPEN = "open", pgettext_lazy("session status", "open")
+    CLOSED = "closed", pgettext_lazy("session status", "closed")
 
 
 class Session(models.Model):
