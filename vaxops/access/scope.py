@@ -105,6 +105,13 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # A written exception to open without a complete checklist: the county command only.
     "readiness.exception": frozenset({Role.COUNTY_COMMAND}),
     "deployment.manage": frozenset({Role.COUNTY_COMMAND, Role.PREFECTURE_COMMAND}),
+    # Sessions (issue 9, sessions; docs/sessions.md): seen by everyone but the grid workers;
+    # planned by the county command and the site manager (at their site); opened and closed by
+    # the site manager at their site or the county command.
+    "session.view": ALL_ROLES - {Role.GRID_WORKER},
+    "session.plan": frozenset({Role.COUNTY_COMMAND, Role.SITE_MANAGER, Role.ADMIN}),
+    "session.open": frozenset({Role.SITE_MANAGER, Role.COUNTY_COMMAND}),
+    "session.close": frozenset({Role.SITE_MANAGER, Role.COUNTY_COMMAND}),
 }
 
 # role of the manager -> roles they may grant (and only within their own area).
@@ -221,6 +228,10 @@ _PLACEMENTS: dict[str, _Placement] = {
     "staff.staffingplan": _Placement(path="session__site__division__path", site="session__site_id"),
     "staff.readiness": _Placement(path="session__site__division__path", site="session__site_id"),
     "staff.readinessexception": _Placement(path="session__site__division__path", site="session__site_id"),
+    # Sessions (issue 9, sessions): where their site is.
+    "sites.session": _Placement(path="site__division__path", site="site_id"),
+    "sites.sessiontemplate": _Placement(path="site__division__path", site="site_id"),
+    "sites.circuit": _Placement(path="site__division__path", site="site_id"),
 }
 
 

@@ -25,8 +25,9 @@ Decisions (the figures a reader may want to check are constants below):
   build. Then everything that is a fact of the campaign goes through the one write path of
   its kind: residents through ``registry.batch.register_people`` (one batch per county, as
   the demo's admin), doses through ``vaccination.batch.record_doses`` (one batch per county
-  and day, entered by the county's records clerk, sent at the time of the day's last dose so
-  none is a retrospective entry). The services create the sessions, keep the dose counters
+  and day, entered by the county's records clerk the next morning, within the retrospective
+  window: a past day's doses are not live work and need no open session). Today's desk
+  session is planned and opened through the sessions service. The services keep the dose counters
   and write the audit events; a dose or resident they refuse stops the build. The reference
   data (divisions, sites, lots, staff accounts) is inserted directly, as a data load would,
   and one audit event ("demo.build") records the build.
@@ -81,6 +82,11 @@ REPORT_AT = dt.datetime(2021, 6, 1, 19, 0, tzinfo=TZ)
 CAMPAIGN_START = dt.date(2021, 3, 22)
 CAMPAIGN_END = REPORT_AT.date()
 OPENING_HOURS = (dt.time(8, 0), dt.time(18, 0))
+# A day's doses are entered the next morning at this time (within the 24-hour window of a
+# retrospective entry: the first dose of a day is given at 08:00).
+RECORDED_AT = dt.time(7, 0)
+# Today's desk session (campaign.demo.open_desk_sessions): its planned doses.
+DESK_SESSION_DOSES = 200
 _OPEN_SECONDS = (OPENING_HOURS[1].hour - OPENING_HOURS[0].hour) * 3600
 MASS_DAYS = tuple(dt.date(2021, 5, d) for d in range(27, 32))
 MASS_DAY_WEIGHTS = (0.8, 1.0, 1.1, 1.1, 1.0)
@@ -937,9 +943,10 @@ class _CountyWriter:
     ``vaccination.batch.record_doses``, in time order, one batch per day.
 
     A day's batch is entered by the county's records clerk (a vaccinator over the county: the
-    acting user, so the dose's recorder) and sent at the time of the day's last dose (``now``):
-    each dose is recorded within hours of being given, so the replayed history has no
-    retrospective entries. (Batches per site staff member and day would be at least one per
+    acting user, so the dose's recorder) and sent the next morning at ``RECORDED_AT`` (``now``):
+    each dose is recorded within 24 hours of being given, so the replayed history has no
+    retrospective entries, and none is live work of the day it is sent, so none needs an open
+    session (docs/sessions.md). (Batches per site staff member and day would be at least one per
     site-day, 18,881 at full scale, and the per-batch work of the service would then cost
     more than the doses.)
 
@@ -1031,7 +1038,10 @@ class _CountyWriter:
                 report.first_dose_people += number == 1
                 report.second_dose_people += number == 2
                 report.overdue_doses += bool(is_overdue)
-            outcomes = record_doses(items, acting_user=clerk, source="cli", now=items[-1].administered_at)
+            # Entered the next morning (``RECORDED_AT``): within the retrospective window, and the
+            # doses of a past day are not live work, so they need no open session (docs/sessions.md).
+            entered = dt.datetime.combine(day + dt.timedelta(days=1), RECORDED_AT, tzinfo=TZ)
+            outcomes = record_doses(items, acting_user=clerk, source="cli", now=entered)
             refused = [o for o in outcomes if o.status != "created"]
             if refused:
                 first = refused[0]
@@ -1073,6 +1083,7 @@ def build_demo(*, scale: float = DEFAULT_SCALE, seed: int = DEFAULT_SEED, progre
         # People and doses through their services, batch by batch (each its own transaction).
         builder.plan_and_write(get_user_model().objects.get(username="admin"))
         builder.supply.close()
+        open_desk_sessions()
         s = builder.supply.report
         builder.clock.done("supply", f"today's lots to the desk, lot {s.quarantined_lot} quarantined; "
                                      f"{s.receipts} receipts, {s.transfers} transfers, {s.adjustments} adjustments, "
@@ -1122,6 +1133,20 @@ class _fast_sqlite_writes:
             with connection.cursor() as cursor:
                 for name, value in self.previous.items():
                     cursor.execute(f"PRAGMA {name}={int(value)}")
+
+
+def open_desk_sessions() -> list[Session]:
+    """Today's sessions of the desk sites (where the desk logins work), planned and opened by the
+    county command through the sessions service: a dose given today needs an open session."""
+    from vaxops.campaign.demo_supply import DESK_SITES
+    from vaxops.sites.sessions import create_sessions, open_sessions, today
+
+    command = get_user_model().objects.get(username="county_command")
+    day = today()
+    planned = create_sessions([dict(site=code, date=day, kind=SessionKind.FIXED, opens_at=dt.time(0, 0),
+                                    closes_at=dt.time(23, 59), planned_doses=DESK_SESSION_DOSES)
+                               for code in DESK_SITES], acting_user=command, source="cli")
+    return open_sessions(planned, acting_user=command, source="cli")
 
 
 def hash_demo_passwords() -> dict[str, str]:

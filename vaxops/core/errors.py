@@ -229,11 +229,28 @@ ERRORS: dict[str, tuple[int, Any]] = {
     "readiness_exception_exists": (409, _("An exception has already been granted for this session.")),
     "readiness_already_complete": (409, _("The checklist is complete: no exception is needed.")),
     "exception_session_not_planned": (409, _("Only a session that has not opened yet can be given an exception.")),
+    # sessions: the state machine, the plans, the dose rule (issue 9, sessions)
+    "session_not_found": (404, _("No such session in your area.")),
+    "session_not_open": (
+        409, _("No session of {site_name} is open today: open the session before recording doses."),
+    ),
+    "session_already_open": (409, _("This session is already open.")),
+    "session_not_yet_open": (409, _("This session has not been opened: open it before closing it.")),
+    "session_closed": (409, _("This session is closed: its figures are final.")),
+    "readiness_incomplete": (
+        409, _("The session cannot open: the readiness checklist is incomplete ({missing_count} items missing)."),
+    ),
+    "session_hours_invalid": (422, _("The session must close after it opens.")),
+    "session_overlap": (
+        422, _("{site_name} already has a session on {day} from {opens_at} to {closes_at}: sessions of one team may not overlap."),
+    ),
+    "invalid_date": (422, _("Give the date as YYYY-MM-DD.")),
+    "stop_outside_hours": (
+        422, _("Stop {position} at {at} is outside the session's hours ({opens_at}–{closes_at})."),
+    ),
+    "invalid_session_kind": (422, _("Unknown kind of session: {kind}.")),
+    "circuit_invalid": (422, _("A circuit needs at least one village and a cycle of 1 to 60 days.")),
 }
-
-# staff (issue 9): a session missing or outside the area. The sessions part owns this code; it is
-# declared here only if that part has not (so both branches read the same code).
-ERRORS.setdefault("session_not_found", (404, _("No such session in your area.")))
 
 
 class VaxopsError(Exception):
