@@ -1143,8 +1143,8 @@ def open_desk_sessions() -> list[Session]:
 
     command = get_user_model().objects.get(username="county_command")
     day = today()
-    planned = create_sessions([dict(site=code, date=day, kind=SessionKind.FIXED, opens_at=dt.time(0, 0),
-                                    closes_at=dt.time(23, 59), planned_doses=DESK_SESSION_DOSES)
+    planned = create_sessions([{"site": code, "date": day, "kind": SessionKind.FIXED, "opens_at": dt.time(0, 0),
+                                    "closes_at": dt.time(23, 59), "planned_doses": DESK_SESSION_DOSES}
                                for code in DESK_SITES], acting_user=command, source="cli")
     return open_sessions(planned, acting_user=command, source="cli")
 

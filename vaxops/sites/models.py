@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from django.utils.translation import get_language
+from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
 
 
 class SiteKind(models.TextChoices):
@@ -172,3 +171,6 @@ class CircuitStop(models.Model):
     class Meta:
         ordering = ["circuit", "position"]
         constraints = [models.UniqueConstraint(fields=["circuit", "position"], name="circuit_stop_unique_position")]
+
+    def __str__(self) -> str:
+        return f"{self.circuit_id}#{self.position} {self.division_id}"
