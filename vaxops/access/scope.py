@@ -94,6 +94,12 @@ PERMISSIONS: dict[str, frozenset[str]] = {
         {Role.SUPPLY_OFFICER, Role.COUNTY_COMMAND, Role.PREFECTURE_COMMAND, Role.ADMIN}
     ),
     "allocation.approve": frozenset({Role.COUNTY_COMMAND, Role.PREFECTURE_COMMAND, Role.ADMIN}),
+    # visits (issue 9 §4): the visit steps by the site staff at their site; the live board and
+    # its figures for the site staff, the county and prefecture command and the supervisor;
+    # the what-if and the station counts behind it for the site manager and the county command.
+    "visit.manage": SITE_ROLES,
+    "board.view": SITE_ROLES | {Role.COUNTY_COMMAND, Role.PREFECTURE_COMMAND, Role.SUPERVISOR},
+    "whatif.run": frozenset({Role.SITE_MANAGER, Role.COUNTY_COMMAND}),
 }
 
 # role of the manager -> roles they may grant (and only within their own area).
@@ -200,6 +206,8 @@ _PLACEMENTS: dict[str, _Placement] = {
     "supply.temperaturereading": _Placement(path="store__division__path", site="store__site_id"),
     "supply.excursion": _Placement(path="store__division__path", site="store__site_id"),
     "supply.allocation": _Placement(path="from_store__division__path"),
+    # visits (issue 9 §4): a visit sits at its session's site.
+    "visits.visit": _Placement(path="session__site__division__path", site="session__site_id"),
 }
 
 
