@@ -6,7 +6,8 @@ everyone who had arrived by then, with the steps they had taken (doses through t
 path, ``vaccination.batch.record_doses``; visits through ``visits.services.replay_visits``).
 Measured on each database, in a fresh database: the replay, the board at 10:00 and the what-if
 from 10:00 with the scenario's stations and with one more vaccination station (median of 5),
-through the service and through the HTTP API. Raw reference in the same run: the bare
+through the service and through the HTTP API (after one request that warms the process up).
+Raw reference in the same run: the bare
 simulator, the same scenario from an empty site (10 replications, no database).
 
 Run: ``.venv/bin/python bench/bench_whatif.py`` (a few minutes); ``--no-write`` prints only.
@@ -123,6 +124,7 @@ def role_measure(url: str) -> dict:
         assert r.status_code == 200, r.content[:300]
         return r
 
+    http()  # the first request of a process builds the API's routers and schemas: not the answer's time
     http_median, http_max, _ = _timed(http)
     raw = load_config(SCENARIO)
     from dataclasses import replace
