@@ -94,6 +94,15 @@ PERMISSIONS: dict[str, frozenset[str]] = {
         {Role.SUPPLY_OFFICER, Role.COUNTY_COMMAND, Role.PREFECTURE_COMMAND, Role.ADMIN}
     ),
     "allocation.approve": frozenset({Role.COUNTY_COMMAND, Role.PREFECTURE_COMMAND, Role.ADMIN}),
+    # safety (AEFI, docs/aefi.md): reported by the site staff, the county command and the
+    # supervisors (CDC); seen by the site manager, the command, the supervisors and admins;
+    # investigated, classified and acted on (clusters: quarantine of their lots) by the supervisors.
+    "aefi.report": SITE_ROLES | {Role.COUNTY_COMMAND, Role.SUPERVISOR},
+    "aefi.view": frozenset(
+        {Role.SITE_MANAGER, Role.COUNTY_COMMAND, Role.PREFECTURE_COMMAND, Role.SUPERVISOR, Role.ADMIN}
+    ),
+    "aefi.classify": frozenset({Role.SUPERVISOR}),
+    "aefi.cluster": frozenset({Role.SUPERVISOR}),
 }
 
 # role of the manager -> roles they may grant (and only within their own area).
@@ -200,6 +209,10 @@ _PLACEMENTS: dict[str, _Placement] = {
     "supply.temperaturereading": _Placement(path="store__division__path", site="store__site_id"),
     "supply.excursion": _Placement(path="store__division__path", site="store__site_id"),
     "supply.allocation": _Placement(path="from_store__division__path"),
+    # safety: a report sits at the site of its dose (without a dose: the person's home), a
+    # cluster at its site (a lot cluster: where the report that opened it was given).
+    "safety.aefireport": _Placement(path="division__path", site="site_id"),
+    "safety.aeficluster": _Placement(path="division__path", site="site_id"),
 }
 
 
