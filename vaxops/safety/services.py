@@ -41,8 +41,19 @@ def _codes(values: Iterable[str]) -> list[str]:
     return seen
 
 
+_EARLIEST = dt.datetime(1901, 1, 1, tzinfo=dt.UTC)  # as vaxops.core.schema.Instant
+_LATEST = dt.datetime(2200, 1, 1, tzinfo=dt.UTC)
+
+
 def _aware(moment: Any, field: str) -> dt.datetime:
+    """An aware time the database and the clocks can hold (a year-1 onset would overflow)."""
     if not isinstance(moment, dt.datetime) or timezone.is_naive(moment):
+        raise VaxopsError("invalid_datetime", {"field": field})
+    try:
+        inside = _EARLIEST <= moment < _LATEST
+    except OverflowError:
+        inside = False
+    if not inside:
         raise VaxopsError("invalid_datetime", {"field": field})
     return moment
 

@@ -85,6 +85,16 @@ def test_bad_reports_are_refused_and_write_nothing(world, change, code):
     assert AefiReport.objects.count() == 0 and AuditEvent.objects.count() == audits
 
 
+@pytest.mark.parametrize("year", [1, 1900, 9999])
+def test_a_time_the_database_cannot_hold_is_refused(world, year):
+    p = person(world)
+    far = dt.datetime(year, 1, 2, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+    with pytest.raises(VaxopsError) as exc:
+        report_aefi(client_uuid=uuid.uuid4(), person=p, onset_at=far, detected_at=far, events=["syncope"],
+                    serious=False, acting_user=world.users["vaccinator"])
+    assert exc.value.code == "invalid_datetime"
+
+
 def test_a_dose_outside_the_reporters_site_is_not_found(world):
     d = dose(world, site="LD-MASS")
     with pytest.raises(VaxopsError) as exc:
