@@ -48,6 +48,7 @@ class EntryOut(Schema):
     id_number_masked: str
     phone: str
     priority_group: str
+    priority_group_name: str = Field(description="The group's name in the request's language (empty: none).")
     priority_rank: int
     signed_up_at: dt.datetime
     status: str = Field(description="waiting | offered | confirmed | declined | lapsed")
@@ -98,9 +99,17 @@ def _local(moment: dt.datetime | None) -> dt.datetime | None:
     return moment.astimezone(TZ) if moment is not None else None
 
 
-def entry_out(e: StandbyEntry) -> dict[str, Any]:
+def _group_names() -> dict[str, str]:
+    from vaxops.registry.models import PriorityGroup
+
+    return {g.code: g.name for g in PriorityGroup.objects.all()}
+
+
+def entry_out(e: StandbyEntry, names: dict[str, str] | None = None) -> dict[str, Any]:
+    names = _group_names() if names is None else names
     return {"id": e.pk, "session_id": e.session_id, "person_id": e.person_id, "name": e.person.name,
             "id_number_masked": e.person.id_number_masked, "phone": e.phone, "priority_group": e.priority_group,
+            "priority_group_name": names.get(e.priority_group, e.priority_group),
             "priority_rank": e.priority_rank, "signed_up_at": _local(e.signed_up_at), "status": e.status}
 
 
@@ -131,11 +140,12 @@ def standby_of(session: Session, user: Any, now: dt.datetime | None = None) -> d
     offers = list(restrict(Offer.objects.filter(entry__session=session), user, "standby.view")
                   .select_related("entry__person", "message").order_by("-made_at", "-pk"))
     round_ = StandbyRound.objects.filter(session=session).first()
+    names = _group_names()
     return {"session_id": session.pk, "session_status": session.status,
             "leftover_doses": services.leftover_doses(session, now),
             "doses_on_offer": round_.doses if round_ else 0, "confirmed": round_.confirmed if round_ else 0,
             "wastage_avoided": services.wastage_avoided(session),
-            "entries": [entry_out(e) for e in entries], "offers": [offer_out(o, now) for o in offers],
+            "entries": [entry_out(e, names) for e in entries], "offers": [offer_out(o, now) for o in offers],
             "count": len(entries)}
 
 
