@@ -312,6 +312,10 @@ def standby_world(world: Any) -> None:
     # (no leftover doses: none on offer) leaves its count alone.
     other = Session.objects.create(site=world.sites["KD-MASS"], date=session.date, kind="outreach", status="open")
     StandbyRound.objects.create(session=other, doses=1000)
+    from vaxops.supply.models import OpenVial
+
+    OpenVial.objects.create(store=world.stores["KD-MASS"], lot=world.lots["bibp"], opened_at=now,
+                            expires_at=now + dt.timedelta(days=1), doses_left=1000)
     made = []
 
     def new_offer() -> int:
