@@ -252,6 +252,9 @@ ERRORS: dict[str, tuple[int, Any]] = {
     "circuit_invalid": (422, _("A circuit needs at least one village and a cycle of 1 to 60 days.")),
     # visits (issue 9 §4: check-in, screening, vaccination, observation, release; docs/visits.md)
     "visit_not_found": (404, _("No such visit in your area.")),
+    "whatif_outside_session_day": (
+        422, _("The what-if starts from a moment of the session's day ({date}): give a time on that day."),
+    ),
     "visit_exists": (409, _("This person already has ticket {ticket} at this session.")),
     "visit_not_screened": (409, _("The visit has not passed screening yet.")),
     "visit_already_vaccinated": (409, _("This visit has already been vaccinated.")),

@@ -135,6 +135,9 @@ def check_in(request, session_id: int, payload: CheckInIn):
 
 @sessions_router.get("/{session_id}/board", response={200: BoardOut, **ERRORS}, summary="The session's live board")
 def session_board(request, session_id: int, at: str | None = None):
+    """Counts of the session now (or at ``at``: ISO 8601 with offset, or HH:MM that day): waiting,
+    in screening, in observation and past their time, vaccinated and released, the last hour's
+    arrivals and throughput, the expected wait and when the queue clears at the current rate."""
     session = services.scoped_session(session_id, request.user, "board.view")
     when = moment_param(session, at, "at") or timezone.now()
     return board(session, when)
@@ -153,11 +156,14 @@ def session_what_if(request, session_id: int, payload: WhatIfIn):
 
 @router.get("/{visit_id}", response={200: VisitOut, **ERRORS}, summary="One visit")
 def visit_detail(request, visit_id: int):
+    """The visit's ticket, status and the time of each step (404 outside the user's area)."""
     return visit_out(services.scoped_visit(visit_id, request.user, "board.view"))
 
 
 @router.post("/{visit_id}/screening", response={200: VisitOut, **ERRORS}, summary="Record the screening")
 def screening(request, visit_id: int, payload: ScreeningIn):
+    """Pass, or defer with the contraindication and the date until which the person is deferred
+    (a deferral is recorded); 409 on a visit already vaccinated or ended."""
     visit = services.screen(visit_id, outcome=payload.outcome, contraindication=payload.contraindication,
                             until=payload.until, answers=payload.answers, acting_user=request.user, source=Source.API)
     return visit_out(visit)
@@ -171,4 +177,5 @@ def release(request, visit_id: int):
 
 @router.post("/{visit_id}/leave", response={200: VisitOut, **ERRORS}, summary="The person left before release")
 def leave(request, visit_id: int):
+    """The person left without finishing: the step at which they left is kept."""
     return visit_out(services.leave(visit_id, acting_user=request.user, source=Source.API))

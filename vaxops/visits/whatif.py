@@ -118,9 +118,11 @@ def what_if(
     """The simulator's answer from the live state at ``at``: ``done_by`` (people through
     vaccination and observation by each full hour, and by ``until``; those released already
     included) and ``queue_clears_at`` (when the last queue empties; ``at`` if none is left)."""
-    state = live_state(session, at)
-    now = minutes_of(session, at)
     staffed = _stations(stations, extra_stations)
+    now = minutes_of(session, at)
+    if not 0 <= now < 24 * 60:  # the simulator starts from a moment of the session's own day
+        raise VaxopsError("whatif_outside_session_day", {"date": session.date, "at": at})
+    state = live_state(session, at)
     closes = minutes_of(session, dt.datetime.combine(session.date, session.closes_at or DEFAULT_CLOSES, TZ))
     arrivals: list[dict[str, Any]] = []
     rate = state["arrivals"]

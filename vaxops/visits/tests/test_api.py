@@ -6,6 +6,8 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
+import pytest
+
 from conftest import dose_body
 from vaxops.visits.models import Visit
 
@@ -124,6 +126,13 @@ def test_what_if_answers_with_done_by_and_queue_clears_at(api, world, person, se
     r = api(world.tokens["site_manager"]).post(f"/sessions/{session.pk}/what-if",
                                                {"extra_stations": {"parking": 1}})
     assert r.status_code == 422 and r.json()["code"] == "invalid_stage"
+
+
+@pytest.mark.parametrize("moment", ["2021-06-01T19:00:00+08:00", "2021-05-10T23:59:00+08:00"])
+def test_a_what_if_from_another_day_is_refused_and_does_not_crash(api, world, session, moment):
+    r = api(world.tokens["site_manager"]).post(f"/sessions/{session.pk}/what-if", {"at": moment})
+    assert r.status_code == 422 and r.json()["code"] == "whatif_outside_session_day"
+    assert "2021" in r.json()["message"]
 
 
 def test_the_board_of_another_county_is_not_found(api, world, session):
