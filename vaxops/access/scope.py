@@ -96,11 +96,12 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "allocation.approve": frozenset({Role.COUNTY_COMMAND, Role.PREFECTURE_COMMAND, Role.ADMIN}),
     # Sessions (issue 9, sessions; docs/sessions.md): seen by everyone but the grid workers;
     # planned by the county command and the site manager (at their site); opened and closed by
-    # the site manager at their site or the county command.
+    # the site manager at their site or the county command (and the administrator: the demo's
+    # replayed days are opened by it).
     "session.view": ALL_ROLES - {Role.GRID_WORKER},
     "session.plan": frozenset({Role.COUNTY_COMMAND, Role.SITE_MANAGER, Role.ADMIN}),
-    "session.open": frozenset({Role.SITE_MANAGER, Role.COUNTY_COMMAND}),
-    "session.close": frozenset({Role.SITE_MANAGER, Role.COUNTY_COMMAND}),
+    "session.open": frozenset({Role.SITE_MANAGER, Role.COUNTY_COMMAND, Role.ADMIN}),
+    "session.close": frozenset({Role.SITE_MANAGER, Role.COUNTY_COMMAND, Role.ADMIN}),
 }
 
 # role of the manager -> roles they may grant (and only within their own area).

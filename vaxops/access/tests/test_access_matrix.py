@@ -149,7 +149,7 @@ def test_out_of_area_person_is_not_found_by_exact_number_either(api, world, objs
 
 SESSION_VIEW = set(ROLES) - {"grid_worker"}
 SESSION_PLAN = {"county_command", "site_manager", "admin"}
-SESSION_OPEN = {"site_manager", "county_command"}  # also session.close
+SESSION_OPEN = {"site_manager", "county_command", "admin"}  # also session.close
 
 
 def expected_session(role: str, endpoint: str, area: str) -> int:
