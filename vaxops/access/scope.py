@@ -107,11 +107,12 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "deployment.manage": frozenset({Role.COUNTY_COMMAND, Role.PREFECTURE_COMMAND}),
     # Sessions (issue 9, sessions; docs/sessions.md): seen by everyone but the grid workers;
     # planned by the county command and the site manager (at their site); opened and closed by
-    # the site manager at their site or the county command.
+    # the site manager at their site or the county command (and the administrator: the demo's
+    # replayed days are opened by it).
     "session.view": ALL_ROLES - {Role.GRID_WORKER},
     "session.plan": frozenset({Role.COUNTY_COMMAND, Role.SITE_MANAGER, Role.ADMIN}),
-    "session.open": frozenset({Role.SITE_MANAGER, Role.COUNTY_COMMAND}),
-    "session.close": frozenset({Role.SITE_MANAGER, Role.COUNTY_COMMAND}),
+    "session.open": frozenset({Role.SITE_MANAGER, Role.COUNTY_COMMAND, Role.ADMIN}),
+    "session.close": frozenset({Role.SITE_MANAGER, Role.COUNTY_COMMAND, Role.ADMIN}),
     # visits (issue 9 §4): the visit steps by the site staff at their site; the live board and
     # its figures for the site staff, the county and prefecture command and the supervisor;
     # the what-if and the station counts behind it for the site manager and the county command.

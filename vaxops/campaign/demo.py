@@ -25,9 +25,10 @@ Decisions (the figures a reader may want to check are constants below):
   build. Then everything that is a fact of the campaign goes through the one write path of
   its kind: residents through ``registry.batch.register_people`` (one batch per county, as
   the demo's admin), doses through ``vaccination.batch.record_doses`` (one batch per county
-  and day, entered by the county's records clerk the next morning, within the retrospective
-  window: a past day's doses are not live work and need no open session). Today's desk
-  session is planned and opened through the sessions service. The services keep the dose counters
+  and day, entered by the county's records clerk, sent at the time of the day's last dose so
+  none is a retrospective entry). The day's sessions of its sites are planned and opened
+  through the sessions service first (a dose given that day needs its site's session open),
+  and so is today's desk session. The services keep the dose counters
   and write the audit events; a dose or resident they refuse stops the build. The reference
   data (divisions, sites, lots, staff accounts) is inserted directly, as a data load would,
   and one audit event ("demo.build") records the build.
@@ -69,6 +70,7 @@ from vaxops.registry.batch import PersonItem, register_people
 from vaxops.registry.idnumber import make_id_number
 from vaxops.registry.models import Person
 from vaxops.sites.models import Session, SessionKind, Site, SiteKind
+from vaxops.sites.sessions import create_sessions, open_sessions
 from vaxops.supply.models import Lot, LotStatus
 from vaxops.vaccination.batch import DoseItem, record_doses
 from vaxops.vaccination.models import DoseRecord
@@ -82,9 +84,6 @@ REPORT_AT = dt.datetime(2021, 6, 1, 19, 0, tzinfo=TZ)
 CAMPAIGN_START = dt.date(2021, 3, 22)
 CAMPAIGN_END = REPORT_AT.date()
 OPENING_HOURS = (dt.time(8, 0), dt.time(18, 0))
-# A day's doses are entered the next morning at this time (within the 24-hour window of a
-# retrospective entry: the first dose of a day is given at 08:00).
-RECORDED_AT = dt.time(7, 0)
 # Today's desk session (campaign.demo.open_desk_sessions): its planned doses.
 DESK_SESSION_DOSES = 200
 _OPEN_SECONDS = (OPENING_HOURS[1].hour - OPENING_HOURS[0].hour) * 3600
@@ -943,10 +942,10 @@ class _CountyWriter:
     ``vaccination.batch.record_doses``, in time order, one batch per day.
 
     A day's batch is entered by the county's records clerk (a vaccinator over the county: the
-    acting user, so the dose's recorder) and sent the next morning at ``RECORDED_AT`` (``now``):
-    each dose is recorded within 24 hours of being given, so the replayed history has no
-    retrospective entries, and none is live work of the day it is sent, so none needs an open
-    session (docs/sessions.md). (Batches per site staff member and day would be at least one per
+    acting user, so the dose's recorder) and sent at the time of the day's last dose (``now``):
+    each dose is recorded within hours of being given, so the replayed history has no
+    retrospective entries; the day's sessions of its sites are planned and opened first, by the
+    demo's admin, through ``sites.sessions`` (docs/sessions.md). (Batches per site staff member and day would be at least one per
     site-day, 18,881 at full scale, and the per-batch work of the service would then cost
     more than the doses.)
 
@@ -1026,8 +1025,18 @@ class _CountyWriter:
         for dose in doses:
             days.setdefault(dose[0].date(), []).append(dose)
         clerk = get_user_model().objects.get(pk=b.recorders[plan.fact.code])
+        admin = get_user_model().objects.get(username="admin")
         for day in sorted(days):
             supply.before(day)
+            # The day's sessions of its sites, planned and opened through the sessions service: the
+            # batch is sent on the day, so its doses are live work and need them open.
+            day_sites = sorted({d[3].code: d[3] for d in days[day]}.values(), key=lambda s: s.code)
+            planned = create_sessions(
+                [{"site": s.code, "date": day, "kind": SESSION_KIND.get(s.kind, SessionKind.FIXED),
+                  "opens_at": OPENING_HOURS[0], "closes_at": OPENING_HOURS[1]} for s in day_sites],
+                acting_user=admin, source="cli")
+            open_sessions(planned, acting_user=admin, at=dt.datetime.combine(day, OPENING_HOURS[0], tzinfo=TZ),
+                          source="cli")
             items = []
             for at, person, product, site, number, _completes, is_overdue, _band, _group in days[day]:
                 items.append(DoseItem(
@@ -1038,10 +1047,7 @@ class _CountyWriter:
                 report.first_dose_people += number == 1
                 report.second_dose_people += number == 2
                 report.overdue_doses += bool(is_overdue)
-            # Entered the next morning (``RECORDED_AT``): within the retrospective window, and the
-            # doses of a past day are not live work, so they need no open session (docs/sessions.md).
-            entered = dt.datetime.combine(day + dt.timedelta(days=1), RECORDED_AT, tzinfo=TZ)
-            outcomes = record_doses(items, acting_user=clerk, source="cli", now=entered)
+            outcomes = record_doses(items, acting_user=clerk, source="cli", now=items[-1].administered_at)
             refused = [o for o in outcomes if o.status != "created"]
             if refused:
                 first = refused[0]
@@ -1139,7 +1145,7 @@ def open_desk_sessions() -> list[Session]:
     """Today's sessions of the desk sites (where the desk logins work), planned and opened by the
     county command through the sessions service: a dose given today needs an open session."""
     from vaxops.campaign.demo_supply import DESK_SITES
-    from vaxops.sites.sessions import create_sessions, open_sessions, today
+    from vaxops.sites.sessions import today
 
     command = get_user_model().objects.get(username="county_command")
     day = today()

@@ -331,7 +331,7 @@ def test_staff_endpoints_anonymous_get_401(api, world, staff_objs, endpoint):
 
 SESSION_VIEW = set(ROLES) - {"grid_worker"}
 SESSION_PLAN = {"county_command", "site_manager", "admin"}
-SESSION_OPEN = {"site_manager", "county_command"}  # also session.close
+SESSION_OPEN = {"site_manager", "county_command", "admin"}  # also session.close
 
 
 def expected_session(role: str, endpoint: str, area: str) -> int:
