@@ -1,12 +1,16 @@
 """Doses draw down stock: the stock side of the one dose write path (docs/supply.md).
 
 ``DoseStock`` is what a dose batch (``vaccination.batch_engine``) uses, read once per batch: the
-stores of the batch's sites with its lots (before the transaction, never cached, as a lot's
-status), then right after the persons' row locks the balances of its (store, lot) pairs
-(``ledger.lock``, in (store, lot) order, so two batches never lock crosswise: persons first,
-balances second, everywhere). Each dose the batch accepts takes one dose in memory (``take``), in the order the
-items were sent; ``write`` posts one ``administered`` event for the batch with one line per
-store × lot. A refused item takes nothing; a dry run or an atomic batch refused writes nothing.
+stores of the batch's sites and their balances of its lots, in the batch's lot read (before the
+transaction, never cached, as a lot's status). Each dose the batch accepts takes one dose in
+memory (``take``), in the order the items were sent. A batch of single-dose lots then moves the
+balances after its decisions by one conditional update (``confirm``: never below zero, never
+from stock on hold; a refusal sends the batch round again with the balances locked from the
+start); any other batch locks them right after the persons' row locks (``ledger.lock``, in
+(store, lot) order, so two batches never lock crosswise: persons first, balances second,
+everywhere). One ``administered`` event per batch with one line per store × lot (``confirm`` on
+PostgreSQL, ``write`` otherwise). A refused item takes nothing; a dry run or an atomic batch
+refused writes nothing.
 
 Multi-dose vials (``lot.doses_per_vial`` > 1) are followed per store × lot (the balance lock
 covers them): a dose uses the oldest open vial with doses left, else opens a new vial, which
