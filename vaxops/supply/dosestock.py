@@ -1,12 +1,16 @@
 """Doses draw down stock: the stock side of the one dose write path (docs/supply.md).
 
 ``DoseStock`` is what a dose batch (``vaccination.batch_engine``) uses, read once per batch: the
-stores of the batch's sites with its lots (before the transaction, never cached, as a lot's
-status), then right after the persons' row locks the balances of its (store, lot) pairs
-(``ledger.lock``, in (store, lot) order, so two batches never lock crosswise: persons first,
-balances second, everywhere). Each dose the batch accepts takes one dose in memory (``take``), in the order the
-items were sent; ``write`` posts one ``administered`` event for the batch with one line per
-store × lot. A refused item takes nothing; a dry run or an atomic batch refused writes nothing.
+stores of the batch's sites and their balances of its lots, in the batch's lot read (before the
+transaction, never cached, as a lot's status). Each dose the batch accepts takes one dose in
+memory (``take``), in the order the items were sent. A batch of single-dose lots then moves the
+balances after its decisions by one conditional update (``confirm``: never below zero, never
+from stock on hold; a refusal sends the batch round again with the balances locked from the
+start); any other batch locks them right after the persons' row locks (``ledger.lock``, in
+(store, lot) order, so two batches never lock crosswise: persons first, balances second,
+everywhere). One ``administered`` event per batch with one line per store × lot (``confirm`` on
+PostgreSQL, ``write`` otherwise). A refused item takes nothing; a dry run or an atomic batch
+refused writes nothing.
 
 Multi-dose vials (``lot.doses_per_vial`` > 1) are followed per store × lot (the balance lock
 covers them): a dose uses the oldest open vial with doses left, else opens a new vial, which
@@ -31,10 +35,10 @@ from django.utils import timezone
 from vaxops.core.audit import audit
 from vaxops.core.errors import VaxopsError
 from vaxops.supply import ledger
-from vaxops.supply.models import OpenVial, Store
+from vaxops.supply.models import OpenVial, StockBalance, Store
 
 ADMINISTERED, VOIDED, WASTAGE = "administered", "dose_voided", "open_vial_wastage"
-_STORES = Store._meta.db_table
+_STORES, _BALANCES = Store._meta.db_table, StockBalance._meta.db_table
 
 
 @dataclass(slots=True)
@@ -76,38 +80,46 @@ class DoseStock:
     lots: dict[tuple[int, int], Any]
     balances: dict[tuple[int, int], ledger.Balance]
 
-    def __init__(self, pairs: Iterable[tuple[Any, Any]]) -> None:
-        """``pairs``: (site, lot) of every item still in play. Reads the stores of their sites
-        (one statement; with the lots, before the batch's transaction, as a lot's status is
-        read: never cached, so a hold found by another process stops the very next batch).
-        Then call ``lock`` inside the transaction."""
+    def __init__(self, pairs: Iterable[tuple[Any, Any]], read: Sequence[tuple] | None = None) -> None:
+        """``pairs``: (site, lot) of every item still in play. ``read``: the stock rows read with
+        the batch's lots (``stock_columns``: lot id, store id, its site, its hold, balance id,
+        on hand, the balance's hold), before the batch's transaction and never cached, as a
+        lot's status is read, so a hold found by another process stops the very next batch;
+        None: read here (one statement). Then call ``lock`` inside the transaction."""
         self.wanted = {(site.pk, lot.pk): lot for site, lot in pairs}
         site_ids = sorted({s for s, _ in self.wanted})
+        if read is None and site_ids:
+            read = _read_stock(site_ids, sorted({lot for _, lot in self.wanted}))
         self.stores: dict[int, tuple[int, bool]] = {}
-        if site_ids:
-            marks = ", ".join(["%s"] * len(site_ids))
-            with connection.cursor() as cursor:
-                cursor.execute(f"SELECT id, site_id, on_hold FROM {_STORES} WHERE site_id IN ({marks}) AND is_active",
-                               site_ids)
-                for pk, site_id, on_hold in cursor.fetchall():
-                    self.stores[site_id] = (pk, bool(on_hold))
+        self.read: dict[tuple[int, int], ledger.Balance] = {}
+        for lot_id, store_id, site_id, store_hold, pk, on_hand, on_hold in read or ():
+            if store_id is None:
+                continue
+            self.stores[site_id] = (store_id, bool(store_hold))
+            if pk is not None:
+                self.read[(store_id, lot_id)] = ledger.Balance(pk, store_id, lot_id, on_hand, bool(on_hold))
+        self.moved = False  # SQLite: ``confirm`` moved the balances; ``write`` appends the event
 
     def lock(self, *, early: bool = False) -> DoseStock:
         """Inside the batch's transaction, right after the persons' locks: lock the balances of
         the (store, lot) pairs (``ledger.lock``, one statement, in (store, lot) order) and, for
         multi-dose lots only, read their open vials (one statement).
 
-        On PostgreSQL a batch of single-dose lots only *reads* them here (unless ``early``) and
-        locks them in ``confirm``, after its decisions: every dose of a site and lot updates one
-        balance row, so the lock is held for the writes and the commit only, not for the
-        batch's reads and rules too. If a balance moved in between in a way that could change a
-        decision, ``confirm`` raises ``StockMoved`` and the batch is decided again, locked early.
+        A batch of single-dose lots (unless ``early``) takes no statement here: it decides on the
+        balances read with its lots and moves them in ``confirm``, after its decisions, by an
+        update that moves a balance only where it stays at or above zero and neither it nor its
+        store is on hold (on PostgreSQL the row lock is taken there: every dose of a site and lot
+        updates one balance row, so it is held for the writes and the commit only). If a balance
+        moved in between in a way that could change a decision, ``confirm`` raises
+        ``StockMoved`` and the batch is decided again, locked early.
         """
         wanted = self.wanted
         self.lots = {(self.stores[s][0], lot.pk): lot for (s, _), lot in wanted.items() if s in self.stores}
-        self.late = (not early and connection.vendor == "postgresql"
-                     and all(_per_vial(lot) == 1 for lot in self.lots.values()))
-        self.balances = ledger.lock(self.lots, for_update=not self.late)
+        self.late = not early and all(_per_vial(lot) == 1 for lot in self.lots.values())
+        if self.late:
+            self.balances = {k: self.read.get(k) or ledger.Balance(None, k[0], k[1], 0, False) for k in self.lots}
+        else:
+            self.balances = ledger.lock(self.lots)
         self.refused: set[tuple[int, int]] = set()
         self.pairs: dict[tuple[int, int], _Pair] = {}
         multi = [k for k, lot in self.lots.items() if _per_vial(lot) > 1 and self.balances[k].pk is not None]
@@ -187,12 +199,15 @@ class DoseStock:
         return vial
 
     def confirm(self, *, user: Any, dry_run: bool = False) -> None:
-        """After the batch's decisions, before its writes, for balances read without a lock
-        (``lock``): post what the batch took and move the balances in one statement
-        (``ledger.post_debits``: the event, its lines and a conditional update of the balances,
-        which takes their row locks). If a balance no longer allows what was decided (moved
-        below it, put on hold), or a dose was refused on what the unlocked read showed, raises
-        ``StockMoved`` and the batch is decided again, locked from the start."""
+        """After the batch's decisions, before its writes, for balances decided on the read made
+        with the lots (``lock``): move the balances by what the batch took, in one statement that
+        moves a balance only where it stays at or above zero and neither it nor its store is on
+        hold. On PostgreSQL the same statement posts the event and its lines
+        (``ledger.post_debits``, which takes the row locks); on SQLite (``ledger.move_debits``)
+        ``write`` appends them after the dose rows (the event names the first and last dose id).
+        If a balance no longer allows what was decided (moved below it, put on hold), or a dose
+        was refused on what that read showed, raises ``StockMoved`` and the batch is decided
+        again, locked from the start."""
         if not self.late:
             return
         if self.refused:
@@ -202,6 +217,12 @@ class DoseStock:
         if not taken or dry_run:
             return
         keys = [(p.store_id, p.lot_id) for p in taken]
+        if connection.vendor != "postgresql":
+            # The IMMEDIATE transaction already holds the write lock: nothing moves meanwhile.
+            if not ledger.move_debits([(self.balances[k].pk, -p.taken) for k, p in zip(keys, taken, strict=True)]):
+                raise StockMoved(keys)
+            self.moved = True
+            return
         if len(keys) > 1:
             ledger.lock(keys)  # several rows: locked in (store, lot) order first, as everywhere
         moved = ledger.post_debits(
@@ -227,7 +248,14 @@ class DoseStock:
                 detail={"open_vials": "window passed", "at_dose": True},
             )
         taken = [p for p in pairs if p.taken]
-        if taken:
+        if taken and self.moved:  # SQLite, balances moved by ``confirm``: the event and its lines
+            ids = [r.pk for r in records]
+            ledger.append(
+                [ledger.Line(p.store_id, p.lot_id, -p.taken, ADMINISTERED) for p in taken], reason=ADMINISTERED,
+                user=user, occurred_at=max(p.last_at for p in taken),
+                detail={"doses": sum(p.taken for p in taken), "first_dose_id": min(ids), "last_dose_id": max(ids)},
+            )
+        elif taken:
             ids = [r.pk for r in records]
             ledger.post(
                 [ledger.Line(p.store_id, p.lot_id, -p.taken, ADMINISTERED) for p in taken], reason=ADMINISTERED,
@@ -236,6 +264,35 @@ class DoseStock:
                 detail={"doses": sum(p.taken for p in taken), "first_dose_id": min(ids), "last_dose_id": max(ids)},
             )
         _save_vials(pairs, waste_event)
+
+
+# The stock a dose batch reads with its lots (``vaccination.batch_engine.read_lots``), so that
+# stock costs the batch no read of its own: for each lot, the store of each of the batch's sites
+# and its balance of that lot. Lots × sites rows: up to FOLD_MAX of them the batch folds the read
+# into the lot read, above it ``DoseStock`` reads the balances that exist (one statement).
+FOLD_MAX = 64
+
+
+def stock_columns(lot_alias: str, site_clause: str) -> tuple[str, str]:
+    """(select list, joins) added to the lot read: ``site_clause`` restricts ``s.site_id`` to
+    the batch's sites. Each row then ends with ``read``'s columns after the lot id."""
+    return (", s.id, s.site_id, s.on_hold, b.id, b.on_hand, b.on_hold",
+            f" LEFT JOIN {_STORES} s ON {site_clause} AND s.is_active"
+            f" LEFT JOIN {_BALANCES} b ON b.store_id = s.id AND b.lot_id = {lot_alias}.id")
+
+
+def _read_stock(site_ids: list[int], lot_ids: list[int]) -> list[tuple]:
+    """The stores of ``site_ids`` with their balances of ``lot_ids`` (rows as ``DoseStock``'s
+    ``read``), one statement."""
+    sites, lots = ", ".join(["%s"] * len(site_ids)), ", ".join(["%s"] * len(lot_ids))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT b.lot_id, s.id, s.site_id, s.on_hold, b.id, b.on_hand, b.on_hold FROM {_STORES} s "
+            f"LEFT JOIN {_BALANCES} b ON b.store_id = s.id AND b.lot_id IN ({lots}) "
+            f"WHERE s.site_id IN ({sites}) AND s.is_active",
+            [*lot_ids, *site_ids],
+        )
+        return cursor.fetchall()
 
 
 def _per_vial(lot) -> int:

@@ -235,10 +235,10 @@ def post_debits(rows: Sequence[tuple[int, int, int, int]], *, reason: str, user:
                 detail: dict | None = None) -> bool:
     """The dose path's write on PostgreSQL: one event with one line per (balance id, store, lot,
     negative quantity) and the balances moved, in ONE statement; the balances are updated only
-    where the result stays at or above zero and the row is not on hold. Returns False (and the
-    caller's transaction must be rolled back) when any balance refused: the event and lines of
-    the statement are then rolled back with it. No hold, status or route checks: the caller
-    decided them on the balances it read (``vaxops.supply.dosestock``)."""
+    where the result stays at or above zero and neither the row nor its store is on hold.
+    Returns False (and the caller's transaction must be rolled back) when any balance refused:
+    the event and lines of the statement are then rolled back with it. No status or route
+    checks: the caller decided them on the balances it read (``vaxops.supply.dosestock``)."""
     qn = connection.ops.quote_name
     now = timezone.now()
     events, lines, balances = (qn(m._meta.db_table) for m in (StockEvent, StockLine, StockBalance))
@@ -254,7 +254,9 @@ def post_debits(rows: Sequence[tuple[int, int, int, int]], *, reason: str, user:
         f"destination_store_id, occurred_at) SELECT ev.id, v.store_id, v.lot_id, v.quantity, %s, NULL, NULL, %s "
         f"FROM ev, v) "
         f"UPDATE {balances} b SET on_hand = b.on_hand + v.quantity, updated_at = %s FROM v "
-        f"WHERE b.id = v.balance_id AND NOT b.on_hold AND b.on_hand + v.quantity >= 0 RETURNING b.id"
+        f"WHERE b.id = v.balance_id AND NOT b.on_hold AND b.on_hand + v.quantity >= 0 "
+        f"AND NOT EXISTS (SELECT 1 FROM {qn(Store._meta.db_table)} s WHERE s.id = b.store_id AND s.on_hold) "
+        f"RETURNING b.id"
     )
     # The params' order follows the statement: VALUES rows first.
     params = [*[x for row in rows for x in row], occurred_at, now,
@@ -263,6 +265,72 @@ def post_debits(rows: Sequence[tuple[int, int, int, int]], *, reason: str, user:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return len(cursor.fetchall()) == len(rows)
+
+
+def move_debits(rows: Sequence[tuple[int, int]]) -> bool:
+    """The dose path's balance move on SQLite: each (balance id, negative quantity) in ONE
+    statement, applied only where the balance stays at or above zero and neither it nor its
+    store is on hold. Returns False (and the caller's transaction must be rolled back) when any
+    balance refused. The event and its lines are the caller's (``append``); no hold, status or
+    route checks beyond these: the caller decided them on the balances it read."""
+    table = connection.ops.quote_name(StockBalance._meta.db_table)
+    stores = connection.ops.quote_name(Store._meta.db_table)
+    values = ", ".join(["(%s, %s)"] * len(rows))
+    sql = (
+        f"UPDATE {table} SET on_hand = on_hand + v.column2, updated_at = %s FROM (VALUES {values}) v "
+        f"WHERE {table}.id = v.column1 AND NOT {table}.on_hold AND {table}.on_hand + v.column2 >= 0 "
+        f"AND NOT EXISTS (SELECT 1 FROM {stores} s WHERE s.id = {table}.store_id AND s.on_hold)"
+    )
+    params = [connection.ops.adapt_datetimefield_value(timezone.now()), *[x for row in rows for x in row]]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount == len(rows)
+
+
+_EVENT_COLUMNS = ("id", "occurred_at", "recorded_at", "user_id", "reason_id", "document_number", "client_uuid",
+                  "reverses_id", "transfer_id", "detail", "note")
+_LINE_COLUMNS = ("id", "event_id", "store_id", "lot_id", "quantity", "reason_id", "source_store_id",
+                 "destination_store_id", "occurred_at")
+if (tuple(f.column for f in StockEvent._meta.concrete_fields) != _EVENT_COLUMNS
+        or tuple(f.column for f in StockLine._meta.concrete_fields) != _LINE_COLUMNS):
+    # A new column must be written by ``append`` (and named here) before it ships.
+    raise RuntimeError("StockEvent or StockLine columns changed: update ledger.append")
+
+
+def append(lines: Sequence[Line], *, reason: str, user: Any, occurred_at: dt.datetime,
+           detail: dict | None = None) -> int:
+    """Append one event with ``lines`` (one reason, no document, no transfer) and move NO
+    balance, in two statements: for the dose path on SQLite, whose balances ``move_debits``
+    has already moved in this transaction. Returns the event's id. Call inside a transaction.
+    A receiver of the models' save signals is never skipped (as ``core.audit.insert_row``)."""
+    from django.db.models.signals import post_save, pre_save
+
+    r = reason_by_code(reason)
+    if any(s.has_listeners(m) for s in (pre_save, post_save) for m in (StockEvent, StockLine)):
+        event = StockEvent(occurred_at=occurred_at, recorded_at=timezone.now(),
+                           user=user if getattr(user, "pk", None) else None, reason=r, detail=detail or {})
+        event.save(force_insert=True)
+        for line in lines:
+            StockLine(event=event, store_id=line.store_id, lot_id=line.lot_id, quantity=line.quantity,
+                      reason=reason_by_code(line.reason), occurred_at=occurred_at).save(force_insert=True)
+        return event.pk
+    qn, ops = connection.ops.quote_name, connection.ops
+    at = ops.adapt_datetimefield_value(occurred_at)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {qn(StockEvent._meta.db_table)} ({', '.join(_EVENT_COLUMNS[1:])}) "
+            f"VALUES (%s, %s, %s, %s, '', NULL, NULL, NULL, %s, '') RETURNING id",
+            [at, ops.adapt_datetimefield_value(timezone.now()), user.pk if getattr(user, "pk", None) else None,
+             r.pk, StockEvent._meta.get_field("detail").get_db_prep_save(detail or {}, connection)],
+        )
+        event_id = cursor.fetchone()[0]
+        cursor.execute(
+            f"INSERT INTO {qn(StockLine._meta.db_table)} ({', '.join(_LINE_COLUMNS[1:])}) VALUES "
+            + ", ".join(["(%s, %s, %s, %s, %s, NULL, NULL, %s)"] * len(lines)),
+            [x for line in lines
+             for x in (event_id, line.store_id, line.lot_id, line.quantity, reason_by_code(line.reason).pk, at)],
+        )
+    return event_id
 
 
 def _move(balances: dict[tuple[int, int], Balance], lines: Sequence[Line], now: dt.datetime, hold: bool | None):

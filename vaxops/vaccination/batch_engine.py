@@ -33,7 +33,7 @@ from vaxops.core.errors import VaxopsError
 from vaxops.regions.models import Division, age_band
 from vaxops.registry.models import Deferral, Person, PersonStatus
 from vaxops.sites.models import Site
-from vaxops.supply.dosestock import DoseStock
+from vaxops.supply.dosestock import FOLD_MAX, DoseStock, stock_columns
 from vaxops.supply.models import Lot, LotStatus
 from vaxops.vaccination import services as sv
 from vaxops.vaccination.batch import DoseItem, DoseOutcome
@@ -202,16 +202,25 @@ class Batch:
 
     def read_lots(self, works: list[_Work]) -> None:
         numbers = sorted({w.item.lot_number for w in works})
+        self.stock_read = None  # the site's store and balance of each lot, read with it (dosestock)
         if not numbers:
             return
-        clause, params = _in("lot_number", numbers, self.sqlite)
+        clause, params = _in("l.lot_number", numbers, self.sqlite)
+        sites = sorted({w.site.pk for w in works})
+        columns = joins = ""
+        if len(sites) * len(numbers) <= FOLD_MAX:
+            site_clause, more = _in("s.site_id", sites, self.sqlite)
+            columns, joins = stock_columns("l", site_clause)
+            params = [*more, *params]
         with connection.cursor() as cursor:
             cursor.execute(
-                f"SELECT id, product_id, expiry_date, status, lot_number, doses_per_vial FROM {_LOTS} "
-                f"WHERE {clause} ORDER BY id",
+                f"SELECT l.id, l.product_id, l.expiry_date, l.status, l.lot_number, l.doses_per_vial{columns} "
+                f"FROM {_LOTS} l{joins} WHERE {clause} ORDER BY l.id",
                 params,
             )
             rows = cursor.fetchall()
+        if columns:
+            self.stock_read = [(r[0], *r[6:]) for r in rows]
         by_number: dict[str, list] = {}
         for row in rows:
             by_number.setdefault(row[4], []).append(row)
@@ -429,7 +438,7 @@ class Batch:
         alive = [w for w in works if w.error is None]
         # The stores of the batch's sites, read with the lots (a hold, like a lot's status, is
         # never cached).
-        stores = DoseStock((w.site, w.lot) for w in alive) if alive else None
+        stores = DoseStock(((w.site, w.lot) for w in alive), self.stock_read) if alive else None
         t1 = clock()
         if not alive:  # every item refused on its own fields: only replays are left to find
             existing = self._existing({w.key for w in works if w.replayable})
@@ -438,7 +447,8 @@ class Batch:
         with transaction.atomic(durable=True):
             by_id, by_number = self.read_persons(alive)
             # The balances of the batch's (store, lot) pairs, locked once, in order, right after
-            # the persons (the same order everywhere).
+            # the persons (the same order everywhere); a batch of single-dose lots decides on the
+            # balances read with its lots and moves them in ``confirm``.
             stock = self.stock = stores.lock(early=self.lock_stock_early)
             keys = list(dict.fromkeys(w.key for w in works if w.key is not None))
             history, seen = self.read_history(sorted(by_id), keys)
@@ -446,7 +456,7 @@ class Batch:
             deferrals = self.read_deferrals(sorted(p.pk for p in by_id.values() if p.deferred))
             t2 = clock()
             records, paths, fixups = self.decide(works, by_id, by_number, history, existing, deferrals, stock)
-            # Balances read without a lock: posted and moved now, in one statement, or StockMoved.
+            # Balances read without a lock: moved now, in one conditional statement, or StockMoved.
             stock.confirm(user=self.user, dry_run=dry_run or (atomic and any(o.status == "rejected"
                                                                            for o in self.outcomes)))
             t3 = clock()
