@@ -56,6 +56,7 @@ from django.db import connection, models, transaction
 from django.utils import timezone
 
 from vaxops.access.models import ApiToken, Role, RoleAssignment
+from vaxops.campaign.demo_jingxi import DemoJingxi, JingxiReport
 from vaxops.campaign.demo_supply import DemoSupply, SupplyReport
 from vaxops.campaign.models import DoseCounter, ResidenceCounter
 from vaxops.campaign.services import TZ
@@ -205,6 +206,9 @@ DEMO_USERS: tuple[tuple[str, str, str], ...] = (
     ("county_supply", Role.SUPPLY_OFFICER, "513301"),
     ("supervisor", Role.SUPERVISOR, "513300"),
     ("admin", Role.ADMIN, ""),
+    # Jingxi (demo_jingxi): its county command and the Renzhuang health centre's manager.
+    ("jingxi_command", Role.COUNTY_COMMAND, "451081"),
+    ("renzhuang_manager", Role.SITE_MANAGER, "451081011-THC"),
 )
 TOKEN_USERS = ("vaccinator", "prefecture_command")
 BUILD_ACTION = "demo.build"
@@ -376,10 +380,12 @@ class DemoReport:
     cpu_seconds: float = 0.0
     phases: dict[str, float] = field(default_factory=dict)
     supply: SupplyReport = field(default_factory=SupplyReport)
+    jingxi: JingxiReport = field(default_factory=JingxiReport)
 
     def as_dict(self) -> dict[str, Any]:
         figures = dict(self.__dict__.items())
         figures["supply"] = dict(self.supply.__dict__.items())
+        figures["jingxi"] = dict(self.jingxi.__dict__.items())
         return figures
 
 
@@ -468,6 +474,8 @@ class DemoBuilder:
         self.supply_officers: dict[str, int] = {}  # county code -> the county's supply officer (user id)
         self.supply = DemoSupply(self)
         self.report.supply = self.supply.report
+        self.jingxi = DemoJingxi(self)
+        self.report.jingxi = self.jingxi.report
         missing = {"BIBP", "WIBP", "CORONAVAC", "AD5", "ZF2001"} - set(self.products)
         if missing:
             raise RuntimeError(f"products missing from the catalogue: {', '.join(sorted(missing))}")
@@ -1060,8 +1068,11 @@ def build_demo(*, scale: float = DEFAULT_SCALE, seed: int = DEFAULT_SEED, progre
     with _fast_sqlite_writes():
         with transaction.atomic():
             builder.build_divisions()
+            builder.jingxi.build_divisions()
             builder.build_sites()
+            builder.jingxi.build_sites()
             builder.supply.build_stores()
+            builder.jingxi.build_stores()
             builder.build_lots()
             builder.w.reset_sequences()
         # The logins go through the user service (its own durable transactions).
@@ -1071,13 +1082,16 @@ def build_demo(*, scale: float = DEFAULT_SCALE, seed: int = DEFAULT_SEED, progre
         builder.clock.done("stores", f"{builder.supply.report.stores} stores, the prefecture's first "
                                      f"{builder.supply.report.receipts} consignments")
         # People and doses through their services, batch by batch (each its own transaction).
-        builder.plan_and_write(get_user_model().objects.get(username="admin"))
+        admin = get_user_model().objects.get(username="admin")
+        builder.plan_and_write(admin)
         builder.supply.close()
         s = builder.supply.report
         builder.clock.done("supply", f"today's lots to the desk, lot {s.quarantined_lot} quarantined; "
                                      f"{s.receipts} receipts, {s.transfers} transfers, {s.adjustments} adjustments, "
                                      f"{s.excursions} excursion(s) in all; the county rounds took "
                                      f"{s.rounds_seconds:.1f}s of the write, cpu {s.rounds_cpu_seconds:.1f}s")
+        # Jingxi: the Renzhuang day's residents and vaccine, its sessions and visits.
+        builder.jingxi.write(admin)
     set_demo_passwords((passwords or hash_demo_passwords)())
     builder.clock.done("users", f"{len(DEMO_USERS)} demo logins")
     report = builder.report
