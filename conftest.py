@@ -90,6 +90,11 @@ def build_world() -> World:
         w.lots[key] = Lot.objects.create(product=product, lot_number=number, expiry_date=expiry, status=status)
 
     build_stores(w)
+    # Today's sessions, open all day: most tests record doses given now, which need an open
+    # session of the site today (docs/sessions.md). Reference data of the fixture, inserted
+    # directly (the sessions service is tested on its own in vaxops/sites/tests).
+    for site in w.sites.values():
+        open_today(site)
 
     scopes = {
         "prefecture_command": "513300", "county_command": "513301", "site_manager": "KD-MASS",
@@ -108,6 +113,22 @@ def build_world() -> World:
         user, token = create_user(username=f"{role}_ld", role=role, scope=scope, with_token=True, source="cli")
         w.users[f"{role}_ld"], w.tokens[f"{role}_ld"] = user, token
     return w
+
+
+def open_today(site, day: dt.date | None = None):
+    """An open session of ``site`` (a Site or its code) all day on ``day`` (default: today in the
+    campaign's time zone), inserted directly as fixture data; returns it."""
+    from django.utils import timezone
+
+    from vaxops.campaign.services import TZ
+    from vaxops.sites.models import Session, SessionStatus, Site
+
+    if isinstance(site, str):
+        site = Site.objects.get(code=site)
+    day = day or timezone.now().astimezone(TZ).date()
+    session = Session.objects.create(site=site, date=day, status=SessionStatus.OPEN, opens_at=dt.time(0, 0),
+                                     closes_at=dt.time(23, 59, 59), opened_at=timezone.now())
+    return session
 
 
 #: doses of each lot the world's site stores start with (received on 2021-01-04)

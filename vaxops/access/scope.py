@@ -94,6 +94,13 @@ PERMISSIONS: dict[str, frozenset[str]] = {
         {Role.SUPPLY_OFFICER, Role.COUNTY_COMMAND, Role.PREFECTURE_COMMAND, Role.ADMIN}
     ),
     "allocation.approve": frozenset({Role.COUNTY_COMMAND, Role.PREFECTURE_COMMAND, Role.ADMIN}),
+    # Sessions (issue 9, sessions; docs/sessions.md): seen by everyone but the grid workers;
+    # planned by the county command and the site manager (at their site); opened and closed by
+    # the site manager at their site or the county command.
+    "session.view": ALL_ROLES - {Role.GRID_WORKER},
+    "session.plan": frozenset({Role.COUNTY_COMMAND, Role.SITE_MANAGER, Role.ADMIN}),
+    "session.open": frozenset({Role.SITE_MANAGER, Role.COUNTY_COMMAND}),
+    "session.close": frozenset({Role.SITE_MANAGER, Role.COUNTY_COMMAND}),
 }
 
 # role of the manager -> roles they may grant (and only within their own area).
@@ -200,6 +207,10 @@ _PLACEMENTS: dict[str, _Placement] = {
     "supply.temperaturereading": _Placement(path="store__division__path", site="store__site_id"),
     "supply.excursion": _Placement(path="store__division__path", site="store__site_id"),
     "supply.allocation": _Placement(path="from_store__division__path"),
+    # Sessions (issue 9, sessions): where their site is.
+    "sites.session": _Placement(path="site__division__path", site="site_id"),
+    "sites.sessiontemplate": _Placement(path="site__division__path", site="site_id"),
+    "sites.circuit": _Placement(path="site__division__path", site="site_id"),
 }
 
 

@@ -197,6 +197,27 @@ ERRORS: dict[str, tuple[int, Any]] = {
     "store_has_no_children": (422, _("Store {store} has no child stores to allocate to.")),
     "allocation_invalid_horizon": (422, _("The planning horizon must be from 1 to {max} days.")),
     "allocation_engine_refused": (422, _("The allocation could not be computed from these figures ({engine_code}).")),
+    # sessions: the state machine, the plans, the dose rule (issue 9, sessions)
+    "session_not_found": (404, _("No such session in your area.")),
+    "session_not_open": (
+        409, _("No session of {site_name} is open today: open the session before recording doses."),
+    ),
+    "session_already_open": (409, _("This session is already open.")),
+    "session_not_yet_open": (409, _("This session has not been opened: open it before closing it.")),
+    "session_closed": (409, _("This session is closed: its figures are final.")),
+    "readiness_incomplete": (
+        409, _("The session cannot open: the readiness checklist is incomplete ({missing_count} items missing)."),
+    ),
+    "session_hours_invalid": (422, _("The session must close after it opens.")),
+    "session_overlap": (
+        422, _("{site_name} already has a session on {day} from {opens_at} to {closes_at}: sessions of one team may not overlap."),
+    ),
+    "invalid_date": (422, _("Give the date as YYYY-MM-DD.")),
+    "stop_outside_hours": (
+        422, _("Stop {position} at {at} is outside the session's hours ({opens_at}–{closes_at})."),
+    ),
+    "invalid_session_kind": (422, _("Unknown kind of session: {kind}.")),
+    "circuit_invalid": (422, _("A circuit needs at least one village and a cycle of 1 to 60 days.")),
 }
 
 

@@ -82,8 +82,92 @@ class Session(models.Model):
     created_at = models.DateTimeField(auto_now_add=True, null=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["site", "date", "kind"], name="session_unique_site_day_kind")]
-        ordering = ["-date"]
+        # A team may work several sessions a day (a morning at a university, an afternoon at a
+        # temple) as long as their hours do not overlap: the sessions service refuses an overlap
+        # (``session_overlap``) under the site's row lock, so no unique index on the day.
+        indexes = [models.Index(fields=["site", "date"], name="session_site_day")]
+        ordering = ["-date", "opens_at"]
 
     def __str__(self) -> str:
         return f"{self.site_id} {self.date}"
+
+
+class SessionStop(models.Model):
+    """One stop of an outreach (circuit) session: the village and the team's arrival time."""
+
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="stops")
+    position = models.PositiveSmallIntegerField()
+    division = models.ForeignKey("regions.Division", on_delete=models.PROTECT, related_name="+")
+    arrives_at = models.TimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["session", "position"]
+        constraints = [models.UniqueConstraint(fields=["session", "position"], name="session_stop_unique_position")]
+
+    def __str__(self) -> str:
+        return f"{self.session_id}#{self.position} {self.division_id}"
+
+
+class Weekday(models.IntegerChoices):
+    MONDAY = 0, _("Monday")
+    TUESDAY = 1, _("Tuesday")
+    WEDNESDAY = 2, _("Wednesday")
+    THURSDAY = 3, _("Thursday")
+    FRIDAY = 4, _("Friday")
+    SATURDAY = 5, _("Saturday")
+    SUNDAY = 6, _("Sunday")
+
+
+class SessionTemplate(models.Model):
+    """A line of a county's week plan: this site works on this weekday, these hours
+    (``sessions.plan_week`` turns a week of them into planned sessions)."""
+
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="session_templates")
+    weekday = models.PositiveSmallIntegerField(choices=Weekday.choices)
+    opens_at = models.TimeField()
+    closes_at = models.TimeField()
+    kind = models.CharField(max_length=16, choices=SessionKind.choices, default=SessionKind.FIXED)
+    planned_doses = models.PositiveIntegerField(default=0)
+    organisation = models.CharField(max_length=120, blank=True, default="")
+    products = models.ManyToManyField("catalog.Product", blank=True, related_name="+")
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["site", "weekday", "opens_at"]
+
+    def __str__(self) -> str:
+        return f"{self.site_id} {self.weekday} {self.opens_at}-{self.closes_at}"
+
+
+class Circuit(models.Model):
+    """A mobile team's round of villages: the villages (``stops``, in order) are visited over
+    ``cycle_days`` days from ``starts_on`` and then again; each working day is one outreach
+    session with its stops (``sessions.plan_circuit``)."""
+
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="circuits")
+    name = models.CharField(max_length=120, blank=True, default="")
+    starts_on = models.DateField()
+    cycle_days = models.PositiveSmallIntegerField()
+    opens_at = models.TimeField()
+    closes_at = models.TimeField()
+    planned_doses = models.PositiveIntegerField(default=0)
+    products = models.ManyToManyField("catalog.Product", blank=True, related_name="+")
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["site", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.site_id} {self.name}"
+
+
+class CircuitStop(models.Model):
+    """A village of a circuit, in the order the team visits them."""
+
+    circuit = models.ForeignKey(Circuit, on_delete=models.CASCADE, related_name="stops")
+    position = models.PositiveSmallIntegerField()
+    division = models.ForeignKey("regions.Division", on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["circuit", "position"]
+        constraints = [models.UniqueConstraint(fields=["circuit", "position"], name="circuit_stop_unique_position")]

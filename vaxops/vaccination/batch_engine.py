@@ -3,7 +3,8 @@
 Every rule is the one ``record_dose`` always applied, in the same order (so a batch of one
 answers exactly what a single dose did, error for error): the item's own fields first (client
 UUID, time with offset, campaign start and future, retrospective permission and reason, the
-site within the user's area, product known and approved, lot usable that day), then under the
+site within the user's area, product known and approved, lot usable that day, for a dose given
+today that is not a retrospective entry an open session of the site: ``session_not_open``), then under the
 persons' row locks the person (within the area; for a retrospective entry a county command
 reaches its residents), a replay of a submission already recorded, the person's status, a dose
 of the series already given that day, eligibility (with a site manager's override), the dose
@@ -52,7 +53,7 @@ class _Work:
     """One item on its way through the checks."""
 
     __slots__ = ("index", "item", "key", "error", "replayable", "retro", "action", "site", "product", "on",
-                 "lot", "stored_retro", "person_id")
+                 "lot", "stored_retro", "person_id", "session_id")
 
     def __init__(self, index: int, item: DoseItem) -> None:
         self.index, self.item = index, item
@@ -60,6 +61,7 @@ class _Work:
         self.error: VaxopsError | None = None
         self.replayable = False  # a refusal of the item's own fields is answered by a replay
         self.lot = None
+        self.session_id = None
 
 
 class _Past:
@@ -224,6 +226,27 @@ class Batch:
                 w.error = VaxopsError(hit.code, dict(hit.detail))
             else:
                 w.lot = hit
+
+    def read_sessions(self, works: list[_Work]) -> None:
+        """The session of each dose (docs/sessions.md): a dose given today (the day of the batch's
+        ``now`` in the campaign's zone) that is not a retrospective entry needs an open session of
+        its site today (``session_not_open``) and belongs to it; a dose of another day belongs to
+        its site's session of that day when there is one. One read for the batch (cached)."""
+        if not works:
+            return
+        today = self.now.astimezone(TZ).date()
+        days = sv._day_sessions({(w.site.pk, w.on) for w in works}, today)
+        pick = sv._pick_session
+        for w in works:
+            rows = days[(w.site.pk, w.on)]
+            live = w.on == today and not w.retro
+            if not rows and not live:
+                continue
+            session_id = pick(rows, w.item.administered_at, open_only=live)
+            if session_id is None:
+                w.error = VaxopsError("session_not_open", {"site_code": w.site.code, "site_name": w.site.name,
+                                                           "day": today.isoformat()})
+            w.session_id = session_id
 
     @staticmethod
     def _lot(product, lot_number: str, on: dt.date, rows: list):
@@ -401,6 +424,8 @@ class Batch:
             self.precheck(w, products)
         # Lots are read before the persons' locks are taken, as a single dose always did.
         self.read_lots([w for w in works if w.error is None])
+        # Then the sessions: today's live doses need their site's session open.
+        self.read_sessions([w for w in works if w.error is None])
         alive = [w for w in works if w.error is None]
         # The stores of the batch's sites, read with the lots (a hold, like a lot's status, is
         # never cached).
@@ -550,7 +575,7 @@ class Batch:
                 id=None, person_id=person.pk, product_id=product.id, lot_id=lot.id, series=product.series,
                 dose_number=number, kind=kind,
                 completes_series=kind == primary and number >= product.doses_in_series,
-                overdue=bool(verdict.overdue), site_id=site.id, session_id=None, division_id=site.division_id,
+                overdue=bool(verdict.overdue), site_id=site.id, session_id=w.session_id, division_id=site.division_id,
                 county_code=site.county_code, vaccinator_id=user_id, administered_at=item.administered_at,
                 age_band=age_band(age), priority_group=person.groups[0] if person.groups else "",
                 client_uuid=w.key, fingerprint=fingerprint, override_reason=stored_reason,
@@ -600,12 +625,6 @@ class Batch:
 
     def write(self, records: list[DoseRecord], paths: list, fixups: list) -> None:
         days = self.days
-        sites = {}
-        for d, on in zip(records, days, strict=True):
-            sites.setdefault((d.site_id, on), d._state.fields_cache["site"])
-        sessions = sv._session_ids([(site, on) for (_, on), site in sites.items()])
-        for d, on in zip(records, days, strict=True):
-            d.__dict__["session_id"] = sessions[(d.site_id, on)]
         single = self.audits[0] if len(self.items) == 1 else None
         batch_audit = None
         if single is None:

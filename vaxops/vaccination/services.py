@@ -8,6 +8,7 @@ import json
 import time
 import uuid
 from dataclasses import dataclass
+from collections.abc import Iterable
 from typing import Any, TypeVar
 
 from django.conf import settings
@@ -24,7 +25,7 @@ from vaxops.core.audit import audit
 from vaxops.core.errors import VaxopsError
 from vaxops.regions.models import Division
 from vaxops.registry.models import Deferral, Person
-from vaxops.sites.models import Session, SessionKind, Site, SiteKind
+from vaxops.sites.models import Session, SessionKind, SessionStatus, Site, SiteKind
 from vaxops.supply.dosestock import return_voided_dose
 from vaxops.supply.models import Lot, LotStatus
 from vaxops.vaccination.models import DoseRecord, DoseStatus
@@ -89,8 +90,8 @@ class _Catalog:
 _catalog: _Catalog | None = None
 # site code -> (expiry on the monotonic clock, site with its division)
 _SITES: dict[str, tuple[float, Site]] = {}
-# (site id, day, session kind) -> (expiry, session id); filled only with committed sessions
-_SESSIONS: dict[tuple[int, dt.date, str], tuple[float, int]] = {}
+# (site id, day) -> (expiry, the day's sessions: ((id, status, opens_at, closes_at), …))
+_SESSIONS: dict[tuple[int, dt.date], tuple[float, tuple]] = {}
 
 
 def _load_catalog(*, refresh: bool = False) -> _Catalog:
@@ -138,100 +139,75 @@ def cached_site(code: str) -> Site | None:
     return site
 
 
-def _session_id(site: Site, on: dt.date) -> int:
-    """The id of ``site``'s session on ``on``, created on first use; call inside the dose's
-    transaction (a session it creates commits or rolls back with the dose)."""
-    return _session_ids([(site, on)])[(site.pk, on)]
-
-
-def _remember_session(key: tuple[int, dt.date, str], session_id: int) -> None:
+def _remember_sessions(pair: tuple[int, dt.date], rows: tuple) -> None:
     if len(_SESSIONS) > _REFERENCE_MAX:
         _SESSIONS.clear()
-    _SESSIONS[key] = (time.monotonic() + REFERENCE_TTL, session_id)
+    _SESSIONS[pair] = (time.monotonic() + REFERENCE_TTL, rows)
 
 
-def _session_rows(keys: list[tuple[int, dt.date, str]]) -> dict[tuple[int, dt.date, str], int]:
-    """The ids of the sessions ``keys`` (site id, day, kind) that exist, in one statement."""
+def _day_sessions(pairs: Iterable[tuple[int, dt.date]], today: dt.date) -> dict[tuple[int, dt.date], tuple]:
+    """The sessions of each (site id, day) in ``pairs``: {(site id, day): ((id, status, opens_at,
+    closes_at), …) by opening time}, in one statement for those not cached.
+
+    Cached per process like the other reference rows; a day cached without an open session is
+    read again when the day is ``today`` (a session opened in another process counts at once;
+    one closed there is seen within REFERENCE_TTL). Call before the doses' transaction.
+    """
+    out: dict[tuple[int, dt.date], tuple] = {}
+    misses: list[tuple[int, dt.date]] = []
+    now = time.monotonic()
+    for pair in pairs:
+        hit = _SESSIONS.get(pair)
+        if hit is not None and hit[0] > now and (
+            pair[1] != today or any(row[1] == SessionStatus.OPEN for row in hit[1])
+        ):
+            out[pair] = hit[1]
+        else:
+            misses.append(pair)
+    if not misses:
+        return out
     table, ops = Session._meta.db_table, connection.ops
-    wanted = set(keys)
-    sites = sorted({k[0] for k in keys})
-    days = sorted({k[1] for k in keys})
+    sites = sorted({p[0] for p in misses})
+    days = sorted({p[1] for p in misses})
     if connection.vendor == "sqlite":
         clause = "site_id IN (SELECT value FROM json_each(%s)) AND date IN (SELECT value FROM json_each(%s))"
         params = [json.dumps(sites), json.dumps([ops.adapt_datefield_value(d) for d in days])]
     else:
         clause, params = "site_id = ANY(%s) AND date = ANY(%s)", [sites, days]
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT id, site_id, date, kind FROM {table} WHERE {clause}", params)
+        cursor.execute(f"SELECT id, site_id, date, status, opens_at, closes_at FROM {table} WHERE {clause}", params)
         rows = cursor.fetchall()
-    found = {}
-    for pk, site_id, day, kind in rows:
-        key = (site_id, day if isinstance(day, dt.date) else dt.date.fromisoformat(day), kind)
-        if key in wanted:
-            found[key] = pk
-    return found
-
-
-def _session_ids(pairs: list[tuple[Site, dt.date]]) -> dict[tuple[int, dt.date], int]:
-    """``_session_id`` for many (site, day) pairs at once: {(site id, day): session id}.
-
-    Sessions cached in this process cost nothing; the others are read in one statement and the
-    missing ones created in one ``INSERT … ON CONFLICT DO NOTHING`` per 500 (the unique index on
-    site, day and kind decides a race: a session another transaction committed meanwhile is read
-    back; one still missing after that raises ``IntegrityError``, which a dose batch retries).
-    Call inside the doses' transaction: a session created here is cached only once it commits
-    (doses protect it from deletion from then on, so a cached id always names a row).
-    """
-    out: dict[tuple[int, dt.date], int] = {}
-    misses: dict[tuple[int, dt.date, str], tuple[int, dt.date]] = {}
-    now = time.monotonic()
-    for site, on in pairs:
-        pair = (site.pk, on)
-        if pair in out:
-            continue
-        key = (site.pk, on, SESSION_KIND_FOR_SITE.get(site.kind, SessionKind.FIXED))
-        hit = _SESSIONS.get(key)
-        if hit is not None and hit[0] > now:
-            out[pair] = hit[1]
-        else:
-            misses[key] = pair
-    if not misses:
-        return out
-    found = _session_rows(list(misses))
-    for key, pk in found.items():
-        _remember_session(key, pk)
-    missing = [k for k in misses if k not in found]
-    created: dict[tuple[int, dt.date, str], int] = {}
-    if missing:
-        table, adapt = Session._meta.db_table, connection.ops.adapt_datefield_value
-        with connection.cursor() as cursor:
-            for start in range(0, len(missing), 500):
-                chunk = missing[start:start + 500]
-                cursor.execute(
-                    f"INSERT INTO {table} (site_id, date, kind, planned_doses) VALUES "
-                    + ", ".join(["(%s, %s, %s, 0)"] * len(chunk))
-                    + " ON CONFLICT (site_id, date, kind) DO NOTHING RETURNING id, site_id, date, kind",
-                    [x for site_id, on, kind in chunk for x in (site_id, adapt(on), kind)],
-                )
-                for pk, site_id, day, kind in cursor.fetchall():
-                    created[(site_id, day if isinstance(day, dt.date) else dt.date.fromisoformat(day), kind)] = pk
-        late = [k for k in missing if k not in created]
-        if late:  # committed by another transaction since the read: theirs, committed
-            more = _session_rows(late)
-            for key, pk in more.items():
-                _remember_session(key, pk)
-            found.update(more)
-            if len(more) < len(late):
-                raise IntegrityError("session_unique_site_day_kind: a session vanished during a race")
-
-        def remember(created: dict = created) -> None:
-            for key, pk in created.items():
-                _remember_session(key, pk)
-
-        transaction.on_commit(remember)
-    for key, pair in misses.items():
-        out[pair] = found[key] if key in found else created[key]
+    found: dict[tuple[int, dt.date], list] = {pair: [] for pair in misses}
+    for pk, site_id, day, status, opens, closes in rows:
+        day = day if isinstance(day, dt.date) else dt.date.fromisoformat(day)
+        bucket = found.get((site_id, day))
+        if bucket is not None:
+            if isinstance(opens, str):
+                opens = dt.time.fromisoformat(opens)
+            if isinstance(closes, str):
+                closes = dt.time.fromisoformat(closes)
+            bucket.append((pk, status, opens, closes))
+    for pair, bucket in found.items():
+        bucket.sort(key=lambda r: (r[2] or dt.time(0), r[0]))
+        out[pair] = rows_ = tuple(bucket)
+        _remember_sessions(pair, rows_)
     return out
+
+
+def _pick_session(rows: tuple, administered_at: dt.datetime, *, open_only: bool) -> int | None:
+    """The session a dose belongs to among its site's sessions of the day: the one whose hours
+    hold the time of the dose, else the first (only open ones when ``open_only``)."""
+    if open_only:
+        rows = tuple(r for r in rows if r[1] == SessionStatus.OPEN)
+    if not rows:
+        return None
+    if len(rows) == 1:
+        return rows[0][0]
+    clock = administered_at.astimezone(TZ).time()
+    for pk, _status, opens, closes in rows:
+        if (opens is None or opens <= clock) and (closes is None or clock < closes):
+            return pk
+    return rows[0][0]
 
 
 def dose_history(person: Person) -> list[DoseRecord]:
