@@ -101,6 +101,17 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "session.plan": frozenset({Role.COUNTY_COMMAND, Role.SITE_MANAGER, Role.ADMIN}),
     "session.open": frozenset({Role.SITE_MANAGER, Role.COUNTY_COMMAND}),
     "session.close": frozenset({Role.SITE_MANAGER, Role.COUNTY_COMMAND}),
+    # staff (issue 9, docs/staff.md): units, staff and qualifications, rosters, deployments and the
+    # readiness gate. Seeing staff and checklists: the site manager, the command, the supervisors.
+    "staff.view": frozenset(
+        {Role.SITE_MANAGER, Role.COUNTY_COMMAND, Role.PREFECTURE_COMMAND, Role.SUPERVISOR, Role.ADMIN}
+    ),
+    "staff.manage": frozenset({Role.COUNTY_COMMAND, Role.SITE_MANAGER, Role.ADMIN}),
+    "roster.manage": frozenset({Role.SITE_MANAGER, Role.COUNTY_COMMAND}),
+    "readiness.record": frozenset({Role.SITE_MANAGER}),
+    # A written exception to open without a complete checklist: the county command only.
+    "readiness.exception": frozenset({Role.COUNTY_COMMAND}),
+    "deployment.manage": frozenset({Role.COUNTY_COMMAND, Role.PREFECTURE_COMMAND}),
 }
 
 # role of the manager -> roles they may grant (and only within their own area).
@@ -211,6 +222,16 @@ _PLACEMENTS: dict[str, _Placement] = {
     "sites.session": _Placement(path="site__division__path", site="site_id"),
     "sites.sessiontemplate": _Placement(path="site__division__path", site="site_id"),
     "sites.circuit": _Placement(path="site__division__path", site="site_id"),
+    # staff (issue 9): staff sit where their home unit is (site staff see their site's county);
+    # a deployment sits in the receiving division; rosters and checklists at the session's site.
+    "staff.unit": _Placement(path="division__path", county="county_code"),
+    "staff.staff": _Placement(path="unit__division__path", county="unit__county_code"),
+    "staff.qualification": _Placement(path="staff__unit__division__path", county="staff__unit__county_code"),
+    "staff.deployment": _Placement(path="to_division__path", county="to_county_code"),
+    "staff.rosterentry": _Placement(path="session__site__division__path", site="session__site_id"),
+    "staff.staffingplan": _Placement(path="session__site__division__path", site="session__site_id"),
+    "staff.readiness": _Placement(path="session__site__division__path", site="session__site_id"),
+    "staff.readinessexception": _Placement(path="session__site__division__path", site="session__site_id"),
 }
 
 

@@ -218,7 +218,43 @@ ERRORS: dict[str, tuple[int, Any]] = {
     ),
     "invalid_session_kind": (422, _("Unknown kind of session: {kind}.")),
     "circuit_invalid": (422, _("A circuit needs at least one village and a cycle of 1 to 60 days.")),
+    # staff: units, staff, qualifications, rosters, deployments and the readiness gate (issue 9, docs/staff.md)
+    "unit_not_found": (404, _("No such unit in your area: {unit}.")),
+    "unit_exists": (409, _("A unit with the code {unit} already exists.")),
+    "unknown_unit_kind": (422, _("Unknown kind of unit: {kind}.")),
+    "invalid_hospital_level": (422, _("A hospital's level is 1, 2 or 3; other units have none.")),
+    "unit_name_required": (422, _("Give the unit's code and its Chinese name (at most 120 characters).")),
+    "staff_not_found": (404, _("No such staff member in your area.")),
+    "unknown_staff": (422, _("Unknown staff member(s) in your area: {staff}.")),
+    "unknown_staff_role": (422, _("Unknown staff role: {role}.")),
+    "invalid_staff_name": (422, _("Give the staff member's name (at most 64 characters).")),
+    "unknown_qualification_kind": (422, _("Unknown kind of qualification: {kind}.")),
+    "qualification_product_required": (422, _("Name the vaccine this training is for.")),
+    "qualification_product_not_applicable": (422, _("This kind of qualification is not held for one vaccine.")),
+    "staff_not_deployed": (
+        422, _("Not from this county and not deployed to it on {date}: {names}. Deploy them first."),
+    ),
+    "roster_session_closed": (409, _("The session is closed: its roster can no longer change.")),
+    "invalid_planned_staff": (422, _("Give the planned number of staff as a whole number from 0 to {limit}.")),
+    "deployment_staff_required": (422, _("Choose the staff to deploy.")),
+    "deployment_target_too_coarse": (422, _("Deploy staff to a county or a place within one.")),
+    "deployment_dates_invalid": (422, _("The deployment must end on or after its first day, within {limit} days.")),
+    "deployment_reason_required": (422, _("Write the reason for the deployment (at most 500 characters).")),
+    "deployment_site_outside": (422, _("The site is not in the division the staff are deployed to.")),
+    "unknown_readiness_item": (422, _("Unknown readiness item: {item}.")),
+    "readiness_item_computed": (422, _("“{item_name}” is worked out from the roster: it cannot be entered.")),
+    "invalid_readiness_value": (422, _("The value for “{item_name}” cannot be read: {hint}")),
+    "readiness_session_closed": (409, _("The session is closed: its checklist can no longer change.")),
+    "exception_reason_required": (422, _("Write the reason for opening without a complete checklist.")),
+    "exception_reason_too_long": (422, _("The reason may be at most {limit} characters long.")),
+    "readiness_exception_exists": (409, _("An exception has already been granted for this session.")),
+    "readiness_already_complete": (409, _("The checklist is complete: no exception is needed.")),
+    "exception_session_not_planned": (409, _("Only a session that has not opened yet can be given an exception.")),
 }
+
+# staff (issue 9): a session missing or outside the area. The sessions part owns this code; it is
+# declared here only if that part has not (so both branches read the same code).
+ERRORS.setdefault("session_not_found", (404, _("No such session in your area.")))
 
 
 class VaxopsError(Exception):
