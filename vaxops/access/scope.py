@@ -112,6 +112,12 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # A written exception to open without a complete checklist: the county command only.
     "readiness.exception": frozenset({Role.COUNTY_COMMAND}),
     "deployment.manage": frozenset({Role.COUNTY_COMMAND, Role.PREFECTURE_COMMAND}),
+    # visits (issue 9 §4): the visit steps by the site staff at their site; the live board and
+    # its figures for the site staff, the county and prefecture command and the supervisor;
+    # the what-if and the station counts behind it for the site manager and the county command.
+    "visit.manage": SITE_ROLES,
+    "board.view": SITE_ROLES | {Role.COUNTY_COMMAND, Role.PREFECTURE_COMMAND, Role.SUPERVISOR},
+    "whatif.run": frozenset({Role.SITE_MANAGER, Role.COUNTY_COMMAND}),
 }
 
 # role of the manager -> roles they may grant (and only within their own area).
@@ -232,6 +238,8 @@ _PLACEMENTS: dict[str, _Placement] = {
     "staff.staffingplan": _Placement(path="session__site__division__path", site="session__site_id"),
     "staff.readiness": _Placement(path="session__site__division__path", site="session__site_id"),
     "staff.readinessexception": _Placement(path="session__site__division__path", site="session__site_id"),
+    # visits (issue 9 §4): a visit sits at its session's site.
+    "visits.visit": _Placement(path="session__site__division__path", site="session__site_id"),
 }
 
 

@@ -250,6 +250,25 @@ ERRORS: dict[str, tuple[int, Any]] = {
     "readiness_exception_exists": (409, _("An exception has already been granted for this session.")),
     "readiness_already_complete": (409, _("The checklist is complete: no exception is needed.")),
     "exception_session_not_planned": (409, _("Only a session that has not opened yet can be given an exception.")),
+    # visits (issue 9 §4: check-in, screening, vaccination, observation, release; docs/visits.md)
+    "session_not_found": (404, _("No such session in your area.")),
+    "session_not_open": (409, _("The session is not open.")),
+    "visit_not_found": (404, _("No such visit in your area.")),
+    "visit_exists": (409, _("This person already has ticket {ticket} at this session.")),
+    "visit_not_screened": (409, _("The visit has not passed screening yet.")),
+    "visit_already_vaccinated": (409, _("This visit has already been vaccinated.")),
+    "visit_finished": (409, _("This visit has ended ({status}).")),
+    "visit_wrong_step": (409, _("This step does not follow from where the visit stands ({status}).")),
+    "visit_wrong_site": (409, _("The visit belongs to another site ({site_code}).")),
+    "visit_person_mismatch": (409, _("The dose is for another person than the visit's.")),
+    "observation_not_finished": (409, _("Observation is not over: release from {observation_until}.")),
+    "contraindication_required": (422, _("Choose the contraindication the person is deferred for.")),
+    "invalid_contraindication": (422, _("Unknown contraindication: {contraindication}.")),
+    "invalid_screening_answer": (422, _("Unknown screening question: {question}.")),
+    "deferral_until_past": (422, _("The deferral must end after the day of the visit.")),
+    "invalid_stage": (422, _("Unknown stage: {stage}; use screening, vaccination or observation.")),
+    "invalid_station_count": (422, _("A station count must be a whole number from 0 to {max}.")),
+    "screen_token_invalid": (404, _("This screen link is not valid.")),
 }
 
 # staff (issue 9): a session missing or outside the area. The sessions part owns this code; it is

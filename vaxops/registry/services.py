@@ -160,6 +160,25 @@ def defer_person(
 
     Site staff defer whoever is in front of them; others only residents of their area.
     """
+    with transaction.atomic(durable=True):
+        return defer_in_transaction(
+            person_id=person_id, code=code, since=since, until=until, note=note, acting_user=acting_user,
+            source=source,
+        )
+
+
+def defer_in_transaction(
+    *,
+    person_id: int,
+    code: str,
+    since: Any,
+    until: Any = None,
+    note: str = "",
+    acting_user: Any,
+    source: str,
+) -> Deferral:
+    """``defer_person``'s checks and writes inside the caller's transaction (the visit's
+    screening defers a person and ends the visit in one transaction). Locks the person row."""
     from vaxops.access.scope import get_scoped
 
     require(acting_user, "person.add")
@@ -168,14 +187,13 @@ def defer_person(
     if until is not None and until < since:
         raise VaxopsError("invalid_request", {"field": "until", "reason": "before since"})
     action = "person.vaccinate" if can(acting_user, "person.vaccinate") else "person.add"
-    with transaction.atomic(durable=True):
-        person = get_scoped(
-            Person.objects.select_for_update(), acting_user, action,
-            not_found="person_not_found", detail={"person_id": person_id}, pk=person_id,
-        )
-        deferral = Deferral.objects.create(person=person, code=code, since=since, until=until, note=note)
-        audit(
-            "person.defer", deferral, actor=acting_user, source=source, county_code=person.county_code,
-            after={"person": person.pk, "code": code, "since": str(since), "until": str(until), "note": note},
-        )
+    person = get_scoped(
+        Person.objects.select_for_update(), acting_user, action,
+        not_found="person_not_found", detail={"person_id": person_id}, pk=person_id,
+    )
+    deferral = Deferral.objects.create(person=person, code=code, since=since, until=until, note=note)
+    audit(
+        "person.defer", deferral, actor=acting_user, source=source, county_code=person.county_code,
+        after={"person": person.pk, "code": code, "since": str(since), "until": str(until), "note": note},
+    )
     return deferral

@@ -63,6 +63,11 @@ class DoseIn(Schema):
         None, description="Required (422 retrospective_reason_required) when administered_at lies more than "
         "VAXOPS_RETROSPECTIVE_HOURS before now; only a site manager or county command may record such a dose."
     )
+    visit_id: int | None = Field(
+        None, description="The visit this dose is given in (docs/visits.md): it must be screened, of this "
+        "person and at this site (409 visit_not_screened, visit_person_mismatch, visit_wrong_site); the dose "
+        "is linked to it and its observation starts."
+    )
 
     @field_validator("administered_at", mode="before")
     @classmethod
@@ -167,6 +172,8 @@ def dose_out(d: DoseRecord) -> dict:
 
 @router.post("", response={200: DoseOut, 201: DoseOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut})
 def create_dose(request, payload: DoseIn):
+    if payload.visit_id is not None:
+        return _visit_dose(request, payload)
     dose, created = record_dose(
         client_uuid=payload.client_uuid, person_id=payload.person_id, product_code=payload.product,
         lot_number=payload.lot_number, site_code=payload.site_code,
@@ -175,6 +182,26 @@ def create_dose(request, payload: DoseIn):
         acting_user=request.user, source=Source.API,
     )
     return Status(201 if created else 200, dose_out(dose))
+
+
+def _visit_dose(request, payload: DoseIn):
+    """The dose of a visit: through ``visits.services.vaccinate`` (the same dose path)."""
+    from vaxops.visits.services import scoped_visit, vaccinate
+
+    visit = scoped_visit(payload.visit_id, request.user)
+    if visit.session.site.code != payload.site_code:
+        raise VaxopsError("visit_wrong_site", {"id": visit.pk, "site_code": visit.session.site.code})
+    if visit.person_id != payload.person_id:
+        raise VaxopsError("visit_person_mismatch", {"id": visit.pk})
+    replay = DoseRecord.objects.filter(client_uuid=payload.client_uuid).exists()
+    dose = vaccinate(
+        visit, product_code=payload.product, lot_number=payload.lot_number, acting_user=request.user,
+        at=payload.administered_at, client_uuid=payload.client_uuid, source=Source.API,
+        override_reason=payload.override_reason, dose_number=payload.dose_number,
+        retrospective_reason=payload.retrospective_reason,
+    )
+    dose = DoseRecord.objects.select_related("product", "lot", "site", "vaccinator").get(pk=dose.pk)
+    return Status(200 if replay else 201, dose_out(dose))
 
 
 def _review(request, kind: str, query: ReviewQuery) -> dict:
