@@ -118,6 +118,15 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "visit.manage": SITE_ROLES,
     "board.view": SITE_ROLES | {Role.COUNTY_COMMAND, Role.PREFECTURE_COMMAND, Role.SUPERVISOR},
     "whatif.run": frozenset({Role.SITE_MANAGER, Role.COUNTY_COMMAND}),
+    # safety (AEFI, docs/aefi.md): reported by the site staff, the county command and the
+    # supervisors (CDC); seen by the site manager, the command, the supervisors and admins;
+    # investigated, classified and acted on (clusters: quarantine of their lots) by the supervisors.
+    "aefi.report": SITE_ROLES | {Role.COUNTY_COMMAND, Role.SUPERVISOR},
+    "aefi.view": frozenset(
+        {Role.SITE_MANAGER, Role.COUNTY_COMMAND, Role.PREFECTURE_COMMAND, Role.SUPERVISOR, Role.ADMIN}
+    ),
+    "aefi.classify": frozenset({Role.SUPERVISOR}),
+    "aefi.cluster": frozenset({Role.SUPERVISOR}),
 }
 
 # role of the manager -> roles they may grant (and only within their own area).
@@ -240,6 +249,10 @@ _PLACEMENTS: dict[str, _Placement] = {
     "staff.readinessexception": _Placement(path="session__site__division__path", site="session__site_id"),
     # visits (issue 9 §4): a visit sits at its session's site.
     "visits.visit": _Placement(path="session__site__division__path", site="session__site_id"),
+    # safety: a report sits at the site of its dose (without a dose: the person's home), a
+    # cluster at its site (a lot cluster: where the report that opened it was given).
+    "safety.aefireport": _Placement(path="division__path", site="site_id"),
+    "safety.aeficluster": _Placement(path="division__path", site="site_id"),
 }
 
 

@@ -269,6 +269,31 @@ ERRORS: dict[str, tuple[int, Any]] = {
     "invalid_stage": (422, _("Unknown stage: {stage}; use screening, vaccination or observation.")),
     "invalid_station_count": (422, _("A station count must be a whole number from 0 to {max}.")),
     "screen_token_invalid": (404, _("This screen link is not valid.")),
+    # safety: AEFI reports, their steps and clusters (docs/aefi.md)
+    "aefi_not_found": (404, _("No such AEFI report in your area.")),
+    "aefi_cluster_not_found": (404, _("No such AEFI cluster in your area.")),
+    "aefi_events_required": (422, _("Choose at least one event.")),
+    "aefi_unknown_event": (422, _("Unknown event code: {event}.")),
+    "aefi_unknown_sign": (422, _("Unknown sign of anaphylaxis: {sign}.")),
+    "aefi_unknown_criterion": (422, _("Unknown criterion of seriousness: {criterion}.")),
+    "aefi_unknown_outcome": (422, _("Unknown outcome: {outcome}.")),
+    "aefi_criteria_required": (422, _("A serious case needs at least one criterion (death, life-threatening, "
+                                      "hospitalisation, disability, congenital anomaly).")),
+    "aefi_criteria_not_serious": (422, _("Criteria of seriousness were given for a case marked not serious.")),
+    "aefi_fatal_without_death": (422, _("The outcome is fatal: mark the case serious with the criterion death.")),
+    "aefi_onset_before_dose": (422, _("The onset ({onset_at}) is before the dose was given ({vaccinated_at}).")),
+    "aefi_detected_before_onset": (422, _("The detection ({detected_at}) is before the onset ({onset_at}).")),
+    "aefi_in_future": (422, _("The time in {field} is in the future.")),
+    "aefi_dose_of_another_person": (422, _("This dose record belongs to another person.")),
+    "aefi_wrong_step": (
+        409, _("This step is not possible now: the report is at another step of its investigation (reported, "
+               "triaged, investigated, classified, closed, in that order)."),
+    ),
+    "aefi_unknown_category": (422, _("Unknown category {category} in {field}.")),
+    "aefi_invalid_brighton_level": (422, _("The Brighton level is 1, 2, 3, 4 (not enough evidence) or 5 (not a case).")),
+    "aefi_cluster_acted": (409, _("The lots of this cluster have already been quarantined.")),
+    "aefi_cluster_no_lots": (409, _("This cluster has no lots to quarantine.")),
+    "aefi_text_too_long": (422, _("The text in {field} may be at most {limit} characters long.")),
 }
 
 # staff (issue 9): a session missing or outside the area. The sessions part owns this code; it is
