@@ -127,6 +127,12 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     ),
     "aefi.classify": frozenset({Role.SUPERVISOR}),
     "aefi.cluster": frozenset({Role.SUPERVISOR}),
+    # Standby list for leftover doses (issue 9 §6, part standby; docs/standby.md): the site's staff
+    # at their site and the county command see and run a session's list and its offers; site
+    # staff and grid workers sign people up (a grid worker the residents of their grid).
+    "standby.view": frozenset({Role.SITE_MANAGER, Role.VACCINATOR, Role.COUNTY_COMMAND}),
+    "standby.manage": frozenset({Role.SITE_MANAGER, Role.VACCINATOR, Role.COUNTY_COMMAND}),
+    "standby.sign_up": frozenset({Role.SITE_MANAGER, Role.VACCINATOR, Role.GRID_WORKER}),
 }
 
 # role of the manager -> roles they may grant (and only within their own area).
@@ -253,6 +259,12 @@ _PLACEMENTS: dict[str, _Placement] = {
     # cluster at its site (a lot cluster: where the report that opened it was given).
     "safety.aefireport": _Placement(path="division__path", site="site_id"),
     "safety.aeficluster": _Placement(path="division__path", site="site_id"),
+    # Standby (part standby): an entry or an offer sits at its session's site, and for a division
+    # grant also where the person lives (a grid worker sees the entries of their grid's residents).
+    "standby.standbyentry": _Placement(path="session__site__division__path", site="session__site_id",
+                                       site_path="person__home_division__path"),
+    "standby.offer": _Placement(path="entry__session__site__division__path", site="entry__session__site_id",
+                                site_path="entry__person__home_division__path"),
 }
 
 

@@ -298,6 +298,21 @@ ERRORS: dict[str, tuple[int, Any]] = {
 
 # staff (issue 9): a session missing or outside the area. The sessions part owns this code; it is
 # declared here only if that part has not (so both branches read the same code).
+    # standby list for leftover doses and the outbox (issue 9 §6, part standby)
+    "standby_duplicate": (409, _("This person is already on the standby list of this session.")),
+    "standby_session_closed": (409, _("The session is closed: its standby list takes nobody more.")),
+    "standby_session_not_open": (409, _("Leftover doses are offered only while the session is open.")),
+    "standby_no_product": (409, _("This session has no vaccine whose leftover doses could be offered.")),
+    "standby_phone_required": (422, _("The person has no phone number: give one so they can be called.")),
+    "standby_entry_not_found": (404, _("No such standby entry in your area.")),
+    "standby_full": (409, _("Every leftover dose on offer has already been taken.")),
+    "offer_not_found": (404, _("No such standby offer in your area.")),
+    "offer_expired": (409, _("The offer expired at {expires_at}.")),
+    "offer_not_open": (409, _("The offer has already been answered ({status}).")),
+    "message_invalid": (422, _("The message cannot be made: {field} is missing or too long.")),
+}
+
+# Shared with the sessions part; registered here only if that part has not (merges by union).
 ERRORS.setdefault("session_not_found", (404, _("No such session in your area.")))
 
 
