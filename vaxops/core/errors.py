@@ -294,10 +294,6 @@ ERRORS: dict[str, tuple[int, Any]] = {
     "aefi_cluster_acted": (409, _("The lots of this cluster have already been quarantined.")),
     "aefi_cluster_no_lots": (409, _("This cluster has no lots to quarantine.")),
     "aefi_text_too_long": (422, _("The text in {field} may be at most {limit} characters long.")),
-}
-
-# staff (issue 9): a session missing or outside the area. The sessions part owns this code; it is
-# declared here only if that part has not (so both branches read the same code).
     # standby list for leftover doses and the outbox (issue 9 §6, part standby)
     "standby_duplicate": (409, _("This person is already on the standby list of this session.")),
     "standby_session_closed": (409, _("The session is closed: its standby list takes nobody more.")),
@@ -312,7 +308,8 @@ ERRORS: dict[str, tuple[int, Any]] = {
     "message_invalid": (422, _("The message cannot be made: {field} is missing or too long.")),
 }
 
-# Shared with the sessions part; registered here only if that part has not (merges by union).
+# staff (issue 9): a session missing or outside the area. The sessions part owns this code; it is
+# declared here only if that part has not (so both branches read the same code).
 ERRORS.setdefault("session_not_found", (404, _("No such session in your area.")))
 
 
