@@ -56,7 +56,9 @@ from django.db import connection, models, transaction
 from django.utils import timezone
 
 from vaxops.access.models import ApiToken, Role, RoleAssignment
+from vaxops.campaign.demo_aefi import report_demo_aefi
 from vaxops.campaign.demo_jingxi import DemoJingxi, JingxiReport
+from vaxops.campaign.demo_sites import REGISTER_ENTERED_AT, REPORT_DAY, DemoSites, SitesReport
 from vaxops.campaign.demo_supply import DemoSupply, SupplyReport
 from vaxops.campaign.models import DoseCounter, ResidenceCounter
 from vaxops.campaign.services import TZ
@@ -381,11 +383,14 @@ class DemoReport:
     phases: dict[str, float] = field(default_factory=dict)
     supply: SupplyReport = field(default_factory=SupplyReport)
     jingxi: JingxiReport = field(default_factory=JingxiReport)
+    site_days: SitesReport = field(default_factory=SitesReport)
+    aefi: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         figures = dict(self.__dict__.items())
         figures["supply"] = dict(self.supply.__dict__.items())
         figures["jingxi"] = dict(self.jingxi.__dict__.items())
+        figures["site_days"] = dict(self.site_days.__dict__.items())
         return figures
 
 
@@ -476,6 +481,8 @@ class DemoBuilder:
         self.report.supply = self.supply.report
         self.jingxi = DemoJingxi(self)
         self.report.jingxi = self.jingxi.report
+        self.site_days = DemoSites(self)
+        self.report.site_days = self.site_days.report
         missing = {"BIBP", "WIBP", "CORONAVAC", "AD5", "ZF2001"} - set(self.products)
         if missing:
             raise RuntimeError(f"products missing from the catalogue: {', '.join(sorted(missing))}")
@@ -1027,11 +1034,17 @@ class _CountyWriter:
         for dose in doses:
             days.setdefault(dose[0].date(), []).append(dose)
         clerk = get_user_model().objects.get(pk=b.recorders[plan.fact.code])
+        ops = b.site_days
         for day in sorted(days):
             supply.before(day)
-            items = []
+            if day == REPORT_DAY:
+                per_site: dict[str, int] = defaultdict(int)
+                for dose in days[day]:
+                    per_site[dose[3].code] += 1
+                ops.open_report_day(plan, per_site)
+            live, later = [], []
             for at, person, product, site, number, _completes, is_overdue, _band, _group in days[day]:
-                items.append(DoseItem(
+                (live if ops.is_live(site.code, day) else later).append(DoseItem(
                     client_uuid=uuid.UUID(int=rng.getrandbits(128), version=4), product_code=product,
                     lot_number=supply.lot_for(site.code, product), site_code=site.code, administered_at=at,
                     person_id=pks[person], dose_number=number,
@@ -1039,14 +1052,21 @@ class _CountyWriter:
                 report.first_dose_people += number == 1
                 report.second_dose_people += number == 2
                 report.overdue_doses += bool(is_overdue)
-            outcomes = record_doses(items, acting_user=clerk, source="cli", now=items[-1].administered_at)
-            refused = [o for o in outcomes if o.status != "created"]
-            if refused:
-                first = refused[0]
-                raise RuntimeError(f"the dose service refused {len(refused)} doses, e.g. {items[first.index]}: "
-                                   f"{first.code} {first.error and first.error.detail}")
-            report.doses += len(outcomes)
-            self.batches += 1
+            # Sessions' doses are sent at the day's last one; the other registers the next morning.
+            next_morning = dt.datetime.combine(day + dt.timedelta(days=1), REGISTER_ENTERED_AT, tzinfo=TZ)
+            for items, now in ((live, live[-1].administered_at if live else None), (later, next_morning)):
+                if not items:
+                    continue
+                outcomes = record_doses(items, acting_user=clerk, source="cli", now=now)
+                refused = [o for o in outcomes if o.status != "created"]
+                if refused:
+                    first = refused[0]
+                    raise RuntimeError(f"the dose service refused {len(refused)} doses, e.g. {items[first.index]}: "
+                                       f"{first.code} {first.error and first.error.detail}")
+                report.doses += len(outcomes)
+                self.batches += 1
+            if day == REPORT_DAY:
+                ops.close_report_day(plan)
             supply.after(day)
 
 
@@ -1073,6 +1093,8 @@ def build_demo(*, scale: float = DEFAULT_SCALE, seed: int = DEFAULT_SEED, progre
             builder.jingxi.build_sites()
             builder.supply.build_stores()
             builder.jingxi.build_stores()
+            builder.site_days.build_accounts([(p.fact.code, p.division_id) for p in builder.counties]
+                                             + [(builder.jingxi.county_code, builder.jingxi.county_id)])
             builder.build_lots()
             builder.w.reset_sequences()
         # The logins go through the user service (its own durable transactions).
@@ -1081,9 +1103,16 @@ def build_demo(*, scale: float = DEFAULT_SCALE, seed: int = DEFAULT_SEED, progre
         builder.supply.open()
         builder.clock.done("stores", f"{builder.supply.report.stores} stores, the prefecture's first "
                                      f"{builder.supply.report.receipts} consignments")
+        # Staff, rosters and the gymnasiums' mass days opened through the gate, before their doses.
+        builder.site_days.prepare()
+        r = builder.site_days.report
+        builder.clock.done("staff", f"{r.units} units, {r.staff:,} staff ({r.gym_roster} on the gymnasiums' teams, "
+                                    f"{r.gym_medical} medical), {r.deployments} deployments; {r.opened} mass-day "
+                                    "sessions opened")
         # People and doses through their services, batch by batch (each its own transaction).
         admin = get_user_model().objects.get(username="admin")
         builder.plan_and_write(admin)
+        builder.site_days.close_mass_days()
         builder.supply.close()
         s = builder.supply.report
         builder.clock.done("supply", f"today's lots to the desk, lot {s.quarantined_lot} quarantined; "
@@ -1092,6 +1121,14 @@ def build_demo(*, scale: float = DEFAULT_SCALE, seed: int = DEFAULT_SEED, progre
                                      f"{s.rounds_seconds:.1f}s of the write, cpu {s.rounds_cpu_seconds:.1f}s")
         # Jingxi: the Renzhuang day's residents and vaccine, its sessions and visits.
         builder.jingxi.write(admin)
+        # Today's week at Kangding's sites (the planner), today's sessions opened (one refused).
+        builder.site_days.plan_today()
+        builder.report.aefi = report_demo_aefi(builder)
+        r = builder.site_days.report
+        builder.clock.done("sessions", f"{r.sessions:,} sessions ({r.opened:,} opened through the gate, {r.closed:,} "
+                                       f"closed with their figures, one opening refused); today: "
+                                       f"{r.today_sessions} sessions at Kangding's sites; "
+                                       f"{builder.report.aefi['reports']} AEFI reports")
     set_demo_passwords((passwords or hash_demo_passwords)())
     builder.clock.done("users", f"{len(DEMO_USERS)} demo logins")
     report = builder.report
@@ -1191,7 +1228,7 @@ def demo_state(scale: float, seed: int) -> str:
     same = (
         math.isclose(float(figures.get("scale", -1)), scale)
         and figures.get("seed") == seed
-        and DoseRecord.objects.count() == first + second
+        and DoseRecord.objects.count() == first + second + int((figures.get("jingxi") or {}).get("doses", 0))
     )
     return "same" if same else "other"
 

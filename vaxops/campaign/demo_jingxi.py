@@ -92,6 +92,22 @@ RENZHUANG_SCENARIO = Path(settings.BASE_DIR) / "scenarios" / "sim_renzhuang_2021
 RENZHUANG_REPLICATION = 9  # the first replication whose 10:00 figure is the report's 210
 RENZHUANG_PRODUCT = "CORONAVAC"
 RENZHUANG_SPARE = 0.05  # doses delivered beyond the day's people
+RENZHUANG_PLANNED = 800  # the doses the day was planned for (the crowd came anyway)
+RENZHUANG_SEATS = 80  # the scenario's observation seats
+SERIOUS_AFTER = 9 * 60 + 40  # the serious AEFI's person was vaccinated from 09:40 on
+DEPLOYMENT = (dt.date(2021, 5, 8), dt.date(2021, 5, 21))
+# Units (code, name, English, kind, hospital level (an assumption), division).
+MCH_UNIT = "451000-MCH"
+RENZHUANG_UNIT = "451081011-THCU"
+UNITS = (
+    (MCH_UNIT, "百色市妇幼保健院", "Baise Maternal and Child Health Hospital", "maternal_child_hospital", 2, "451000"),
+    ("451081-HOSP", "靖西市人民医院", "Jingxi People's Hospital", "hospital", 2, "451081"),
+    (RENZHUANG_UNIT, "壬庄乡卫生院", "Renzhuang township health centre", "health_centre", None, "451081011"),
+)
+MCH_STAFF = 37
+MCH_TEAM = {"doctor": 8, "nurse": 14, "vaccinator": 8, "observer": 5, "driver": 2}  # 37
+MCH_ON_DAY = {"doctor": 2, "nurse": 4, "vaccinator": 2, "observer": 2, "driver": 1}  # at Renzhuang that day
+RENZHUANG_TEAM = {"vaccinator": 2, "registrar": 4, "nurse": 2, "volunteer": 4}
 # Zhuang and Han surnames common in Jingxi (names are synthetic).
 SURNAMES = ("黄", "农", "梁", "赵", "李", "陆", "许", "凌", "韦", "覃", "滕", "马", "何", "张", "吕", "林",
             "周", "罗", "岑", "黎")
@@ -196,6 +212,7 @@ class DemoJingxi:
                             "is_urban", "is_synthetic", "pop_0_2", "pop_3_11", "pop_12_17", "pop_18_59",
                             "pop_60_plus"], rows)
         self.division_ids = {r[1]: r[0] for r in rows}
+        self.county_code, self.county_id = JINGXI[0], self.division_ids[JINGXI[0]]
         self.report.divisions = len(rows)
 
     def build_sites(self) -> None:
@@ -226,7 +243,9 @@ class DemoJingxi:
         users = [User(username=f"{code.lower()}-v{n:02d}", password=unusable)
                  for code in self.sites for n in range(1, STAFF_PER_SITE.get(code, STAFF_DEFAULT) + 1)]
         users += [User(username=f"{BAISE[0]}-supply", password=unusable),
-                  User(username=f"{JINGXI[0]}-supply", password=unusable)]
+                  User(username=f"{JINGXI[0]}-supply", password=unusable),
+                  User(username=f"{BAISE[0]}-command", password=unusable),
+                  User(username=f"{BAISE[0]}-cdc", password=unusable)]
         User.objects.bulk_create(users, batch_size=500)
         by_name = dict(User.objects.filter(username__in=[u.username for u in users]).values_list("username", "pk"))
         assignments = []
@@ -237,6 +256,12 @@ class DemoJingxi:
         self.officer_ids = {BAISE[0]: by_name[f"{BAISE[0]}-supply"], JINGXI[0]: by_name[f"{JINGXI[0]}-supply"]}
         for code, pk in self.officer_ids.items():
             assignments.append(RoleAssignment(user_id=pk, role=Role.SUPPLY_OFFICER, division_id=self.division_ids[code]))
+        # Baise's command (it sends the support team) and its CDC supervisor (AEFI classification).
+        self.command_id, self.supervisor_id = by_name[f"{BAISE[0]}-command"], by_name[f"{BAISE[0]}-cdc"]
+        assignments.append(RoleAssignment(user_id=self.command_id, role=Role.PREFECTURE_COMMAND,
+                                          division_id=self.division_ids[BAISE[0]]))
+        assignments.append(RoleAssignment(user_id=self.supervisor_id, role=Role.SUPERVISOR,
+                                          division_id=self.division_ids[BAISE[0]]))
         RoleAssignment.objects.bulk_create(assignments, batch_size=500)
         self.report.staff_users = len(users)
 
@@ -272,14 +297,111 @@ class DemoJingxi:
     # ---- the Renzhuang day
 
     def write(self, registrar: Any) -> None:
-        """Residents and vaccine of the Renzhuang day, then the day itself (sessions and visits)."""
+        """Residents and vaccine of the Renzhuang day, the support team, then the day itself: its
+        session opened through the gate, every dose through the dose path, the visits replayed,
+        the session closed with its figures."""
         people = renzhuang_day()
         self.people = people
         self.person_ids = self.register_residents(registrar, people)
         self.lot = self.supply_renzhuang(len(people))
+        self.staff_and_deployment()
+        self.replay_day()
         self.report.released_by_10 = sum(p.released <= _at(600) for p in people)
-        self.b.clock.done("jingxi", f"Jingxi: {self.report.divisions} divisions, {self.report.sites} sites; the "
-                                    f"Renzhuang day's {len(people):,} residents and their vaccine (lot {self.lot})")
+        self.b.clock.done("jingxi", f"Jingxi: {self.report.divisions} divisions, {self.report.sites} sites, "
+                                    f"{MCH_STAFF} staff deployed from the Baise MCH hospital; the Renzhuang day: "
+                                    f"{self.report.visits:,} visits, {self.report.doses:,} doses (lot {self.lot}), "
+                                    f"{self.report.released_by_10} released by 10:00")
+
+    def staff_and_deployment(self) -> None:
+        """The Baise maternal and child health hospital's 37 staff deployed to Jingxi, and the
+        health centre's own team (``staff.services``)."""
+        from vaxops.staff.services import add_qualification, create_staff_many, create_unit, deploy
+
+        User = get_user_model()
+        admin = User.objects.get(username="admin")
+        for code, zh, en, kind, level, division in UNITS:
+            create_unit(code=code, name_zh=zh, name_en=en, kind=kind, hospital_level=level, division_code=division,
+                        acting_user=admin, source="cli")
+        rng = random.Random(f"{self.b.seed}-jingxi-staff")
+        rows = [{"name": _zhuang_name(rng, rng.choice("MF")), "role": role, "unit_code": unit}
+                for unit, team in ((MCH_UNIT, MCH_TEAM), (RENZHUANG_UNIT, RENZHUANG_TEAM))
+                for role, n in team.items() for _ in range(n)]
+        staff = create_staff_many(rows, acting_user=admin, source="cli")
+        self.mch = [m.pk for m in staff if m.unit.code == MCH_UNIT]
+        own = [m for m in staff if m.unit.code == RENZHUANG_UNIT]
+        for m in staff:
+            if m.role == "vaccinator":
+                add_qualification(m.pk, kind="vaccination_training", product_code=RENZHUANG_PRODUCT,
+                                  valid_until=dt.date(2021, 12, 31), acting_user=admin, source="cli")
+        command = User.objects.get(pk=self.command_id)
+        deploy(self.mch, to_division=JINGXI[0], starts_on=DEPLOYMENT[0], ends_on=DEPLOYMENT[1],
+               reason="百色市妇幼保健院派出37名医务人员支援靖西市新冠病毒疫苗接种（示例）", acting_user=command,
+               source="cli")
+        # The day's roster: the centre's team and part of the support team.
+        by_role: dict[str, list[int]] = {}
+        for m in staff:
+            if m.unit.code == MCH_UNIT:
+                by_role.setdefault(m.role, []).append(m.pk)
+        self.roster = [m.pk for m in own] + [pk for role, n in MCH_ON_DAY.items() for pk in by_role.get(role, [])[:n]]
+
+    def replay_day(self) -> None:
+        from vaxops.vaccination.batch import DoseItem, record_doses
+        from vaxops.visits.services import replay_visits, set_stations
+
+        ops = self.b.site_days
+        clerk = ops.clerk(JINGXI[0])
+        session = ops._create(clerk, [dict(site=RENZHUANG_SITE, date=RENZHUANG_DAY, kind="fixed",
+                                           opens_at=dt.time(8, 0), closes_at=dt.time(17, 0),
+                                           planned_doses=RENZHUANG_PLANNED, products=[RENZHUANG_PRODUCT])])[0]
+        ops._roster(session, self.roster, clerk)
+        ops._ready([session], clerk, seats=RENZHUANG_SEATS)
+        set_stations(session, {"screening": 4, "vaccination": 4, "observation": RENZHUANG_SEATS}, acting_user=clerk,
+                     at=_at(7 * 60 + 30), source="cli")
+        ops._open([session], clerk, RENZHUANG_DAY, at=_at(7 * 60 + 40))
+        self.session = session
+        # The doses through the dose path, one batch per station (its vaccinator), each sent
+        # at its last dose (live: the session is open).
+        rng = random.Random(f"{self.b.seed}-renzhuang-doses")
+        keys = [uuid.UUID(int=rng.getrandbits(128), version=4) for _ in self.people]
+        order = sorted(range(len(self.people)), key=lambda i: (self.people[i].vaccinated, i))
+        vaccinators = get_user_model().objects.in_bulk(self.staff[RENZHUANG_SITE])
+        dose_of: dict[int, int] = {}
+        for station, user_id in enumerate(self.staff[RENZHUANG_SITE]):
+            mine = order[station::len(self.staff[RENZHUANG_SITE])]
+            items = [DoseItem(client_uuid=keys[i], product_code=RENZHUANG_PRODUCT, lot_number=self.lot,
+                              site_code=RENZHUANG_SITE, administered_at=self.people[i].vaccinated,
+                              person_id=self.person_ids[i], dose_number=1) for i in mine]
+            outcomes = record_doses(items, acting_user=vaccinators[user_id], source="cli",
+                                    now=items[-1].administered_at)
+            refused = [o for o in outcomes if o.status != "created"]
+            if refused:
+                raise RuntimeError(f"the dose service refused {len(refused)} Renzhuang doses: {refused[0].code} "
+                                   f"{refused[0].error and refused[0].error.detail}")
+            for i, o in zip(mine, outcomes, strict=True):
+                dose_of[i] = o.record.pk
+        self.dose_of = dose_of
+        self.report.doses = len(dose_of)
+        observation = dt.timedelta(minutes=30)
+        rows = []
+        for i, p in enumerate(self.people):
+            row = {"session_id": session.pk, "person_id": self.person_ids[i], "client_uuid": self._uuid(),
+                   "checked_in_at": p.arrived, "screened_at": p.screened, "outcome": "pass", "dose_id": dose_of[i]}
+            if i == self.hospital_visit:
+                row["left_at"] = p.vaccinated + dt.timedelta(minutes=25)  # to the county hospital by ambulance
+            else:
+                row["released_at"] = max(p.released, p.vaccinated + observation)
+            rows.append(row)
+        self.report.visits = replay_visits(rows, acting_user=clerk, source="cli")
+        ops.close(session, clerk, at=max(p.released for p in self.people) + dt.timedelta(minutes=15))
+
+    @property
+    def hospital_visit(self) -> int:
+        """The person of the serious AEFI (anaphylaxis in observation after 09:40): taken to hospital."""
+        cached = self.__dict__.get("_hospital_visit")
+        if cached is None:
+            cached = self.__dict__["_hospital_visit"] = next(
+                i for i, p in enumerate(self.people) if p.vaccinated >= _at(SERIOUS_AFTER))
+        return cached
 
     # ---- the Renzhuang day: people and vaccine
 
