@@ -24,6 +24,27 @@ BODY_CODES = ("malformed_json", "json_too_deep", "body_too_large", "unsupported_
 
 # operationId -> (description, error codes its service may raise beyond the shared ones)
 OPERATIONS: dict[str, tuple[str, tuple[str, ...]]] = {
+    # sessions (docs/sessions.md)
+    "vaxops_sites_api_sessions_create_session": (
+        "Plan a session of a site: its day, kind, hours, planned doses, the organisation a "
+        "point-to-point session serves and an outreach session's stops (village, arrival time). "
+        "Sessions of one site may not overlap.",
+        ("site_not_found", "invalid_date", "invalid_session_kind", "session_hours_invalid", "session_overlap",
+         "division_not_found", "stop_outside_hours", "product_not_found"),
+    ),
+    "vaxops_sites_api_sessions_list_sessions": (
+        "The sessions of your area, by site and day.", ("site_not_found", "invalid_date"),
+    ),
+    "vaxops_sites_api_sessions_get_session": ("One session with its stops and figures.", ("session_not_found",)),
+    "vaxops_sites_api_sessions_open_session": (
+        "Open a planned session: only when its readiness checklist is complete (or the county "
+        "command granted an exception).",
+        ("session_not_found", "session_already_open", "session_closed", "readiness_incomplete"),
+    ),
+    "vaxops_sites_api_sessions_close_session": (
+        "Close an open session: the day's open vials are written off and the final figures written.",
+        ("session_not_found", "session_not_yet_open", "session_closed"),
+    ),
     "vaxops_registry_api_create_person": (
         "Register a resident. Birth date and sex come from the ID number, which is never returned "
         "unmasked. The home division must be a township, village, community or grid (site staff "
@@ -51,7 +72,7 @@ OPERATIONS: dict[str, tuple[str, tuple[str, ...]]] = {
          "override_reason_required", "override_not_permitted", "override_not_allowed",
          "dose_already_recorded", "idempotency_conflict", "administered_in_future", "person_inactive",
          "invalid_datetime", "retrospective_not_allowed", "retrospective_reason_required",
-         "dose_number_mismatch"),
+         "dose_number_mismatch", "session_not_open"),
     ),
     "vaxops_vaccination_api_void": (
         "Void a dose record with a written reason (records are never deleted). Site managers void "

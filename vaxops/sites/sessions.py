@@ -28,6 +28,7 @@ from vaxops.campaign.services import TZ
 from vaxops.catalog.models import Product
 from vaxops.core.audit import audit
 from vaxops.core.errors import VaxopsError
+from vaxops.core.models import Source
 from vaxops.regions.models import Division
 from vaxops.sites import figures as figures_registry
 from vaxops.sites.models import (
@@ -41,7 +42,7 @@ from vaxops.sites.models import (
     Site,
 )
 
-SOURCE = "service"
+SOURCE = Source.CLI
 _DAY_START, _DAY_END = dt.time(0, 0), dt.time(23, 59, 59)
 
 
@@ -404,9 +405,7 @@ def _refusal(session: Session, missing: list[str]) -> VaxopsError:
 def _audit_refusal(sessions: list[Session], error: VaxopsError, user: Any, source: str) -> None:
     """A refused opening is recorded (the county sees who tried to open an unready session);
     nothing else is written."""
-    if transaction.get_connection().in_atomic_block:
-        return
-    with transaction.atomic(durable=True):
+    with transaction.atomic():
         for session in sessions:
             audit("session.open_refused", session, actor=user, source=source, county_code=session.site.county_code,
                   after={"code": error.code, "missing": error.detail.get("missing", [])})
