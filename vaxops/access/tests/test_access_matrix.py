@@ -24,6 +24,9 @@ SITE_ROLES = {"site_manager", "vaccinator"}
 PERSON_VIEW = set(ROLES) - {"supply_officer"}
 PERSON_ADD = {"vaccinator", "site_manager", "grid_worker", "county_command", "admin"}
 DOSE_VOID = {"site_manager", "county_command", "admin"}
+AEFI_REPORT = {"site_manager", "vaccinator", "county_command", "supervisor"}
+AEFI_VIEW = {"site_manager", "county_command", "prefecture_command", "supervisor", "admin"}
+AEFI_CLASSIFY = {"supervisor"}
 
 
 def expected(role: str, endpoint: str, area: str) -> int:
@@ -55,11 +58,23 @@ def expected(role: str, endpoint: str, area: str) -> int:
         return 200 if area == "in" or role == "admin" else 404
     if endpoint == "lots":
         return 200
+    if endpoint == "aefi_report":
+        if role not in AEFI_REPORT:
+            return 403
+        return 201 if area == "in" else 404
+    if endpoint == "aefi_view":
+        if role not in AEFI_VIEW:
+            return 403
+        return 200 if area == "in" or everywhere else 404
+    if endpoint == "aefi_triage":
+        if role not in AEFI_CLASSIFY:
+            return 403
+        return 200 if area == "in" else 404
     raise AssertionError(endpoint)
 
 
 ENDPOINTS = ["person", "eligibility", "people_add", "dose_add", "dose_add_traveller", "dose_void", "sites", "stats",
-             "lots"]
+             "lots", "aefi_report", "aefi_view", "aefi_triage"]
 
 
 def call(client, endpoint, area, role, objs):
@@ -86,6 +101,16 @@ def call(client, endpoint, area, role, objs):
         return client.get("/stats/summary", division=SCOPE_DIVISION[role] if area == "in" else "513201")
     if endpoint == "lots":
         return client.get("/lots", product="BIBP")
+    if endpoint == "aefi_report":
+        dose = objs["dose_in" if area == "in" else "dose_out"]
+        return client.post("/aefi", {
+            "client_uuid": str(__import__("uuid").uuid4()), "person_id": dose.person_id, "dose_id": dose.pk,
+            "onset_at": "2021-05-01T10:00:00+08:00", "detected_at": "2021-05-01T10:05:00+08:00",
+            "events": ["syncope"], "serious": False, "serious_criteria": []})
+    if endpoint == "aefi_view":
+        return client.get(f"/aefi/{objs['aefi_in' if area == 'in' else 'aefi_out'].pk}")
+    if endpoint == "aefi_triage":
+        return client.post(f"/aefi/{objs['aefi_in' if area == 'in' else 'aefi_out'].pk}/triage")
     raise AssertionError(endpoint)
 
 
@@ -109,7 +134,15 @@ def objs(world):
     dose_out, _ = record_dose(client_uuid="00000000-0000-4000-8000-000000000002", person_id=person_out.pk,
                               product_code="BIBP", lot_number="B2021001", site_code="AB-FIX",
                               administered_at=dose_in.administered_at, acting_user=ab_vacc, source="api")
-    return {"person_in": person_in, "person_out": person_out, "dose_in": dose_in, "dose_out": dose_out,
+    from vaxops.safety.services import report_aefi
+
+    def aefi(dose, user):
+        onset = dose.administered_at + __import__("datetime").timedelta(hours=1)
+        return report_aefi(client_uuid=__import__("uuid").uuid4(), person=dose.person, dose=dose, onset_at=onset,
+                           detected_at=onset, events=["fever_38_6"], serious=False, acting_user=user)
+
+    return {"aefi_in": aefi(dose_in, world.users["vaccinator"]), "aefi_out": aefi(dose_out, ab_vacc),
+            "person_in": person_in, "person_out": person_out, "dose_in": dose_in, "dose_out": dose_out,
             "new_number": make_id_number("513301", __import__("datetime").date(1970, 3, 3), 777)}
 
 
@@ -128,7 +161,7 @@ def test_role_endpoint_area(api, world, objs, role, endpoint, area):
     assert r.status_code == expected(role, endpoint, area), (r.status_code, r.content[:300])
     if r.status_code in (403, 404):
         assert r.json()["code"] in {"permission_denied", "person_not_found", "site_not_found",
-                                    "division_not_found", "dose_not_found"}
+                                    "division_not_found", "dose_not_found", "aefi_not_found"}
     if endpoint == "dose_void" and r.status_code != 200:
         assert DoseRecord.objects.filter(status="voided").count() == 0
 
