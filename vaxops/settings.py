@@ -221,3 +221,9 @@ FORMAT_MODULE_PATH = ["vaxops.formats"]
 # written and their progress committed in chunks of this many rows.
 VAXOPS_IMPORT_MAX_BYTES = _env_int("VAXOPS_IMPORT_MAX_BYTES", 20 * 1024 * 1024)
 VAXOPS_IMPORT_CHUNK_ROWS = _env_int("VAXOPS_IMPORT_CHUNK_ROWS", 500)
+
+# Standby list for leftover doses (docs/standby.md): offers per leftover dose (2–3) and how long
+# an offer stays open; the outbox's sender (a dotted path to a class with ``send(message)``).
+VAXOPS_STANDBY_OFFER_FACTOR = float(os.environ.get("VAXOPS_STANDBY_OFFER_FACTOR", "2"))
+VAXOPS_STANDBY_OFFER_MINUTES = _env_int("VAXOPS_STANDBY_OFFER_MINUTES", 15)
+VAXOPS_MESSAGE_SENDER = os.environ.get("VAXOPS_MESSAGE_SENDER", "vaxops.outbox.senders.LogSender")
