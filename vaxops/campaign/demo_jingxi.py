@@ -122,6 +122,7 @@ class JingxiReport:
     stores: int = 0
     staff_users: int = 0
     residents: int = 0
+    receipts: int = 0
     transfers: int = 0
     visits: int = 0
     doses: int = 0
@@ -462,6 +463,7 @@ class DemoJingxi:
             arrival_temperature_c=4.6, occurred_at=dt.datetime.combine(day - dt.timedelta(days=5), dt.time(10, 0), tzinfo=TZ),
             document_number=f"RCV-{BAISE[0]}-{lot}", acting_user=baise, source="cli",
         )
+        self.report.receipts += 1
         legs = ((baise, BAISE_STORE[0], JINGXI_STORE[0], 3, 9, "百色市疾控冷链运输车（示例）"),
                 (jingxi, JINGXI_STORE[0], RENZHUANG_SITE, 1, 8, "靖西市疾控冷链配送员（示例）"))
         for sender, src, dst, days_before, hour, driver in legs:

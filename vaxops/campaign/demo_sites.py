@@ -360,10 +360,9 @@ class DemoSites:
         gym_today = [pk for role, n in GYM_TODAY.items() for pk in by_role.get(role, [])[:n]]
         trained = {self.site_staff[s.site.code][1] for s in todays if s.site.code != gym}
         trained |= set(by_role.get("vaccinator", [])[:GYM_TODAY["vaccinator"]])
-        for pk in sorted(trained):
-            for product in MASS_PRODUCTS:
-                add_qualification(pk, kind="vaccination_training", product_code=product, valid_until=valid,
-                                  acting_user=admin, source="cli")
+        for pk in sorted(trained):  # today's sessions list no product: one training is enough
+            add_qualification(pk, kind="vaccination_training", product_code="BIBP", valid_until=valid,
+                              acting_user=admin, source="cli")
         refused = next(s for s in todays if s.site.kind == SiteKind.TOWNSHIP_HEALTH_CENTRE)
         short = next(s for s in todays if s.site.kind == SiteKind.TOWNSHIP_HEALTH_CENTRE and s.pk != refused.pk)
         for s in todays:
