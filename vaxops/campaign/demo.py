@@ -25,8 +25,10 @@ Decisions (the figures a reader may want to check are constants below):
   build. Then everything that is a fact of the campaign goes through the one write path of
   its kind: residents through ``registry.batch.register_people`` (one batch per county, as
   the demo's admin), doses through ``vaccination.batch.record_doses`` (one batch per county
-  and day, entered by the county's records clerk, sent at the time of the day's last dose so
-  none is a retrospective entry). The services create the sessions, keep the dose counters
+  and day, entered by the county's records clerk: the next morning, within the retrospective
+  window, for a day without sessions (a past day's doses are not live work and need no open
+  session); at the day's last dose, into the open sessions, for the gymnasiums' mass days and
+  the report day: ``demo_sites``). The services keep the dose counters
   and write the audit events; a dose or resident they refuse stops the build. The reference
   data (divisions, sites, lots, staff accounts) is inserted directly, as a data load would,
   and one audit event ("demo.build") records the build.
@@ -952,9 +954,11 @@ class _CountyWriter:
     ``vaccination.batch.record_doses``, in time order, one batch per day.
 
     A day's batch is entered by the county's records clerk (a vaccinator over the county: the
-    acting user, so the dose's recorder) and sent at the time of the day's last dose (``now``):
-    each dose is recorded within hours of being given, so the replayed history has no
-    retrospective entries. (Batches per site staff member and day would be at least one per
+    acting user, so the dose's recorder). The doses of the site-days with a session (the
+    gymnasiums' mass days, every site on the report day: ``demo_sites``) are sent at the day's
+    last one, live, into their open sessions; the day's other registers the next morning at
+    ``REGISTER_ENTERED_AT``: within 24 hours of being given, so the replayed history has no
+    retrospective entries, and a past day's doses need no open session (docs/sessions.md). (Batches per site staff member and day would be at least one per
     site-day, 18,881 at full scale, and the per-batch work of the service would then cost
     more than the doses.)
 

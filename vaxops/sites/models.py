@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from django.utils.translation import get_language
+from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 
@@ -48,9 +48,9 @@ class SessionKind(models.TextChoices):
 
 
 class SessionStatus(models.TextChoices):
-    PLANNED = "planned", _("planned")
-    OPEN = "open", _("open")
-    CLOSED = "closed", _("closed")
+    PLANNED = "planned", pgettext_lazy("session status", "planned")
+    OPEN = "open", pgettext_lazy("session status", "open")
+    CLOSED = "closed", pgettext_lazy("session status", "closed")
 
 
 class Session(models.Model):
@@ -171,3 +171,6 @@ class CircuitStop(models.Model):
     class Meta:
         ordering = ["circuit", "position"]
         constraints = [models.UniqueConstraint(fields=["circuit", "position"], name="circuit_stop_unique_position")]
+
+    def __str__(self) -> str:
+        return f"{self.circuit_id}#{self.position} {self.division_id}"

@@ -7,12 +7,12 @@ import hashlib
 import json
 import time
 import uuid
-from dataclasses import dataclass
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.db.models import Model
 from django.db.models.signals import post_delete, post_save
 from django.utils import timezone

@@ -176,3 +176,45 @@ def test_anonymous_gets_401_everywhere(api, world, objs, endpoint):
 def test_out_of_area_person_is_not_found_by_exact_number_either(api, world, objs, role):
     r = api(world.tokens[role]).get("/people", id_number=objs["person_out"].id_number)
     assert r.status_code == 200 and r.json()["count"] == 0
+
+
+# --- sessions (issue 9, sessions): view, plan, open, close -------------------------------------
+
+SESSION_VIEW = set(ROLES) - {"grid_worker"}
+SESSION_PLAN = {"county_command", "site_manager", "admin"}
+SESSION_OPEN = {"site_manager", "county_command"}  # also session.close
+
+
+def expected_session(role: str, endpoint: str, area: str) -> int:
+    allowed = {"session_view": SESSION_VIEW, "session_plan": SESSION_PLAN}.get(endpoint, SESSION_OPEN)
+    if role not in allowed:
+        return 403
+    ok = {"session_view": 200, "session_plan": 201}.get(endpoint, 200)
+    return ok if area == "in" or role == "admin" else 404
+
+
+@pytest.mark.parametrize("area", ["in", "out"])
+@pytest.mark.parametrize("endpoint", ["session_view", "session_plan", "session_open", "session_close"])
+@pytest.mark.parametrize("role", ROLES)
+def test_sessions_role_endpoint_area(api, world, role, endpoint, area):
+    import datetime as dt
+
+    from vaxops.sites.models import Session
+
+    site = world.sites["KD-MASS" if area == "in" else "AB-FIX"]
+    status = "open" if endpoint == "session_close" else "planned"
+    session = Session.objects.create(site=site, date=dt.date(2021, 5, 12), status=status, opens_at=dt.time(8),
+                                     closes_at=dt.time(12))
+    client = api(world.tokens[role])
+    if endpoint == "session_view":
+        r = client.get(f"/sessions/{session.pk}")
+    elif endpoint == "session_plan":
+        r = client.post("/sessions", {"site": site.code, "date": "2021-05-13", "kind": "fixed", "opens_at": "08:00",
+                                      "closes_at": "12:00", "planned_doses": 10})
+    else:
+        r = client.post(f"/sessions/{session.pk}/{'open' if endpoint == 'session_open' else 'close'}")
+    assert r.status_code == expected_session(role, endpoint, area), (r.status_code, r.content[:300])
+    if r.status_code in (403, 404):
+        assert r.json()["code"] in {"permission_denied", "session_not_found", "site_not_found"}
+        session.refresh_from_db()
+        assert session.status == status

@@ -98,8 +98,8 @@ def test_a_circuit_needs_villages_of_its_county_and_a_cycle(world, team):
     site, villages = team
 
     def make(**kw):
-        args = dict(site=site, starts_on=MONDAY, cycle_days=3, opens_at=T(8), closes_at=T(16), villages=villages,
-                    acting_user=world.users["county_command"])
+        args = {"site": site, "starts_on": MONDAY, "cycle_days": 3, "opens_at": T(8), "closes_at": T(16), "villages": villages,
+                    "acting_user": world.users["county_command"]}
         args.update(kw)
         with pytest.raises(VaxopsError) as exc:
             sessions.create_circuit(**args)

@@ -163,10 +163,10 @@ def test_the_desk_shows_the_refusal(client, world, person, closed_today, setting
 
 
 def test_an_import_of_todays_late_entries_needs_no_session(world, closed_today, settings):
+    from conftest import make_person
     from vaxops.interop.runner import run_job
     from vaxops.interop.services import create_job
     from vaxops.interop.tests.helpers import DOSE_HEADER, csv_bytes, dose_row
-    from conftest import make_person
 
     settings.VAXOPS_RETROSPECTIVE_HOURS = 0.25
     make_person(world, seq=1)
@@ -183,12 +183,12 @@ def test_an_import_of_todays_late_entries_needs_no_session(world, closed_today, 
 def test_an_import_goes_through_the_same_rule(world, closed_today, settings, monkeypatch):
     """A site manager's import of a dose of today (within the window: live work) is refused like
     any other way in."""
+    from conftest import make_person
     from vaxops.access import scope
     from vaxops.interop.models import ImportRow
     from vaxops.interop.runner import run_job
     from vaxops.interop.services import create_job
     from vaxops.interop.tests.helpers import DOSE_HEADER, csv_bytes, dose_row
-    from conftest import make_person
 
     monkeypatch.setitem(scope.PERMISSIONS, "import.run", scope.PERMISSIONS["import.run"] | {"site_manager"})
     make_person(world, seq=1)

@@ -21,9 +21,10 @@ from vaxops.vaccination.batch import DoseItem, record_doses
 
 DAY = dt.date(2021, 5, 12)
 T = dt.time
+EIGHT, NOON = T(8), T(12)
 
 
-def plan(world, *, site="KD-MASS", day=DAY, opens=T(8), closes=T(12), user="county_command", **kw):
+def plan(world, *, site="KD-MASS", day=DAY, opens=EIGHT, closes=NOON, user="county_command", **kw):
     return sessions.create_session(site=site, date=day, kind=kw.pop("kind", "fixed"), opens_at=opens, closes_at=closes,
                                    acting_user=world.users[user], **kw)
 
@@ -157,8 +158,8 @@ def test_sessions_of_one_team_may_not_overlap(world):
     # In one bulk call too, all or nothing.
     before = Session.objects.count()
     assert code_of(lambda: sessions.create_sessions(
-        [dict(site="KD-THC", date=DAY + dt.timedelta(days=1), kind="fixed", opens_at=T(8), closes_at=T(12)),
-         dict(site="KD-THC", date=DAY + dt.timedelta(days=1), kind="fixed", opens_at=T(10), closes_at=T(14))],
+        [{"site": "KD-THC", "date": DAY + dt.timedelta(days=1), "kind": "fixed", "opens_at": T(8), "closes_at": T(12)},
+         {"site": "KD-THC", "date": DAY + dt.timedelta(days=1), "kind": "fixed", "opens_at": T(10), "closes_at": T(14)}],
         acting_user=world.users["county_command"])) == "session_overlap"
     assert Session.objects.count() == before
 
