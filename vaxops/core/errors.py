@@ -308,10 +308,6 @@ ERRORS: dict[str, tuple[int, Any]] = {
     "message_invalid": (422, _("The message cannot be made: {field} is missing or too long.")),
 }
 
-# staff (issue 9): a session missing or outside the area. The sessions part owns this code; it is
-# declared here only if that part has not (so both branches read the same code).
-ERRORS.setdefault("session_not_found", (404, _("No such session in your area.")))
-
 
 class VaxopsError(Exception):
     """A rejection with a stable ``code``; the status and message come from ``ERRORS``."""

@@ -1,5 +1,15 @@
-from django.urls import path  # noqa: F401
+"""Staff pages (namespace "staff", prefix /staff/)."""
+
+from django.urls import path
+
+from vaxops.staff import views
 
 app_name = "staff"
 
-urlpatterns: list = []
+urlpatterns: list = [
+    path("", views.staff_list, name="staff"),
+    path("sessions/<int:session_id>/readiness/", views.readiness_page, name="readiness"),
+    path("sessions/<int:session_id>/roster/", views.roster_page, name="roster"),
+    path("deployments/", views.deployments_page, name="deployments"),
+    path("county/", views.county_page, name="county"),
+]

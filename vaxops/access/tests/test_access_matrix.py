@@ -178,6 +178,94 @@ def test_out_of_area_person_is_not_found_by_exact_number_either(api, world, objs
     assert r.status_code == 200 and r.json()["count"] == 0
 
 
+# --- staff (issue 9): staff, rosters, the readiness checklist, exceptions, deployments ------------
+
+STAFF_VIEW = {"site_manager", "county_command", "prefecture_command", "supervisor", "admin"}
+STAFF_MANAGE = {"county_command", "site_manager", "admin"}
+ROSTER_MANAGE = {"site_manager", "county_command"}
+READINESS_RECORD = {"site_manager"}
+READINESS_EXCEPTION = {"county_command"}
+DEPLOYMENT_MANAGE = {"county_command", "prefecture_command"}
+STAFF_ENDPOINTS = ["staff_list", "staff_add", "roster_put", "readiness_put", "readiness_get", "exception_post",
+                   "deployment_post", "deployment_list"]
+
+
+def staff_expected(role: str, endpoint: str, area: str) -> int:
+    allowed = {"staff_list": STAFF_VIEW, "staff_add": STAFF_MANAGE, "roster_put": ROSTER_MANAGE,
+               "readiness_put": READINESS_RECORD, "readiness_get": STAFF_VIEW,
+               "exception_post": READINESS_EXCEPTION, "deployment_post": DEPLOYMENT_MANAGE,
+               "deployment_list": STAFF_VIEW}[endpoint]
+    if role not in allowed:
+        return 403
+    if endpoint in {"staff_list", "deployment_list"}:
+        return 200
+    ok = {"staff_add": 201, "exception_post": 201, "deployment_post": 201}.get(endpoint, 200)
+    if area == "in" or role == "admin":
+        return ok
+    return 422 if endpoint == "deployment_post" else 404  # out-of-area staff are unknown staff
+
+
+@pytest.fixture
+def staff_objs(world):
+    import datetime as dt
+
+    from vaxops.sites.models import Session
+    from vaxops.staff.services import create_staff, create_unit
+
+    admin = world.users["admin"]
+    for code, div in (("KD-HOSP", "513301"), ("AB-HOSP", "513201")):
+        create_unit(code=code, name_zh=code, kind="hospital", hospital_level=2, division_code=div, acting_user=admin)
+    kd = create_staff(name="康定医生", role="doctor", unit_code="KD-HOSP", acting_user=admin)
+    ab = create_staff(name="马尔康医生", role="doctor", unit_code="AB-HOSP", acting_user=admin)
+    sessions = {area: Session.objects.create(site=world.sites[code], date=dt.date(2021, 5, 11))
+                for area, code in (("in", "KD-MASS"), ("out", "AB-FIX"))}
+    return {"staff": {"in": kd, "out": ab}, "unit": {"in": "KD-HOSP", "out": "AB-HOSP"}, "session": sessions}
+
+
+def staff_call(client, endpoint, area, objs):
+    import json
+
+    session = objs["session"][area]
+    staff = objs["staff"][area]
+
+    def put(path, body):
+        return client.client.put("/api/v1" + path, data=json.dumps(body), content_type="application/json",
+                                 **client._headers())
+
+    if endpoint == "staff_list":
+        return client.get("/staff")
+    if endpoint == "staff_add":
+        return client.post("/staff", {"name": "新人", "role": "nurse", "unit": objs["unit"][area]})
+    if endpoint == "roster_put":
+        return put(f"/sessions/{session.pk}/roster", {"staff": [staff.pk]})
+    if endpoint == "readiness_put":
+        return put(f"/sessions/{session.pk}/readiness", {"items": {"cold_chain_reading": 5}})
+    if endpoint == "readiness_get":
+        return client.get(f"/sessions/{session.pk}/readiness")
+    if endpoint == "exception_post":
+        return client.post(f"/sessions/{session.pk}/readiness/exception", {"reason": "救护车在途"})
+    if endpoint == "deployment_post":
+        return client.post("/deployments", {"staff": [staff.pk], "to_division": "513322", "starts_on": "2021-05-10",
+                                            "ends_on": "2021-05-12", "reason": "支援"})
+    if endpoint == "deployment_list":
+        return client.get("/deployments")
+    raise AssertionError(endpoint)
+
+
+@pytest.mark.parametrize("area", ["in", "out"])
+@pytest.mark.parametrize("endpoint", STAFF_ENDPOINTS)
+@pytest.mark.parametrize("role", ROLES)
+def test_staff_role_endpoint_area(api, world, staff_objs, role, endpoint, area):
+    r = staff_call(api(world.tokens[role]), endpoint, area, staff_objs)
+    assert r.status_code == staff_expected(role, endpoint, area), (r.status_code, r.content[:300])
+    if r.status_code in (403, 404, 422):
+        assert r.json()["code"] in {"permission_denied", "session_not_found", "unit_not_found", "unknown_staff"}
+
+
+@pytest.mark.parametrize("endpoint", STAFF_ENDPOINTS)
+def test_staff_endpoints_anonymous_get_401(api, world, staff_objs, endpoint):
+    r = staff_call(api(None), endpoint, "in", staff_objs)
+    assert r.status_code == 401 and r.json()["code"] == "not_authenticated"
 # --- sessions (issue 9, sessions): view, plan, open, close -------------------------------------
 
 SESSION_VIEW = set(ROLES) - {"grid_worker"}
