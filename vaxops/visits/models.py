@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class VisitStatus(models.TextChoices):
@@ -16,7 +17,7 @@ class VisitStatus(models.TextChoices):
     WAITING = "waiting", _("waiting")
     SCREENED = "screened", _("screened, waiting for vaccination")
     IN_OBSERVATION = "in_observation", _("in observation")
-    RELEASED = "released", _("released")
+    RELEASED = "released", pgettext_lazy("visit", "released")
     DEFERRED = "deferred", _("deferred")
     LEFT = "left", _("left without vaccination")
 

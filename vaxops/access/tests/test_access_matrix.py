@@ -306,3 +306,67 @@ def test_sessions_role_endpoint_area(api, world, role, endpoint, area):
         assert r.json()["code"] in {"permission_denied", "session_not_found", "site_not_found"}
         session.refresh_from_db()
         assert session.status == status
+# --- visits (issue 9 §4): the visit steps, the board and the what-if ---------------------------
+
+VISIT_MANAGE = {"site_manager", "vaccinator"}
+BOARD_VIEW = {"site_manager", "vaccinator", "county_command", "prefecture_command", "supervisor"}
+WHATIF_RUN = {"site_manager", "county_command"}
+VISIT_ENDPOINTS = {"check_in": (VISIT_MANAGE, 201), "screening": (VISIT_MANAGE, 200), "board": (BOARD_VIEW, 200),
+                   "what_if": (WHATIF_RUN, 200)}
+
+
+@pytest.fixture
+def visit_objs(world, objs):
+    import datetime as dt
+    import uuid
+
+    from django.contrib.auth import get_user_model
+
+    from vaxops.sites.models import Session
+    from vaxops.visits.services import check_in
+
+    out = {}
+    for area, code, user in (("in", "KD-MASS", world.users["vaccinator"]),
+                             ("out", "AB-FIX", get_user_model().objects.get(username="ab_vaccinator"))):
+        session = Session.objects.create(site=world.sites[code], date=dt.date(2021, 5, 11), status="open",
+                                         opens_at=dt.time(8), closes_at=dt.time(17))
+        person = objs["person_in" if area == "in" else "person_out"]
+        visit = check_in(session, person, client_uuid=uuid.uuid4(), acting_user=user,
+                         at=dt.datetime(2021, 5, 11, 9, tzinfo=dt.timezone(dt.timedelta(hours=8))))
+        out[area] = {"session": session, "visit": visit,
+                     "new_person": make_person(world, seq=300 if area == "in" else 301,
+                                               division="513301001" if area == "in" else None,
+                                               county="513301" if area == "in" else "513201")}
+    return out
+
+
+def call_visit(client, endpoint, objs):
+    import uuid
+
+    session = objs["session"]
+    if endpoint == "check_in":
+        return client.post(f"/sessions/{session.pk}/visits",
+                           {"client_uuid": str(uuid.uuid4()), "person_id": objs["new_person"].pk})
+    if endpoint == "screening":
+        return client.post(f"/visits/{objs['visit'].pk}/screening", {"outcome": "pass"})
+    if endpoint == "board":
+        return client.get(f"/sessions/{session.pk}/board")
+    return client.post(f"/sessions/{session.pk}/what-if", {"at": "2021-05-11T09:30:00+08:00"})
+
+
+@pytest.mark.parametrize("area", ["in", "out"])
+@pytest.mark.parametrize("endpoint", sorted(VISIT_ENDPOINTS))
+@pytest.mark.parametrize("role", ROLES)
+def test_visit_endpoints_by_role_and_area(api, world, visit_objs, role, endpoint, area):
+    roles, ok = VISIT_ENDPOINTS[endpoint]
+    r = call_visit(api(world.tokens[role]), endpoint, visit_objs[area])
+    want = 403 if role not in roles else (ok if area == "in" else 404)
+    assert r.status_code == want, (r.status_code, r.content[:300])
+    if want == 404:
+        assert r.json()["code"] in {"session_not_found", "visit_not_found"}
+
+
+@pytest.mark.parametrize("endpoint", sorted(VISIT_ENDPOINTS))
+def test_anonymous_gets_401_on_visit_endpoints(api, world, visit_objs, endpoint):
+    r = call_visit(api(None), endpoint, visit_objs["in"])
+    assert r.status_code == 401 and r.json()["code"] == "not_authenticated"
