@@ -77,3 +77,10 @@ def aefi_stats(division: Any, *, user: Any, now: dt.datetime | None = None) -> d
         "overdue": totals["overdue"], "doses": doses, "per_100000": per_100000(totals["reported"], doses),
         "serious_per_100000": per_100000(totals["serious"], doses), "by_product": by_product, "by_lot": by_lot,
     }
+
+
+def session_figures(session: Any) -> dict[str, Any]:
+    """The AEFI counts of one session (for its closing figures): reports after its doses."""
+    reports = AefiReport.objects.filter(dose__session=session)
+    counts = reports.aggregate(n=Count("pk"), s=Count("pk", filter=Q(serious=True)))
+    return {"aefi_reported": counts["n"], "aefi_serious": counts["s"]}

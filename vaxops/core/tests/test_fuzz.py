@@ -78,6 +78,14 @@ def hints(world: Any) -> dict[str, st.SearchStrategy]:
         "excursion_id": st.sampled_from(world.excursion_ids), "decision": st.sampled_from(["release", "discard", "x"]),
         "note": st.sampled_from(["VVM stage 1", ""]),
         **ALLOCATION_HINTS, "allocation_id": st.sampled_from(world.allocation_ids),
+        # safety
+        "report_id": st.sampled_from(world.report_ids), "cluster_id": st.sampled_from(world.cluster_ids),
+        "events": st.lists(st.sampled_from(["fever_38_6", "syncope", "nope", ""]), max_size=3),
+        "serious_criteria": st.lists(st.sampled_from(["death", "hospitalisation", "nope"]), max_size=2),
+        "signs": st.lists(st.sampled_from(["stridor", "nausea", "nope"]), max_size=3),
+        "onset_at": times, "detected_at": times, "who_category": st.sampled_from(["A1", "D", "Z"]),
+        "cn_category": st.sampled_from(["general_reaction", "一般反应", "nope"]),
+        "brighton_level": st.integers(-1, 7), "outcome": st.sampled_from(["recovered", "fatal", "nope"]),
     }
 
 
@@ -128,6 +136,13 @@ def accepted(world: Any) -> dict[str, st.SearchStrategy]:
         "celsius": st.just(5.0), "from": st.just("2021-05-10"), "to": st.just("2021-05-11"),
         "excursion_id": st.just(world.excursion_ids[0]), "decision": st.just("release"), "note": st.just("VVM stage 1"),
         "allocation_id": st.sampled_from(world.allocation_ids[:2]),
+        # safety: a fever an hour after the fuzz world's dose (person 12's, 2021-05-01 09:00 UTC)
+        "report_id": st.sampled_from(world.report_ids[:3]), "cluster_id": st.just(world.cluster_ids[0]),
+        "events": st.just(["fever_38_6"]), "serious": st.just(False), "serious_criteria": st.just([]),
+        "signs": st.just([]), "outcome": st.none(), "description": st.none(),
+        "onset_at": st.just("2021-05-01T10:00:00Z"), "detected_at": st.just("2021-05-01T10:30:00Z"),
+        "who_category": st.just("A1"), "cn_category": st.just("general_reaction"), "brighton_level": st.none(),
+        "findings": st.just("settled"),
         # A device's batch: one to three submissions with accepted values (POST /doses/batch).
         "items": st.lists(st.fixed_dictionaries({
             "client_uuid": st.uuids().map(str), "person_id": st.sampled_from([p.pk for p in world.people.values()]),
@@ -279,6 +294,29 @@ def fuzz_world(world):
     proposals = [propose_allocation(from_store_code="KD-CDC", supply={"BIBP": 5}, acting_user=world.users["admin"],
                                     source="cli").pk for _ in range(2)]
     world.allocation_ids = [*proposals, proposals[-1] + 1000]
+    # safety: reports at each step to move on, and a cluster whose lot (CORONAVAC) no accepted
+    # value uses, so its one-click quarantine stops nothing the other operations need.
+    from vaxops.safety import services as aefi
+
+    def report(d, **kw):
+        onset = d.administered_at + dt.timedelta(hours=1)
+        return aefi.report_aefi(client_uuid=uuid.uuid4(), person=d.person, dose=d, onset_at=onset, detected_at=onset,
+                                acting_user=world.users["vaccinator"], **{"events": ["fever_38_6"], "serious": False,
+                                                                          **kw})
+
+    sup = world.users["supervisor"]
+    reported, triaged, investigated = report(dose), report(dose), report(dose)
+    aefi.triage(triaged, acting_user=sup)
+    aefi.investigate(aefi.triage(investigated, acting_user=sup), acting_user=sup)
+    world.report_ids = [reported.pk, triaged.pk, investigated.pk, investigated.pk + 1000]
+    cluster = None
+    for seq in (15, 16):
+        d, _ = record_dose(client_uuid=uuid.uuid4(), person_id=make_person(world, seq=seq, county="513301").pk,
+                           product_code="CORONAVAC", lot_number="C2021001", site_code="KD-MASS",
+                           administered_at=dt.datetime(2021, 5, 2, 9, tzinfo=dt.UTC),
+                           acting_user=world.users["vaccinator"], source="api")
+        cluster = report(d, events=["syncope"], serious=True, serious_criteria=["hospitalisation"]).cluster_id
+    world.cluster_ids = [cluster, cluster + 1000]
     return world
 
 

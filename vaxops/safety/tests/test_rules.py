@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from vaxops.safety import catalogue, rules
@@ -14,6 +14,8 @@ T0 = dt.datetime(2021, 5, 10, 2, tzinfo=dt.UTC)
 WINDOW = dt.timedelta(hours=72)
 SIGNS = sorted(catalogue.brighton_signs())
 GROUPS = sorted({e["group"] for e in catalogue.events().values()} - {"other"})
+# Pure functions, but the machine is shared: no deadline, no complaint about slow generation.
+relaxed = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def systems(signs, *, major):
@@ -34,11 +36,13 @@ def brute_level(signs) -> int | None:
     return None
 
 
+@relaxed
 @given(st.lists(st.sampled_from(SIGNS), max_size=8))
 def test_brighton_level_follows_the_definition(signs):
     assert rules.brighton_level(signs) == brute_level(signs)
 
 
+@relaxed
 @given(st.lists(st.sampled_from(SIGNS), max_size=8), st.sampled_from(SIGNS))
 def test_one_more_sign_never_lowers_the_certainty(signs, extra):
     before, after = rules.brighton_level(signs), rules.brighton_level([*signs, extra])
@@ -46,6 +50,7 @@ def test_one_more_sign_never_lowers_the_certainty(signs, extra):
         assert after is not None and after <= before
 
 
+@relaxed
 @given(st.lists(st.sampled_from(SIGNS), max_size=8))
 def test_a_level_needs_two_organ_systems(signs):
     if rules.brighton_level(signs) is not None:
@@ -62,6 +67,7 @@ def test_brighton_examples():
     assert rules.brighton_level(["generalised_urticaria", "angioedema"]) is None  # one system only
 
 
+@relaxed
 @given(st.booleans(), st.lists(st.sampled_from(sorted(catalogue.serious_criteria())), max_size=3), st.booleans())
 def test_the_clock_is_two_hours_exactly_for_serious_deaths_and_clusters(serious, criteria, cluster):
     due = rules.report_due_by(T0, serious=serious, serious_criteria=criteria, in_cluster=cluster)
@@ -82,12 +88,14 @@ def case(i, *, groups, hours=0.0, serious=True, site=1, lot=1):
                       groups=frozenset(groups))
 
 
+@relaxed
 @given(st.sampled_from(GROUPS), st.floats(min_value=-72, max_value=72))
 def test_two_serious_similar_cases_at_one_site_within_the_window_are_a_cluster(group, hours):
     found = rules.site_cluster(case(2, groups={group}, hours=hours), [case(1, groups={group})], window=WINDOW)
     assert found is not None and found[0] == group
 
 
+@relaxed
 @given(st.sampled_from(GROUPS), st.floats(min_value=72.0001, max_value=2000), st.booleans())
 def test_outside_the_window_there_is_no_cluster(group, hours, later):
     new = case(2, groups={group}, hours=hours if later else -hours)
@@ -99,6 +107,7 @@ def test_the_windows_edge_is_inside():
     assert rules.site_cluster(new, [case(1, groups={"anaphylaxis"})], window=WINDOW) is not None
 
 
+@relaxed
 @given(st.sampled_from(GROUPS), st.sampled_from(GROUPS))
 def test_dissimilar_events_or_another_site_or_a_non_serious_case_are_no_cluster(a, b):
     old = case(1, groups={a})
@@ -114,6 +123,7 @@ def test_other_events_are_similar_to_nothing():
     assert rules.groups_of(["syncope"]) == rules.groups_of(["hysteria"])
 
 
+@relaxed
 @given(st.integers(0, 50), st.integers(0, 10**6), st.integers(0, 50), st.integers(0, 10**6), st.integers(1, 20))
 def test_the_lot_rule_rises_with_more_reports_and_never_below_its_minimum(wr, wd, br, bd, more):
     rise = rules.lot_rise(window_reports=wr, window_doses=wd, baseline_reports=br, baseline_doses=bd)
