@@ -138,7 +138,7 @@ def standby_of(session: Session, user: Any, now: dt.datetime | None = None) -> d
     entries = list(restrict(StandbyEntry.objects.filter(session=session), user, "standby.view")
                    .select_related("person").order_by("priority_rank", "signed_up_at", "pk"))
     offers = list(restrict(Offer.objects.filter(entry__session=session), user, "standby.view")
-                  .select_related("entry__person", "message").order_by("-made_at", "-pk"))
+                  .select_related("entry__person", "message").order_by("-made_at", "pk"))
     round_ = StandbyRound.objects.filter(session=session).first()
     names = _group_names()
     return {"session_id": session.pk, "session_status": session.status,

@@ -384,7 +384,8 @@ def _check_offer(acting_user: Any, offer: Offer) -> None:
 def confirm_offer(offer: Offer | int, *, acting_user: Any, at: dt.datetime | None = None,
                   source: str = "api") -> Offer:
     """The person accepts the offer (by phone at the desk, or a reply): one of the round's doses
-    is theirs. First come, first served, never past the round's count (409 ``standby_full``); an
+    is theirs. First come, first served, never past the round's count nor past the doses still in
+    the open vials less those kept for confirmed people (409 ``standby_full``); an
     offer past its time is 409 ``offer_expired``, one already declined or expired 409
     ``offer_not_open``; confirming a confirmed offer again answers it unchanged. When the last
     dose is taken, the messages of the other open offers not yet sent are suppressed.
@@ -402,6 +403,10 @@ def confirm_offer(offer: Offer | int, *, acting_user: Any, at: dt.datetime | Non
         session = o.entry.session
         if session.status != SessionStatus.OPEN:
             raise VaxopsError("standby_session_not_open", {"session_id": session.pk, "status": session.status})
+        # Doses may have gone to walk-ins since the round was made: never confirm a dose that is
+        # no longer in the vials (the round's lock keeps this read steady between confirmations).
+        if leftover_doses(session, at) - awaiting_doses(session) < 1:
+            raise VaxopsError("standby_full", {"offer_id": o.pk, "session_id": session.pk})
         # The one guard against over-confirmation: a conditional increment of the round's row.
         taken = StandbyRound.objects.filter(session_id=session.pk, confirmed__lt=F("doses")).update(
             confirmed=F("confirmed") + 1)

@@ -249,6 +249,62 @@ def staff_call(client, endpoint, area, objs):
                                             "ends_on": "2021-05-12", "reason": "支援"})
     if endpoint == "deployment_list":
         return client.get("/deployments")
+# --- standby list for leftover doses (issue 9 §6, part standby) --------------------------------
+STANDBY_VIEW = {"site_manager", "vaccinator", "county_command"}
+STANDBY_MANAGE = {"site_manager", "vaccinator", "county_command"}
+STANDBY_SIGN_UP = {"site_manager", "vaccinator", "grid_worker"}
+STANDBY_ENDPOINTS = ["standby_list", "standby_offers", "standby_sign_up", "standby_confirm"]
+
+
+def standby_expected(role: str, endpoint: str, area: str) -> int:
+    allowed = {"standby_list": STANDBY_VIEW, "standby_offers": STANDBY_MANAGE, "standby_sign_up": STANDBY_SIGN_UP,
+               "standby_confirm": STANDBY_MANAGE}[endpoint]
+    if role not in allowed:
+        return 403
+    if area == "out":
+        return 404
+    return 201 if endpoint == "standby_sign_up" else 200
+
+
+@pytest.fixture
+def standby_objs(world):
+    """An open session today at KD-MASS (in the area) and at AB-FIX (outside), each with one
+    open offer, a round of 5 doses and a resident to sign up."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from vaxops.campaign.services import TZ
+    from vaxops.catalog.models import Product
+    from vaxops.sites.models import Session
+    from vaxops.standby.models import Offer, StandbyEntry, StandbyRound
+
+    now = timezone.now()
+    objs = {}
+    for area, site, county, division, seq in (("in", "KD-MASS", "513301", "513301001", 301),
+                                             ("out", "AB-FIX", "513201", "513201001", 303)):
+        session = Session.objects.create(site=world.sites[site], date=now.astimezone(TZ).date(), status="open")
+        session.products.set([Product.objects.get(code="BIBP")])
+        waiting = make_person(world, county=county, division=division, seq=seq, phone="13900000001", name="候补")
+        caller = make_person(world, county=county, division=division, seq=seq + 10, phone="13900000002", name="来电")
+        entry = StandbyEntry.objects.create(session=session, person=caller, phone="13900000002", priority_rank=1000,
+                                            signed_up_at=now, status="offered", county_code=county)
+        StandbyRound.objects.create(session=session, doses=5)
+        offer = Offer.objects.create(entry=entry, made_at=now, expires_at=now + dt.timedelta(minutes=15))
+        objs[area] = {"session": session, "person": waiting, "offer": offer}
+    return objs
+
+
+def standby_call(client, endpoint, objs):
+    session, person, offer = objs["session"], objs["person"], objs["offer"]
+    if endpoint == "standby_list":
+        return client.get(f"/sessions/{session.pk}/standby")
+    if endpoint == "standby_offers":
+        return client.post(f"/sessions/{session.pk}/standby/offers")
+    if endpoint == "standby_sign_up":
+        return client.post(f"/sessions/{session.pk}/standby", {"person_id": person.pk})
+    if endpoint == "standby_confirm":
+        return client.post(f"/standby/offers/{offer.pk}/confirm")
     raise AssertionError(endpoint)
 
 
@@ -369,4 +425,23 @@ def test_visit_endpoints_by_role_and_area(api, world, visit_objs, role, endpoint
 @pytest.mark.parametrize("endpoint", sorted(VISIT_ENDPOINTS))
 def test_anonymous_gets_401_on_visit_endpoints(api, world, visit_objs, endpoint):
     r = call_visit(api(None), endpoint, visit_objs["in"])
+    assert r.status_code == 401 and r.json()["code"] == "not_authenticated"
+
+
+@pytest.mark.parametrize("area", ["in", "out"])
+@pytest.mark.parametrize("endpoint", STANDBY_ENDPOINTS)
+@pytest.mark.parametrize("role", ROLES)
+def test_standby_role_endpoint_area(api, world, standby_objs, role, endpoint, area):
+    from vaxops.standby.models import Offer, StandbyEntry
+
+    r = standby_call(api(world.tokens[role]), endpoint, standby_objs[area])
+    assert r.status_code == standby_expected(role, endpoint, area), (r.status_code, r.content[:300])
+    if r.status_code in (403, 404):
+        assert r.json()["code"] in {"permission_denied", "session_not_found", "person_not_found", "offer_not_found"}
+        assert StandbyEntry.objects.count() == 2 and Offer.objects.filter(status="confirmed").count() == 0
+
+
+@pytest.mark.parametrize("endpoint", STANDBY_ENDPOINTS)
+def test_standby_anonymous_gets_401(api, world, standby_objs, endpoint):
+    r = standby_call(api(None), endpoint, standby_objs["in"])
     assert r.status_code == 401 and r.json()["code"] == "not_authenticated"

@@ -86,6 +86,7 @@ def hints(world: Any) -> dict[str, st.SearchStrategy]:
         "onset_at": times, "detected_at": times, "who_category": st.sampled_from(["A1", "D", "Z"]),
         "cn_category": st.sampled_from(["general_reaction", "一般反应", "nope"]),
         "brighton_level": st.integers(-1, 7), "outcome": st.sampled_from(["recovered", "fatal", "nope"]),
+        **standby_values(world, good=False),
     }
 
 
@@ -119,6 +120,17 @@ ALLOCATION_HINTS = {
 }
 
 
+def standby_values(world: Any, *, good: bool) -> dict[str, st.SearchStrategy]:
+    """The standby part's ids (a session with its list, an open offer): accepted, or any."""
+    ids = getattr(world, "standby_ids", None)
+    if ids is None:
+        return {}
+    if good:
+        # A fresh open offer for each operation: one that confirms leaves the next its own to decline.
+        return {"offer_id": st.just(ids["new_offer"]()), "session_id": st.just(ids["sessions"][0])}
+    return {"offer_id": st.sampled_from(ids["offers"]), "session_id": st.sampled_from(ids["sessions"])}
+
+
 def accepted(world: Any) -> dict[str, st.SearchStrategy]:
     """Values the services accept, for the half of the examples meant to succeed."""
     fresh = st.integers(100, 999).map(lambda s: make_id_number("513301", dt.date(1985, 3, 4), s))
@@ -143,6 +155,7 @@ def accepted(world: Any) -> dict[str, st.SearchStrategy]:
         "onset_at": st.just("2021-05-01T10:00:00Z"), "detected_at": st.just("2021-05-01T10:30:00Z"),
         "who_category": st.just("A1"), "cn_category": st.just("general_reaction"), "brighton_level": st.none(),
         "findings": st.just("settled"),
+        **standby_values(world, good=True),
         # A device's batch: one to three submissions with accepted values (POST /doses/batch).
         "items": st.lists(st.fixed_dictionaries({
             "client_uuid": st.uuids().map(str), "person_id": st.sampled_from([p.pk for p in world.people.values()]),
@@ -317,7 +330,42 @@ def fuzz_world(world):
                            acting_user=world.users["vaccinator"], source="api")
         cluster = report(d, events=["syncope"], serious=True, serious_criteria=["hospitalisation"]).cluster_id
     world.cluster_ids = [cluster, cluster + 1000]
+    standby_world(world)
     return world
+
+
+def standby_world(world: Any) -> None:
+    """Today's open session at KD-MASS with a standby entry holding an open offer (part standby)."""
+    from django.utils import timezone
+
+    from vaxops.campaign.services import TZ
+    from vaxops.catalog.models import Product
+    from vaxops.sites.models import Session
+    from vaxops.standby.models import Offer, StandbyEntry, StandbyRound
+
+    now = timezone.now()
+    session = Session.objects.create(site=world.sites["KD-MASS"], date=now.astimezone(TZ).date(), status="open")
+    session.products.set([Product.objects.get(code="BIBP")])
+    # The offer in a second session of the site, so that a round of offers made on the first
+    # (no leftover doses: none on offer) leaves its count alone.
+    other = Session.objects.create(site=world.sites["KD-MASS"], date=session.date, kind="outreach", status="open")
+    StandbyRound.objects.create(session=other, doses=1000)
+    from vaxops.supply.models import OpenVial
+
+    OpenVial.objects.create(store=world.stores["KD-MASS"], lot=world.lots["bibp"], opened_at=now,
+                            expires_at=now + dt.timedelta(days=1), doses_left=1000)
+    made = []
+
+    def new_offer() -> int:
+        person = make_person(world, seq=700 + len(made), name="候补", phone="13900000880")
+        entry = StandbyEntry.objects.create(session=other, person=person, phone=person.phone, priority_rank=1000,
+                                            signed_up_at=now, status="offered", county_code="513301")
+        made.append(Offer.objects.create(entry=entry, made_at=now, expires_at=now + dt.timedelta(days=1)).pk)
+        return made[-1]
+
+    first = new_offer()
+    world.standby_ids = {"sessions": [session.pk, session.pk + 1000], "offers": [first, first + 1000],
+                         "new_offer": new_offer}
 
 
 def test_no_request_crashes_and_no_refusal_writes(client, fuzz_world):

@@ -284,3 +284,17 @@ def test_an_offer_of_another_site_is_not_found(world, session):
     with pytest.raises(VaxopsError) as exc:
         services.decline_offer(offer, acting_user=world.users["grid_worker"], at=at(16, 31))
     assert exc.value.code == "permission_denied"
+
+
+def test_doses_given_to_walk_ins_meanwhile_are_not_confirmed_again(world, session):
+    ps = people(world, 4)
+    for i, p in enumerate(ps):
+        sign(world, session, p, at(8, i))
+    open_vial_with(world, 2)
+    offers = services.make_offers(session, acting_user=None, at=at(16, 30)).offers
+    services.confirm_offer(offers[0], acting_user=None, at=at(16, 31))
+    give(world, people(world, 1, start=980)[0], at(16, 32))  # a walk-in takes the other dose
+    with pytest.raises(VaxopsError) as exc:
+        services.confirm_offer(offers[1], acting_user=None, at=at(16, 33))
+    assert exc.value.code == "standby_full"
+    assert StandbyRound.objects.get(session=session).confirmed == 1
