@@ -351,9 +351,9 @@ class DemoJingxi:
 
         ops = self.b.site_days
         clerk = ops.clerk(JINGXI[0])
-        session = ops._create(clerk, [dict(site=RENZHUANG_SITE, date=RENZHUANG_DAY, kind="fixed",
-                                           opens_at=dt.time(8, 0), closes_at=dt.time(17, 0),
-                                           planned_doses=RENZHUANG_PLANNED, products=[RENZHUANG_PRODUCT])])[0]
+        session = ops._create(clerk, [{"site": RENZHUANG_SITE, "date": RENZHUANG_DAY, "kind": "fixed",
+                                           "opens_at": dt.time(8, 0), "closes_at": dt.time(17, 0),
+                                           "planned_doses": RENZHUANG_PLANNED, "products": [RENZHUANG_PRODUCT]}])[0]
         ops._roster(session, self.roster, clerk)
         ops._ready([session], clerk, seats=RENZHUANG_SEATS)
         set_stations(session, {"screening": 4, "vaccination": 4, "observation": RENZHUANG_SEATS}, acting_user=clerk,

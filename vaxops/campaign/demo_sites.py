@@ -142,7 +142,14 @@ class DemoSites:
 
     def prepare(self) -> None:
         """Units, staff and trainings; the gymnasiums' mass-day sessions opened with their teams."""
-        from vaxops.campaign.demo import COUNTIES, MASS_DAY_WEIGHTS, MASS_DAYS, MASS_DOSES, apportion, synthetic_name
+        from vaxops.campaign.demo import (
+            COUNTIES,
+            MASS_DAY_WEIGHTS,
+            MASS_DAYS,
+            MASS_DOSES,
+            apportion,
+            synthetic_name,
+        )
         from vaxops.staff.services import add_qualification, create_staff_many, create_unit, deploy
 
         User = get_user_model()
@@ -195,12 +202,8 @@ class DemoSites:
         self.site_staff = {code: (d["doctor"], d["vaccinator"]) for code, d in by_site.items()}
         roles = {m.pk: m.role for m in staff}
         units_of = {m.pk: m.unit.code for m in staff}
-        # Trainings: every site's vaccinator for the campaign's vaccines (one training, the
-        # product the county uses most is enough for a session that lists none); the gymnasium
-        # vaccinators for the two products of the mass sites.
-        for code, (_doctor, vaccinator) in self.site_staff.items():
-            add_qualification(vaccinator, kind="vaccination_training", product_code="BIBP",
-                              valid_until=TRAINED_UNTIL, acting_user=admin, source="cli")
+        # Trainings: the gymnasium vaccinators for the two products of the mass sites (a site's
+        # own vaccinator is trained when a session of the site first needs it: open_report_day).
         for ids in self.gym_staff.values():
             for pk in ids:
                 if roles[pk] == "vaccinator":
@@ -228,8 +231,8 @@ class DemoSites:
             clerk = self.clerk(county)
             per_day = apportion(total, MASS_DAY_WEIGHTS)
             sessions = self._create(clerk, [
-                dict(site=code, date=day, kind=SessionKind.FIXED, opens_at=HOURS[0], closes_at=HOURS[1],
-                     planned_doses=n, products=list(MASS_PRODUCTS))
+                {"site": code, "date": day, "kind": SessionKind.FIXED, "opens_at": HOURS[0], "closes_at": HOURS[1],
+                     "planned_doses": n, "products": list(MASS_PRODUCTS)}
                 for day, n in zip(MASS_DAYS, per_day, strict=True)])
             for s in sessions:
                 self._roster(s, self.gym_staff[code], clerk)
@@ -297,15 +300,22 @@ class DemoSites:
     def open_report_day(self, plan: CountyPlan, doses: dict[str, int]) -> None:
         """The county's sessions of the report day ({site code: doses}), each with its doctor and
         vaccinator on the roster and a complete checklist, opened at 07:45."""
+        from vaxops.staff.services import add_qualification
+
         clerk = self.clerk(plan.fact.code)
         specs = []
         for code, n in sorted(doses.items()):
             kind = {SiteKind.MOBILE_TEAM: SessionKind.MOBILE, SiteKind.POINT_TO_POINT: SessionKind.POINT_TO_POINT}.get(
                 self.b.sites[code].kind, SessionKind.FIXED)
-            specs.append(dict(site=code, date=REPORT_DAY, kind=kind, opens_at=HOURS[0], closes_at=HOURS[1],
-                              planned_doses=n))
+            specs.append({"site": code, "date": REPORT_DAY, "kind": kind, "opens_at": HOURS[0], "closes_at": HOURS[1],
+                              "planned_doses": n})
         sessions = self._create(clerk, specs)
+        admin = self.__dict__.setdefault("_admin", get_user_model().objects.get(username="admin"))
         for s in sessions:
+            # The site's vaccinator, trained for the campaign's vaccine (one training: the
+            # session lists no product).
+            add_qualification(self.site_staff[s.site.code][1], kind="vaccination_training", product_code="BIBP",
+                              valid_until=TRAINED_UNTIL, acting_user=admin, source="cli")
             self._roster(s, list(self.site_staff[s.site.code]), clerk)
         self._ready(sessions, clerk)
         self._open(sessions, clerk, REPORT_DAY)
@@ -340,12 +350,12 @@ class DemoSites:
                 if kind == SiteKind.MOBILE_TEAM and day.weekday() >= 5:
                     continue  # the mobile teams rest at weekends
                 planned = {SiteKind.MASS_SITE: 600, SiteKind.FIXED_SITE: 150}.get(kind, 40)
-                specs.append(dict(
-                    site=code, date=day, kind={SiteKind.MOBILE_TEAM: SessionKind.MOBILE,
+                specs.append({
+                    "site": code, "date": day, "kind": {SiteKind.MOBILE_TEAM: SessionKind.MOBILE,
                                                SiteKind.POINT_TO_POINT: SessionKind.POINT_TO_POINT}.get(
                         kind, SessionKind.FIXED),
-                    opens_at=HOURS[0], closes_at=HOURS[1], planned_doses=planned,
-                    organisation="四川民族学院" if code.endswith("P2P-UNIV") else ""))
+                    "opens_at": HOURS[0], "closes_at": HOURS[1], "planned_doses": planned,
+                    "organisation": "四川民族学院" if code.endswith("P2P-UNIV") else ""})
         sessions = self._create(clerk, specs)
         todays = [s for s in sessions if s.date == today]
         self.report.today_sessions = len(todays)

@@ -26,8 +26,8 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def built() -> demo.DemoReport:
-    return demo.build_demo(scale=SCALE, seed=7)
+def built(demo_built) -> demo.DemoReport:
+    return demo_built  # one build per module (conftest.py)
 
 
 def test_summary_has_the_reported_figures_at_scale(built, client):

@@ -11,7 +11,6 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
-from django.db import transaction
 from django.utils import timezone
 
 from vaxops.campaign import demo, demo_jingxi, demo_sites
@@ -24,17 +23,9 @@ SCALE = 0.002
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(scope="module")
-def built(django_db_setup, django_db_blocker):
-    with django_db_blocker.unblock():
-        block = transaction.atomic()
-        block._from_testcase = True  # the services' durable blocks run inside, as in a TestCase
-        block.__enter__()
-        try:
-            yield demo.build_demo(scale=SCALE, seed=7)
-        finally:
-            transaction.set_rollback(True)
-            block.__exit__(None, None, None)
+@pytest.fixture
+def built(demo_built):
+    return demo_built  # one build per module (conftest.py)
 
 
 def test_sessions_were_opened_through_the_gate_with_complete_checklists(built):

@@ -38,8 +38,8 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def built() -> demo.DemoReport:
-    return demo.build_demo(scale=SCALE, seed=7)
+def built(demo_built) -> demo.DemoReport:
+    return demo_built  # one build per module (conftest.py)
 
 
 def test_every_demo_dose_came_out_of_its_site_store(built):
