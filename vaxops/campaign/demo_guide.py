@@ -21,6 +21,16 @@ def _url(name: str, *args: Any, query: str = "") -> str | None:
         return None
 
 
+def _screen(session: Any) -> str | None:
+    """The Renzhuang big screen's URL frozen at 10:00 (its token is signed with the moment)."""
+    try:
+        from vaxops.visits.views import screen_token
+    except ImportError:
+        return None
+    at = dt.datetime(2021, 5, 11, 10, 0, tzinfo=TZ)
+    return _url("visits:screen", screen_token(session, at))
+
+
 def where_to_look() -> list[tuple[str, str, str]]:
     """(what, path, login) of the demo's site-day pages, in the order a visitor would take them."""
     from vaxops.campaign import demo_jingxi, demo_sites
@@ -50,6 +60,7 @@ def where_to_look() -> list[tuple[str, str, str]]:
         ("staff and sessions short of their planned staff", _url("staff:county"), "county_command"),
         ("Renzhuang health centre, 2021-05-11: the board at 10:00",
          renzhuang and _url("visits:board", renzhuang.pk, query=at_10), "renzhuang_manager"),
+        ("… its big screen at 10:00 (public, zh-Hans)", renzhuang and _screen(renzhuang), "no login"),
         ("… the same as JSON", renzhuang and f"/api/v1/sessions/{renzhuang.pk}/board?{at_10}", "renzhuang_manager"),
         ("… its site figures beside the simulator's prediction",
          renzhuang and _url("visits:figures", renzhuang.pk), "renzhuang_manager"),
