@@ -66,6 +66,10 @@ def where_to_look() -> list[tuple[str, str, str]]:
          renzhuang and _url("visits:figures", renzhuang.pk), "renzhuang_manager"),
         ("… the session with its final figures", renzhuang and _url("sites:session", renzhuang.pk),
          "jingxi_command"),
+        ("… its readiness checklist and roster (the Baise MCH hospital's staff on it)",
+         renzhuang and _url("staff:roster", renzhuang.pk), "jingxi_command"),
+        ("Jingxi's planner, the week of 2021-05-11",
+         _url("sites:planner", query="county=451081&week=2021-05-11"), "jingxi_command"),
         ("AEFI list with deadlines (Ganzi)", _url("safety:list"), "supervisor"),
         ("AEFI list (Jingxi: the serious case, reported in 78 minutes)", _url("safety:list"), "jingxi_command"),
     ]
