@@ -159,3 +159,16 @@ def test_check_stock_is_still_clean(built):
     out = StringIO()
     call_command("check_stock", stdout=out)
     assert out.getvalue().startswith("clean: "), out.getvalue()[:500]
+
+
+def test_where_to_look_names_pages_that_answer(built, client):
+    from vaxops.campaign.demo_guide import where_to_look
+
+    rows = where_to_look()
+    assert len(rows) >= 15
+    for what, path, login in rows:
+        client.logout()
+        if not login.startswith("no"):
+            client.force_login(demo_user(login.split(" ")[0]))
+        response = client.get(path)
+        assert response.status_code == 200, (what, path, login, response.status_code)
