@@ -105,15 +105,7 @@ def planner(request: HttpRequest) -> HttpResponse:
     today = service.today()
     monday = _monday(request.GET.get("week"), today)
     days = [monday + dt.timedelta(days=i) for i in range(7)]
-    sites = list(restrict(Site.objects.select_related("division"), request.user, "session.view")
-                 .filter(county_code=county.code if county else "", is_active=True).order_by("code"))
-    rows = (restrict(Session.objects.select_related("site"), request.user, "session.view")
-            .filter(site__in=sites, date__range=(days[0], days[-1])).order_by("opens_at", "pk"))
-    cells: dict[tuple[int, dt.date], list[Session]] = {}
-    for s in rows:
-        cells.setdefault((s.site_id, s.date), []).append(s)
-    grid = [{"site": site, "days": [{"day": d, "sessions": cells.get((site.pk, d), [])} for d in days]}
-            for site in sites]
+    sites, grid = _grid(request.user, county, days)
     plannable = [s for s in sites if admits(request.user, "session.plan", Site,
                                             {"pk": s.pk, "division__path": s.division.path})]
     form = None
@@ -123,6 +115,19 @@ def planner(request: HttpRequest) -> HttpResponse:
                                     "opens_at": "08:00", "closes_at": "17:00"})
     return render(request, "sites/planner.html", _planner_context(request, county, counties, monday, days, grid,
                                                                   form, today))
+
+
+def _grid(user: Any, county: Division | None, days: list[dt.date]) -> tuple[list[Site], list[dict]]:
+    """The county's sites the user sees × ``days``, each cell the sessions of that site and day."""
+    sites = list(restrict(Site.objects.select_related("division"), user, "session.view")
+                 .filter(county_code=county.code if county else "", is_active=True).order_by("code"))
+    rows = (restrict(Session.objects.select_related("site"), user, "session.view")
+            .filter(site__in=sites, date__range=(days[0], days[-1])).order_by("opens_at", "pk"))
+    cells: dict[tuple[int, dt.date], list[Session]] = {}
+    for s in rows:
+        cells.setdefault((s.site_id, s.date), []).append(s)
+    return sites, [{"site": site, "days": [{"day": d, "sessions": cells.get((site.pk, d), [])} for d in days]}
+                   for site in sites]
 
 
 def _villages(county: Division | None) -> list[Division]:
@@ -181,10 +186,9 @@ def add_session(request: HttpRequest) -> HttpResponse:
     day = form.cleaned_data.get("date") if hasattr(form, "cleaned_data") else None
     monday = _monday((day or today).isoformat(), today)
     days = [monday + dt.timedelta(days=i) for i in range(7)]
-    response = render(request, "sites/planner.html",
-                      _planner_context(request, county, counties, monday, days, None, form, today) | {"grid": []},
-                      status=422)
-    return response
+    _sites, grid = _grid(request.user, county, days)
+    return render(request, "sites/planner.html",
+                  _planner_context(request, county, counties, monday, days, grid, form, today), status=422)
 
 
 def _scoped(request: HttpRequest, session_id: int, action: str) -> Session:

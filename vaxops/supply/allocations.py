@@ -285,7 +285,9 @@ def live_inputs(from_store: Store, products: list[Product], *, horizon_days: int
     p2p_sessions: set[int] = set()
     for site_id, kind, n, count in (
         Session.objects.filter(site_id__in=list(site_child), date__gte=today, date__lte=end)
-        .values("site_id", "kind").annotate(n=Sum("planned_doses"), c=Count("pk")).order_by()
+        # A session that states no planned doses states no capacity either.
+        .values("site_id", "kind").annotate(n=Sum("planned_doses"), c=Count("pk", filter=Q(planned_doses__gt=0)))
+        .order_by()
         .values_list("site_id", "kind", "n", "c")
     ):
         child = site_child[site_id]

@@ -108,7 +108,7 @@ def _row(d: DoseRecord, people, keys) -> tuple:
     skip = {"id", "created_at", "fingerprint", "session", "person", "client_uuid"}
     return (
         next(i for i, p in enumerate(people) if p.pk == d.person_id), keys.index(d.client_uuid),
-        (d.session.site_id, d.session.date),
+        (d.session.site_id, d.session.date) if d.session_id else None,
         *(getattr(d, f.attname) for f in DoseRecord._meta.concrete_fields if f.name not in skip),
     )
 
