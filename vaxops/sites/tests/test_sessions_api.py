@@ -14,6 +14,7 @@ from vaxops.campaign.services import TZ
 from vaxops.core.models import AuditEvent
 from vaxops.sites.models import Session, SessionStatus
 from vaxops.staff import readiness
+from vaxops.staff.testing import make_ready
 from vaxops.vaccination import services
 from vaxops.vaccination.models import DoseRecord
 
@@ -50,6 +51,7 @@ def test_plan_read_open_and_close_through_the_api(api, world):
     manager = api(world.tokens["site_manager"])
     r = manager.post(f"/sessions/{sid}/close")
     assert (r.status_code, r.json()["code"]) == (409, "session_not_yet_open")
+    make_ready(Session.objects.get(pk=sid))
     r = manager.post(f"/sessions/{sid}/open")
     assert r.status_code == 200 and r.json()["status"] == "open"
     r = manager.post(f"/sessions/{sid}/open")

@@ -17,6 +17,7 @@ from vaxops.core.models import AuditEvent
 from vaxops.sites import figures, sessions
 from vaxops.sites.models import Session, SessionStatus
 from vaxops.staff import readiness
+from vaxops.staff.testing import make_ready
 from vaxops.vaccination.batch import DoseItem, record_doses
 
 DAY = dt.date(2021, 5, 12)
@@ -36,7 +37,7 @@ def code_of(call) -> str:
 
 
 def test_a_session_is_planned_opened_and_closed_once(world):
-    session = plan(world, planned_doses=300, organisation="", products=["BIBP"])
+    session = make_ready(plan(world, planned_doses=300, organisation="", products=["BIBP"]))
     assert session.status == SessionStatus.PLANNED and [p.code for p in session.products.all()] == ["BIBP"]
     manager = world.users["site_manager"]
     assert code_of(lambda: sessions.close_session(session, acting_user=manager)) == "session_not_yet_open"
@@ -100,7 +101,7 @@ def test_site_staff_act_only_at_their_site(world):
 
 
 def test_closing_writes_the_final_figures_with_the_registered_ones(world, monkeypatch):
-    session = plan(world, day=dt.date(2021, 5, 11), opens=T(8), closes=T(18), planned_doses=10)
+    session = make_ready(plan(world, day=dt.date(2021, 5, 11), opens=T(8), closes=T(18), planned_doses=10))
     sessions.open_session(session, acting_user=world.users["site_manager"], at=dt.datetime(2021, 5, 11, 8, tzinfo=TZ))
     people = [make_person(world, seq=700 + i) for i in range(3)]
     now = dt.datetime(2021, 5, 11, 12, tzinfo=TZ)
@@ -185,7 +186,7 @@ def test_any_sequence_of_operations_follows_the_state_machine(world, ops):
     """Planned → open → closed only: each operation either moves one step forward or is refused
     with the code of the state it met, and a refusal changes nothing."""
     day = DAY + dt.timedelta(days=30 + len(Session.objects.all()))
-    session = plan(world, day=day)
+    session = make_ready(plan(world, day=day))
     state = "planned"
     expected = {
         ("open", "planned"): "open", ("open", "open"): "session_already_open", ("open", "closed"): "session_closed",
