@@ -174,9 +174,8 @@ def _step(request: HttpRequest, visit: Visit, step: str) -> str:
         return _("Ticket %(ticket)s screened.") % {"ticket": visit.ticket} if outcome == "pass" else _(
             "Ticket %(ticket)s deferred.") % {"ticket": visit.ticket}
     if step == "vaccinate":
-        lot_number = post.get("lot", "")
-        lot = Lot.objects.filter(lot_number=lot_number).select_related("product").first()
-        product = post.get("product") or (lot.product.code if lot else "")
+        # "PRODUCT|LOT": a lot number is unique only within its product.
+        product, _sep, lot_number = post.get("lot", "").partition("|")
         services.vaccinate(visit, product_code=product, lot_number=lot_number, acting_user=request.user,
                            client_uuid=post.get("client_uuid") or None)
         return _("Ticket %(ticket)s vaccinated: observation until %(until)s.") % {

@@ -24,7 +24,7 @@ from django.db.models import Count, Q
 from vaxops.campaign.services import TZ
 from vaxops.core.errors import VaxopsError
 from vaxops.planning.simulation import parse_config
-from vaxops.planning.simulation.live import LiveStart, run_live
+from vaxops.planning.simulation.live import LiveStart, queue_clears_at, run_live_trace
 from vaxops.sites.models import Session
 from vaxops.visits.models import Stage, Visit
 from vaxops.visits.services import MAX_STATIONS, observation_minutes
@@ -65,8 +65,8 @@ def live_state(session: Session, at: dt.datetime) -> dict[str, Any]:
     visits = Visit.objects.filter(session=session)
     figures = visits.aggregate(
         arrivals=Count("pk", filter=Q(checked_in_at__gt=hour, checked_in_at__lte=at)),
-        screened=Count("pk", filter=Q(screened_at__gt=hour, screened_at__lte=at)),
-        vaccinated=Count("pk", filter=Q(vaccinated_at__gt=hour, vaccinated_at__lte=at)),
+        screened_last_hour=Count("pk", filter=Q(screened_at__gt=hour, screened_at__lte=at)),
+        vaccinated_last_hour=Count("pk", filter=Q(vaccinated_at__gt=hour, vaccinated_at__lte=at)),
         released=Count("pk", filter=Q(released_at__lte=at)),
     )
     gone = Q(left_at__lte=at)
@@ -134,10 +134,10 @@ def what_if(
         "arrivals": arrivals,
         "stages": [
             {"name": "screening", "servers": staffed["screening"],
-             "service": _service("screening", base.get("screening", 1), state["screened"],
+             "service": _service("screening", base.get("screening", 1), state["screened_last_hour"],
                                  state["waiting"] > 0)},
             {"name": "vaccination", "servers": staffed["vaccination"],
-             "service": _service("vaccination", base.get("vaccination", 1), state["vaccinated"],
+             "service": _service("vaccination", base.get("vaccination", 1), state["vaccinated_last_hour"],
                                  state["screened"] > 0 or state["waiting"] > 0)},
             {"name": "observation", "seats": staffed["observation"],
              "service": {"dist": "fixed", "minutes": observation_minutes()}},
@@ -151,9 +151,9 @@ def what_if(
                      remaining=tuple(list(seated) + [None] * len(present)))
     traces, clears = [], []
     for r in range(REPLICATIONS):
-        trace, figures = run_live(config, live, r)
+        trace = run_live_trace(config, live, r)
         traces.append(trace)
-        clears.append(figures["queue_clears_at"])
+        clears.append(queue_clears_at(trace))
     last = max((float(np.nanmax(t.departure)) for t in traces if len(t.departure)), default=now)
     points = []
     hour = math.floor(now / 60.0) + 1

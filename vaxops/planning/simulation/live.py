@@ -91,6 +91,18 @@ def run_live(config: SimulationConfig, start: LiveStart, replication: int) -> tu
     return trace, replication_figures(full, trace, replication)
 
 
+def run_live_trace(config: SimulationConfig, start: LiveStart, replication: int) -> ReplicationTrace:
+    """Only the trace of ``run_live`` (the what-if reads departures and queue clearing times from
+    it and skips the figures, a third of the cost)."""
+    return LiveSiteDay(live_config(config, start), replication, start).run()
+
+
+def queue_clears_at(trace: ReplicationTrace) -> float | None:
+    """The last time any stage's queue emptied in ``trace`` (``None``: no queue formed)."""
+    times = [t for t in trace.queue_cleared_at if t is not None]
+    return max(times) if times else None
+
+
 def completed_by(traces: Sequence[ReplicationTrace], times: Sequence[float]) -> list[float]:
     """The mean number of people who left by each of ``times`` over the replications."""
     out = []

@@ -37,7 +37,7 @@ def test_the_desk_moves_a_visit_through_every_step(client, world, person):
     v.refresh_from_db()
     assert v.status == "screened" and v.screening_answers["allergy"] is False
     r = client.post(reverse("visits:desk_step", args=[v.pk, "vaccinate"]),
-                    {"lot": "B2021001", "client_uuid": new_uuid()})
+                    {"lot": "BIBP|B2021001", "client_uuid": new_uuid()})
     assert b"observation until" in r.content, r.content.decode()[:3000]
     v.refresh_from_db()
     assert v.status == "in_observation"
