@@ -41,8 +41,19 @@ def _codes(values: Iterable[str]) -> list[str]:
     return seen
 
 
+_EARLIEST = dt.datetime(1901, 1, 1, tzinfo=dt.UTC)  # as vaxops.core.schema.Instant
+_LATEST = dt.datetime(2200, 1, 1, tzinfo=dt.UTC)
+
+
 def _aware(moment: Any, field: str) -> dt.datetime:
+    """An aware time the database and the clocks can hold (a year-1 onset would overflow)."""
     if not isinstance(moment, dt.datetime) or timezone.is_naive(moment):
+        raise VaxopsError("invalid_datetime", {"field": field})
+    try:
+        inside = _EARLIEST <= moment < _LATEST
+    except OverflowError:
+        inside = False
+    if not inside:
         raise VaxopsError("invalid_datetime", {"field": field})
     return moment
 
@@ -369,7 +380,7 @@ def act_on_cluster(cluster: AefiCluster | int, *, acting_user: Any, reason: str 
 
 
 def _step(report: AefiReport | int, step: str, *, acting_user: Any, source: str,
-          changes: dict[str, Any] | None = None) -> AefiReport:
+          changes: dict[str, Any] | None = None, at: dt.datetime | None = None) -> AefiReport:
     require(acting_user, "aefi.classify")
     report_id = getattr(report, "pk", report)
     get_scoped(AefiReport.objects.all(), acting_user, "aefi.classify", not_found="aefi_not_found", pk=report_id)
@@ -379,7 +390,7 @@ def _step(report: AefiReport | int, step: str, *, acting_user: Any, source: str,
         if after is None:
             raise VaxopsError("aefi_wrong_step", {"status": report.status, "step": step,
                                                   "needs": rules.STEPS[step][0]})
-        now = timezone.now()
+        now = at or timezone.now()
         before = {"status": report.status}
         values = {"status": after, f"{_PAST[step]}_at": now, f"{_PAST[step]}_by": acting_user, **(changes or {})}
         for k, v in values.items():
@@ -393,22 +404,24 @@ def _step(report: AefiReport | int, step: str, *, acting_user: Any, source: str,
 _PAST = {"triage": "triaged", "investigate": "investigated", "classify": "classified", "close": "closed"}
 
 
-def triage(report: AefiReport | int, *, acting_user: Any, source: str = Source.API) -> AefiReport:
-    """The county CDC takes the report in (reported → triaged): its reporting clock stops."""
-    return _step(report, "triage", acting_user=acting_user, source=source)
+def triage(report: AefiReport | int, *, acting_user: Any, source: str = Source.API,
+           at: dt.datetime | None = None) -> AefiReport:
+    """The county CDC takes the report in (reported → triaged): its reporting clock stops.
+    ``at`` (default now) is for a replay of history (the demo), like every step's."""
+    return _step(report, "triage", acting_user=acting_user, source=source, at=at)
 
 
 def investigate(report: AefiReport | int, *, findings: str = "", acting_user: Any,
-                source: str = Source.API) -> AefiReport:
+                source: str = Source.API, at: dt.datetime | None = None) -> AefiReport:
     """The investigation is done (triaged → investigated), with its findings."""
     text = (findings or "").strip()
     if len(text) > TEXT_LIMIT:
         raise VaxopsError("aefi_text_too_long", {"field": "findings", "limit": TEXT_LIMIT})
-    return _step(report, "investigate", acting_user=acting_user, source=source, changes={"findings": text})
+    return _step(report, "investigate", acting_user=acting_user, source=source, changes={"findings": text}, at=at)
 
 
 def classify(report: AefiReport | int, *, who_category: str, cn_category: str, brighton_level: int | None = None,
-             acting_user: Any, source: str = Source.API) -> AefiReport:
+             acting_user: Any, source: str = Source.API, at: dt.datetime | None = None) -> AefiReport:
     """The causality (investigated → classified): a WHO category (A1–A4, B1, B2, C, D), a
     Chinese final category, and for anaphylaxis the Brighton level assessed (1–5; the level
     computed from the recorded signs stays as it is). Refuses ``aefi_unknown_category``,
@@ -425,10 +438,11 @@ def classify(report: AefiReport | int, *, who_category: str, cn_category: str, b
         cn = by_name[cn]
     if brighton_level is not None and (isinstance(brighton_level, bool) or brighton_level not in (1, 2, 3, 4, 5)):
         raise VaxopsError("aefi_invalid_brighton_level")
-    return _step(report, "classify", acting_user=acting_user, source=source,
+    return _step(report, "classify", acting_user=acting_user, source=source, at=at,
                  changes={"who_category": who, "cn_category": cn, "brighton_level_assessed": brighton_level})
 
 
-def close(report: AefiReport | int, *, acting_user: Any, source: str = Source.API) -> AefiReport:
+def close(report: AefiReport | int, *, acting_user: Any, source: str = Source.API,
+          at: dt.datetime | None = None) -> AefiReport:
     """The case is closed (classified → closed)."""
-    return _step(report, "close", acting_user=acting_user, source=source)
+    return _step(report, "close", acting_user=acting_user, source=source, at=at)

@@ -155,3 +155,14 @@ def test_codes_list_the_events_in_both_languages(api, world):
     fever = next(e for e in out["events"] if e["code"] == "fever_38_6")
     assert fever["zh"].startswith("发热") and "38.6" in fever["en"]
     assert api(None).get("/aefi/codes").status_code == 401
+
+
+def test_the_contract_paths_are_published(client, db):
+    spec = client.get("/api/v1/openapi.json").json()
+    for path, method in [("/api/v1/aefi", "post"), ("/api/v1/aefi", "get"), ("/api/v1/aefi/{report_id}", "get"),
+                         ("/api/v1/aefi/{report_id}/classify", "post"), ("/api/v1/aefi/stats", "get"),
+                         ("/api/v1/aefi/clusters", "get"), ("/api/v1/aefi/clusters/{cluster_id}/act", "post")]:
+        assert method in spec["paths"][path], path
+    fields = spec["components"]["schemas"]["ReportIn"]["properties"]
+    assert {"client_uuid", "person_id", "dose_id", "onset_at", "detected_at", "events", "serious",
+            "serious_criteria", "outcome", "description"} <= set(fields)

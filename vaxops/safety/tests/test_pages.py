@@ -142,3 +142,11 @@ def test_the_menu_links_by_permission_in_chinese(client, world):
     assert 'href="/aefi/new/"' in client.get("/aefi/new/").content.decode()
     client.force_login(world.users["supply_officer"])
     assert "/aefi/" not in client.get("/").content.decode()
+
+
+def test_the_list_shows_the_rates_by_vaccine_and_lot(client, world):
+    for _ in range(2):
+        report_aefi(**report_args(dose(world)), acting_user=world.users["vaccinator"])
+    page = login(client, world, "county_command").get("/aefi/").content.decode()
+    assert 'data-testid="aefi-rates"' in page and "B2021001" in page
+    assert "100,000.0" in page  # two reports among two doses, grouped as numbers are

@@ -85,6 +85,16 @@ def test_bad_reports_are_refused_and_write_nothing(world, change, code):
     assert AefiReport.objects.count() == 0 and AuditEvent.objects.count() == audits
 
 
+@pytest.mark.parametrize("year", [1, 1900, 9999])
+def test_a_time_the_database_cannot_hold_is_refused(world, year):
+    p = person(world)
+    far = dt.datetime(year, 1, 2, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+    with pytest.raises(VaxopsError) as exc:
+        report_aefi(client_uuid=uuid.uuid4(), person=p, onset_at=far, detected_at=far, events=["syncope"],
+                    serious=False, acting_user=world.users["vaccinator"])
+    assert exc.value.code == "invalid_datetime"
+
+
 def test_a_dose_outside_the_reporters_site_is_not_found(world):
     d = dose(world, site="LD-MASS")
     with pytest.raises(VaxopsError) as exc:
@@ -180,3 +190,27 @@ def test_only_the_supervisor_moves_a_report_and_only_in_their_area(world):
     with pytest.raises(VaxopsError) as exc:
         triage(r, acting_user=world.users["supervisor_ld"])
     assert exc.value.code == "aefi_not_found"
+
+
+def test_a_replayed_history_keeps_the_times_of_its_steps(world):
+    r = report_aefi(**report_args(dose(world), serious=True, serious_criteria=["hospitalisation"]),
+                    acting_user=world.users["vaccinator"])
+    taken_in = r.detected_at + dt.timedelta(minutes=40)
+    r = triage(r, acting_user=world.users["supervisor"], at=taken_in)
+    assert r.triaged_at == taken_in and r.triaged_at < r.report_due_by  # reported in time
+
+
+def test_a_sessions_figures_count_its_aefi(world):
+    from vaxops.safety.stats import session_figures
+    from vaxops.sites.models import Session
+    from vaxops.vaccination.models import DoseRecord
+
+    d = dose(world)
+    if d.session_id is None:  # a dose records its day's session (or will, with the sessions)
+        DoseRecord.objects.filter(pk=d.pk).update(
+            session=Session.objects.get_or_create(site=d.site, date=d.administered_at.date())[0])
+    session = DoseRecord.objects.get(pk=d.pk).session
+    report_aefi(**report_args(d), acting_user=world.users["vaccinator"])
+    report_aefi(**report_args(d, serious=True, serious_criteria=["hospitalisation"]),
+                acting_user=world.users["vaccinator"])
+    assert session_figures(session) == {"aefi_reported": 2, "aefi_serious": 1}
