@@ -14,4 +14,4 @@ class StandbyConfig(AppConfig):
             return
         from vaxops.standby.services import closing_figures
 
-        figures.register("standby", closing_figures)
+        figures.register("wastage_avoided", closing_figures)

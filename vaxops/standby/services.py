@@ -60,6 +60,14 @@ def offer_minutes() -> int:
     return int(getattr(settings, "VAXOPS_STANDBY_OFFER_MINUTES", 15))
 
 
+def offers_to_make(free: int, open_offers: int, factor: float) -> int:
+    """How many new offers a round makes: enough for ``open_offers`` to reach ⌈factor × free⌉
+    (none when no dose is free; never negative)."""
+    if free <= 0:
+        return 0
+    return max(math.ceil(factor * free) - open_offers, 0)
+
+
 def _tz():
     from vaxops.campaign.services import TZ
 
@@ -123,7 +131,7 @@ def wastage_avoided(session: Session) -> int:
 
 def closing_figures(session: Session) -> dict[str, int]:
     """The standby figures merged into a session's final figures when it closes."""
-    return {"standby_wastage_avoided": wastage_avoided(session)}
+    return {"wastage_avoided": wastage_avoided(session)}
 
 
 # --- scope ----------------------------------------------------------------------------------------
@@ -329,7 +337,7 @@ def make_offers(session: Session, *, acting_user: Any, at: dt.datetime | None = 
         round_.last_offered_at = at
         round_.save(update_fields=["doses", "last_offered_at"])
         live = Offer.objects.filter(entry__session=session, status=OfferStatus.OFFERED, expires_at__gt=at).count()
-        wanted = max(math.ceil(offer_factor() * free) - live, 0) if free else 0
+        wanted = offers_to_make(free, live, offer_factor())
         entries = list(StandbyEntry.objects.filter(session=session, status=EntryStatus.WAITING)
                        .order_by("priority_rank", "signed_up_at", "pk")[:wanted]) if wanted else []
         offers = [Offer(entry=e, made_at=at, expires_at=at + dt.timedelta(minutes=offer_minutes())) for e in entries]

@@ -269,7 +269,7 @@ def standby_expected(role: str, endpoint: str, area: str) -> int:
 @pytest.fixture
 def standby_objs(world):
     """An open session today at KD-MASS (in the area) and at AB-FIX (outside), each with one
-    open offer, a round of 5 doses and a resident to sign up."""
+    open offer, a round of 5 doses in an open vial and a resident to sign up."""
     import datetime as dt
 
     from django.utils import timezone
@@ -278,6 +278,7 @@ def standby_objs(world):
     from vaxops.catalog.models import Product
     from vaxops.sites.models import Session
     from vaxops.standby.models import Offer, StandbyEntry, StandbyRound
+    from vaxops.supply.models import OpenVial
 
     now = timezone.now()
     objs = {}
@@ -290,6 +291,8 @@ def standby_objs(world):
         entry = StandbyEntry.objects.create(session=session, person=caller, phone="13900000002", priority_rank=1000,
                                             signed_up_at=now, status="offered", county_code=county)
         StandbyRound.objects.create(session=session, doses=5)
+        OpenVial.objects.create(store=world.stores[site], lot=world.lots["bibp"], opened_at=now,
+                                expires_at=now + dt.timedelta(hours=6), doses_left=5)
         offer = Offer.objects.create(entry=entry, made_at=now, expires_at=now + dt.timedelta(minutes=15))
         objs[area] = {"session": session, "person": waiting, "offer": offer}
     return objs
