@@ -251,8 +251,7 @@ ERRORS: dict[str, tuple[int, Any]] = {
     "readiness_already_complete": (409, _("The checklist is complete: no exception is needed.")),
     "exception_session_not_planned": (409, _("Only a session that has not opened yet can be given an exception.")),
     # visits (issue 9 §4: check-in, screening, vaccination, observation, release; docs/visits.md)
-    "session_not_found": (404, _("No such session in your area.")),
-    "session_not_open": (409, _("The session is not open.")),
+    # (session_not_found and session_not_open: the sessions part's, above)
     "visit_not_found": (404, _("No such visit in your area.")),
     "visit_exists": (409, _("This person already has ticket {ticket} at this session.")),
     "visit_not_screened": (409, _("The visit has not passed screening yet.")),
