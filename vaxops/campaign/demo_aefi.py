@@ -5,8 +5,9 @@ the county hospital, recovered), reported 78 minutes after it was detected, with
 clock; none fatal; five non-serious (a faint at Renzhuang, a fever and a large local reaction
 there the next days, an allergic rash and a fever after the Kangding gymnasium's mass days),
 each reported within 48 hours. Each report names its dose; the site staff report them (the
-Renzhuang health centre's manager, the gymnasium's), the supervisor of the CDC triages,
-investigates and classifies all but the latest, which stays reported (an open case). The events
+Renzhuang health centre's manager, the gymnasium's), the supervisor of the CDC triages (40
+minutes after the report), investigates (two days) and classifies (nine days) all but one,
+which stays reported (an open case). The events
 are of different groups, so no cluster is raised. Names and histories are synthetic.
 """
 
@@ -100,12 +101,15 @@ def report_demo_aefi(builder: DemoBuilder) -> dict[str, Any]:
             out["serious_reported_minutes"] = case.reported - case.detected
         if case.classify:
             supervisor = baise_cdc if case.place == "renzhuang" else users["supervisor"]
-            triage(report, acting_user=supervisor, source="cli")
+            # The county CDC takes the report in within the hour, investigates within two days
+            # and classifies a week later (times of the replayed history).
+            reported = given + dt.timedelta(minutes=case.reported)
+            triage(report, acting_user=supervisor, source="cli", at=reported + dt.timedelta(minutes=40))
             investigate(report, findings="现场调查：接种操作规范，疫苗储存温度正常（示例）", acting_user=supervisor,
-                        source="cli")
+                        source="cli", at=reported + dt.timedelta(days=2))
             who, cn, level = case.classify
             classify(report, who_category=who, cn_category=cn, brighton_level=level, acting_user=supervisor,
-                     source="cli")
+                     source="cli", at=reported + dt.timedelta(days=9))
             out["classified"] += 1
     return out
 
