@@ -34,6 +34,10 @@ Decisions (the figures a reader may want to check are constants below):
   and one audit event ("demo.build") records the build.
 * Place names below the county are synthetic and labelled so ("（示例）", "(synthetic)");
   county codes, names, populations and provincial borders are real.
+* The site-days: staff, rosters, deployments and the sessions opened through the readiness
+  gate (``demo_sites``); the second report's place, Jingxi, and its Renzhuang day replayed as
+  visits (``demo_jingxi``); a handful of synthetic AEFI (``demo_aefi``). Their divisions, sites,
+  stores and acting accounts are reference data too. See docs/demo_sites.md.
 """
 
 from __future__ import annotations
