@@ -219,8 +219,8 @@ def create_session(*, site: Any, date: dt.date, kind: str, opens_at: dt.time, cl
     """Plan one session of ``site`` (a Site or its code); ``stops``: [(village, arrival time)]."""
     with transaction.atomic(durable=True):
         spec = _Spec({"site": site, "date": date, "kind": kind, "opens_at": opens_at, "closes_at": closes_at,
-                          "planned_doses": planned_doses, "products": products, "organisation": organisation,
-                          "stops": list(stops)}, acting_user, {})
+                      "planned_doses": planned_doses, "products": products, "organisation": organisation,
+                      "stops": list(stops)}, acting_user, {})
         session = _create([spec])[0]
         audit("session.create", session, actor=acting_user, source=source, county_code=spec.site.county_code,
               after={**_summary(session), "stops": [d.code for d, _ in spec.stops],
@@ -282,8 +282,8 @@ def plan_week(county: Any, week_start: dt.date, *, acting_user: Any, source: str
         sites = {t.site.code: t.site for t in templates}
         specs = _new_only([
             _Spec({"site": t.site.code, "date": monday + dt.timedelta(days=t.weekday), "kind": t.kind,
-                       "opens_at": t.opens_at, "closes_at": t.closes_at, "planned_doses": t.planned_doses,
-                       "organisation": t.organisation, "products": list(t.products.all())}, acting_user, sites)
+                   "opens_at": t.opens_at, "closes_at": t.closes_at, "planned_doses": t.planned_doses,
+                   "organisation": t.organisation, "products": list(t.products.all())}, acting_user, sites)
             for t in templates
         ])
         sessions = _create(specs)
@@ -352,8 +352,8 @@ def plan_circuit(circuit: Circuit, *, start: dt.date, days: int | None = None, a
             visits = circuit_day(circuit, stops, day)
             if visits:
                 specs.append(_Spec({"site": team.code, "date": day, "kind": SessionKind.OUTREACH,
-                                        "opens_at": circuit.opens_at, "closes_at": circuit.closes_at,
-                                        "planned_doses": circuit.planned_doses, "products": products, "stops": visits},
+                                    "opens_at": circuit.opens_at, "closes_at": circuit.closes_at,
+                                    "planned_doses": circuit.planned_doses, "products": products, "stops": visits},
                                    acting_user, sites))
         sessions = _create(_new_only(specs))
         audit("session.plan_circuit", circuit, actor=acting_user, source=source, county_code=team.county_code,
