@@ -262,7 +262,7 @@ def roster_page(request: HttpRequest, session_id: int) -> HttpResponse:
             .prefetch_related("staff"):
         for m in d.staff.all():
             deployed[m.pk] = d
-    home = Staff.objects.filter(unit__county_code=county)
+    home = restrict(Staff.objects.filter(unit__county_code=county), request.user, "staff.view")
     candidates = Staff.objects.filter(Q(pk__in=home.values("pk")) | Q(pk__in=list(deployed)) | Q(pk__in=on_roster)) \
         .select_related("unit").order_by("role", "unit__code", "name", "pk")[:LISTED * 4]
     rows = [{"obj": s, "role_name": reference.role_name(s.role), "checked": s.pk in on_roster,
@@ -316,7 +316,8 @@ def deployments_page(request: HttpRequest) -> HttpResponse:
         context["deployable"] = list(restrict(Staff.objects.select_related("unit"), request.user, "deployment.manage")
                                      .order_by("unit__code", "role", "name")[:LISTED])
         context["targets"] = list(Division.objects.filter(level=Level.COUNTY).order_by("code")[:300])
-        context["sites"] = list(Site.objects.filter(is_active=True).select_related("division").order_by("code")[:300])
+        context["sites"] = list(restrict(Site.objects.filter(is_active=True), request.user, "site.view")
+                                .select_related("division").order_by("code")[:300])
         context["posted_staff"] = {int(i) for i in request.POST.getlist("staff") if i.isdigit()} if error else set()
     return render(request, "staff/deployments.html", context, status=error.status if error else 200)
 
