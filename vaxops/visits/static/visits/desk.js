@@ -21,5 +21,10 @@
   }
   tick();
   setInterval(tick, 1000);
-  document.body.addEventListener("htmx:afterSwap", tick);
+  document.body.addEventListener("htmx:afterSwap", function () {
+    tick();
+    // After each step the ID number field is ready for the next person.
+    var field = document.getElementById("id_number");
+    if (field) { field.focus(); }
+  });
 })();
