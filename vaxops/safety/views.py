@@ -35,6 +35,7 @@ from vaxops.safety.stats import aefi_stats, overdue_filter
 from vaxops.supply.lots import mask_name
 
 PER_PAGE = 100
+MAX_ID = 2**63 - 1  # a larger id in the address is no row (and would overflow PostgreSQL's bigint)
 
 
 def label(row: dict[str, Any]) -> str:
@@ -113,7 +114,7 @@ def _dose_from_query(request: HttpRequest):
             Visit = None
         if Visit is not None and hasattr(Visit, "dose_id"):
             dose_id = str(Visit.objects.filter(pk=int(visit_id)).values_list("dose_id", flat=True).first() or "")
-    if not dose_id.isdigit() or len(dose_id) > 18:
+    if not dose_id.isdigit() or int(dose_id) > MAX_ID:
         return None
     return (restrict(DoseRecord.objects.select_related("person", "site", "lot", "product"), request.user,
                      "aefi.report").filter(pk=int(dose_id), status=DoseStatus.VALID).first())
@@ -168,7 +169,8 @@ def report_new(request: HttpRequest) -> HttpResponse:
         try:
             if person is None:
                 person_id = p.get("person_id", "")
-                person = Person.objects.filter(pk=int(person_id)).first() if person_id.isdigit() else None
+                person = (Person.objects.filter(pk=int(person_id)).first()
+                          if person_id.isdigit() and int(person_id) <= MAX_ID else None)
                 if person is None:
                     raise VaxopsError("person_not_found")
             report = services.report_aefi(
@@ -285,6 +287,8 @@ STEP_FUNCTIONS = {"triage": services.triage, "investigate": services.investigate
 def report_detail(request: HttpRequest, report_id: int) -> HttpResponse:
     if not can(request.user, "aefi.view"):
         return _forbidden(request)
+    if report_id > MAX_ID:
+        return _error(request, VaxopsError("aefi_not_found"))
     try:
         report = get_scoped(AefiReport.objects.select_related("person", "site", "product", "lot", "reporter",
                                                               "division", "cluster"),
@@ -384,6 +388,8 @@ def _group_name(group: str, groups: dict[str, dict[str, Any]]) -> str:
 @login_required
 @require_POST
 def cluster_act(request: HttpRequest, cluster_id: int) -> HttpResponse:
+    if cluster_id > MAX_ID:
+        return _error(request, VaxopsError("aefi_cluster_not_found"))
     try:
         cluster = services.act_on_cluster(cluster_id, acting_user=request.user,
                                           reason=request.POST.get("reason", ""), source=Source.WEB)

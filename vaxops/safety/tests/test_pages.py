@@ -150,3 +150,13 @@ def test_the_list_shows_the_rates_by_vaccine_and_lot(client, world):
     page = login(client, world, "county_command").get("/aefi/").content.decode()
     assert 'data-testid="aefi-rates"' in page and "B2021001" in page
     assert "100,000.0" in page  # two reports among two doses, grouped as numbers are
+
+
+def test_ids_beyond_any_row_are_not_found(client, world):
+    c = login(client, world, "supervisor")
+    assert c.get("/aefi/99999999999999999999999/").status_code == 404
+    assert c.post("/aefi/clusters/99999999999999999999999/act/").status_code == 404
+    assert c.get("/aefi/new/?dose=99999999999999999999999").status_code == 200
+    r = c.post("/aefi/new/", {"person_id": "99999999999999999999999", "onset_at": "x", "detected_at": "y",
+                              "events": ["syncope"]})
+    assert r.status_code == 404 and b"person_not_found" in r.content  # the ID number search again
