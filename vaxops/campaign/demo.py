@@ -25,15 +25,19 @@ Decisions (the figures a reader may want to check are constants below):
   build. Then everything that is a fact of the campaign goes through the one write path of
   its kind: residents through ``registry.batch.register_people`` (one batch per county, as
   the demo's admin), doses through ``vaccination.batch.record_doses`` (one batch per county
-  and day, entered by the county's records clerk, sent at the time of the day's last dose so
-  none is a retrospective entry). The day's sessions of its sites are planned and opened
-  through the sessions service first (a dose given that day needs its site's session open),
-  and so is today's desk session. The services keep the dose counters
+  and day, entered by the county's records clerk: the next morning, within the retrospective
+  window, for a day without sessions (a past day's doses are not live work and need no open
+  session); at the day's last dose, into the open sessions, for the gymnasiums' mass days and
+  the report day: ``demo_sites``). The services keep the dose counters
   and write the audit events; a dose or resident they refuse stops the build. The reference
   data (divisions, sites, lots, staff accounts) is inserted directly, as a data load would,
   and one audit event ("demo.build") records the build.
 * Place names below the county are synthetic and labelled so ("（示例）", "(synthetic)");
   county codes, names, populations and provincial borders are real.
+* The site-days: staff, rosters, deployments and the sessions opened through the readiness
+  gate (``demo_sites``); the second report's place, Jingxi, and its Renzhuang day replayed as
+  visits (``demo_jingxi``); a handful of synthetic AEFI (``demo_aefi``). Their divisions, sites,
+  stores and acting accounts are reference data too. See docs/demo_sites.md.
 """
 
 from __future__ import annotations
@@ -58,6 +62,9 @@ from django.db import connection, models, transaction
 from django.utils import timezone
 
 from vaxops.access.models import ApiToken, Role, RoleAssignment
+from vaxops.campaign.demo_aefi import report_demo_aefi
+from vaxops.campaign.demo_jingxi import DemoJingxi, JingxiReport
+from vaxops.campaign.demo_sites import REGISTER_ENTERED_AT, REPORT_DAY, DemoSites, SitesReport
 from vaxops.campaign.demo_supply import DemoSupply, SupplyReport
 from vaxops.campaign.models import DoseCounter, ResidenceCounter
 from vaxops.campaign.services import TZ
@@ -70,7 +77,6 @@ from vaxops.registry.batch import PersonItem, register_people
 from vaxops.registry.idnumber import make_id_number
 from vaxops.registry.models import Person
 from vaxops.sites.models import Session, SessionKind, Site, SiteKind
-from vaxops.sites.sessions import create_sessions, open_sessions
 from vaxops.supply.models import Lot, LotStatus
 from vaxops.vaccination.batch import DoseItem, record_doses
 from vaxops.vaccination.models import DoseRecord
@@ -84,8 +90,6 @@ REPORT_AT = dt.datetime(2021, 6, 1, 19, 0, tzinfo=TZ)
 CAMPAIGN_START = dt.date(2021, 3, 22)
 CAMPAIGN_END = REPORT_AT.date()
 OPENING_HOURS = (dt.time(8, 0), dt.time(18, 0))
-# Today's desk session (campaign.demo.open_desk_sessions): its planned doses.
-DESK_SESSION_DOSES = 200
 _OPEN_SECONDS = (OPENING_HOURS[1].hour - OPENING_HOURS[0].hour) * 3600
 MASS_DAYS = tuple(dt.date(2021, 5, d) for d in range(27, 32))
 MASS_DAY_WEIGHTS = (0.8, 1.0, 1.1, 1.1, 1.0)
@@ -210,6 +214,9 @@ DEMO_USERS: tuple[tuple[str, str, str], ...] = (
     ("county_supply", Role.SUPPLY_OFFICER, "513301"),
     ("supervisor", Role.SUPERVISOR, "513300"),
     ("admin", Role.ADMIN, ""),
+    # Jingxi (demo_jingxi): its county command and the Renzhuang health centre's manager.
+    ("jingxi_command", Role.COUNTY_COMMAND, "451081"),
+    ("renzhuang_manager", Role.SITE_MANAGER, "451081011-THC"),
 )
 TOKEN_USERS = ("vaccinator", "prefecture_command")
 BUILD_ACTION = "demo.build"
@@ -381,10 +388,15 @@ class DemoReport:
     cpu_seconds: float = 0.0
     phases: dict[str, float] = field(default_factory=dict)
     supply: SupplyReport = field(default_factory=SupplyReport)
+    jingxi: JingxiReport = field(default_factory=JingxiReport)
+    site_days: SitesReport = field(default_factory=SitesReport)
+    aefi: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         figures = dict(self.__dict__.items())
         figures["supply"] = dict(self.supply.__dict__.items())
+        figures["jingxi"] = dict(self.jingxi.__dict__.items())
+        figures["site_days"] = dict(self.site_days.__dict__.items())
         return figures
 
 
@@ -473,6 +485,10 @@ class DemoBuilder:
         self.supply_officers: dict[str, int] = {}  # county code -> the county's supply officer (user id)
         self.supply = DemoSupply(self)
         self.report.supply = self.supply.report
+        self.jingxi = DemoJingxi(self)
+        self.report.jingxi = self.jingxi.report
+        self.site_days = DemoSites(self)
+        self.report.site_days = self.site_days.report
         missing = {"BIBP", "WIBP", "CORONAVAC", "AD5", "ZF2001"} - set(self.products)
         if missing:
             raise RuntimeError(f"products missing from the catalogue: {', '.join(sorted(missing))}")
@@ -942,10 +958,11 @@ class _CountyWriter:
     ``vaccination.batch.record_doses``, in time order, one batch per day.
 
     A day's batch is entered by the county's records clerk (a vaccinator over the county: the
-    acting user, so the dose's recorder) and sent at the time of the day's last dose (``now``):
-    each dose is recorded within hours of being given, so the replayed history has no
-    retrospective entries; the day's sessions of its sites are planned and opened first, by the
-    demo's admin, through ``sites.sessions`` (docs/sessions.md). (Batches per site staff member and day would be at least one per
+    acting user, so the dose's recorder). The doses of the site-days with a session (the
+    gymnasiums' mass days, every site on the report day: ``demo_sites``) are sent at the day's
+    last one, live, into their open sessions; the day's other registers the next morning at
+    ``REGISTER_ENTERED_AT``: within 24 hours of being given, so the replayed history has no
+    retrospective entries, and a past day's doses need no open session (docs/sessions.md). (Batches per site staff member and day would be at least one per
     site-day, 18,881 at full scale, and the per-batch work of the service would then cost
     more than the doses.)
 
@@ -1025,21 +1042,17 @@ class _CountyWriter:
         for dose in doses:
             days.setdefault(dose[0].date(), []).append(dose)
         clerk = get_user_model().objects.get(pk=b.recorders[plan.fact.code])
-        admin = get_user_model().objects.get(username="admin")
+        ops = b.site_days
         for day in sorted(days):
             supply.before(day)
-            # The day's sessions of its sites, planned and opened through the sessions service: the
-            # batch is sent on the day, so its doses are live work and need them open.
-            day_sites = sorted({d[3].code: d[3] for d in days[day]}.values(), key=lambda s: s.code)
-            planned = create_sessions(
-                [{"site": s.code, "date": day, "kind": SESSION_KIND.get(s.kind, SessionKind.FIXED),
-                  "opens_at": OPENING_HOURS[0], "closes_at": OPENING_HOURS[1]} for s in day_sites],
-                acting_user=admin, source="cli")
-            open_sessions(planned, acting_user=admin, at=dt.datetime.combine(day, OPENING_HOURS[0], tzinfo=TZ),
-                          source="cli")
-            items = []
+            if day == REPORT_DAY:
+                per_site: dict[str, int] = defaultdict(int)
+                for dose in days[day]:
+                    per_site[dose[3].code] += 1
+                ops.open_report_day(plan, per_site)
+            live, later = [], []
             for at, person, product, site, number, _completes, is_overdue, _band, _group in days[day]:
-                items.append(DoseItem(
+                (live if ops.is_live(site.code, day) else later).append(DoseItem(
                     client_uuid=uuid.UUID(int=rng.getrandbits(128), version=4), product_code=product,
                     lot_number=supply.lot_for(site.code, product), site_code=site.code, administered_at=at,
                     person_id=pks[person], dose_number=number,
@@ -1047,14 +1060,21 @@ class _CountyWriter:
                 report.first_dose_people += number == 1
                 report.second_dose_people += number == 2
                 report.overdue_doses += bool(is_overdue)
-            outcomes = record_doses(items, acting_user=clerk, source="cli", now=items[-1].administered_at)
-            refused = [o for o in outcomes if o.status != "created"]
-            if refused:
-                first = refused[0]
-                raise RuntimeError(f"the dose service refused {len(refused)} doses, e.g. {items[first.index]}: "
-                                   f"{first.code} {first.error and first.error.detail}")
-            report.doses += len(outcomes)
-            self.batches += 1
+            # Sessions' doses are sent at the day's last one; the other registers the next morning.
+            next_morning = dt.datetime.combine(day + dt.timedelta(days=1), REGISTER_ENTERED_AT, tzinfo=TZ)
+            for items, now in ((live, live[-1].administered_at if live else None), (later, next_morning)):
+                if not items:
+                    continue
+                outcomes = record_doses(items, acting_user=clerk, source="cli", now=now)
+                refused = [o for o in outcomes if o.status != "created"]
+                if refused:
+                    first = refused[0]
+                    raise RuntimeError(f"the dose service refused {len(refused)} doses, e.g. {items[first.index]}: "
+                                       f"{first.code} {first.error and first.error.detail}")
+                report.doses += len(outcomes)
+                self.batches += 1
+            if day == REPORT_DAY:
+                ops.close_report_day(plan)
             supply.after(day)
 
 
@@ -1076,8 +1096,13 @@ def build_demo(*, scale: float = DEFAULT_SCALE, seed: int = DEFAULT_SEED, progre
     with _fast_sqlite_writes():
         with transaction.atomic():
             builder.build_divisions()
+            builder.jingxi.build_divisions()
             builder.build_sites()
+            builder.jingxi.build_sites()
             builder.supply.build_stores()
+            builder.jingxi.build_stores()
+            builder.site_days.build_accounts([(p.fact.code, p.division_id) for p in builder.counties]
+                                             + [(builder.jingxi.county_code, builder.jingxi.county_id)])
             builder.build_lots()
             builder.w.reset_sequences()
         # The logins go through the user service (its own durable transactions).
@@ -1086,15 +1111,32 @@ def build_demo(*, scale: float = DEFAULT_SCALE, seed: int = DEFAULT_SEED, progre
         builder.supply.open()
         builder.clock.done("stores", f"{builder.supply.report.stores} stores, the prefecture's first "
                                      f"{builder.supply.report.receipts} consignments")
+        # Staff, rosters and the gymnasiums' mass days opened through the gate, before their doses.
+        builder.site_days.prepare()
+        r = builder.site_days.report
+        builder.clock.done("staff", f"{r.units} units, {r.staff:,} staff ({r.gym_roster} on the gymnasiums' teams, "
+                                    f"{r.gym_medical} medical), {r.deployments} deployments; {r.opened} mass-day "
+                                    "sessions opened")
         # People and doses through their services, batch by batch (each its own transaction).
-        builder.plan_and_write(get_user_model().objects.get(username="admin"))
+        admin = get_user_model().objects.get(username="admin")
+        builder.plan_and_write(admin)
+        builder.site_days.close_mass_days()
         builder.supply.close()
-        open_desk_sessions()
         s = builder.supply.report
         builder.clock.done("supply", f"today's lots to the desk, lot {s.quarantined_lot} quarantined; "
                                      f"{s.receipts} receipts, {s.transfers} transfers, {s.adjustments} adjustments, "
                                      f"{s.excursions} excursion(s) in all; the county rounds took "
                                      f"{s.rounds_seconds:.1f}s of the write, cpu {s.rounds_cpu_seconds:.1f}s")
+        # Jingxi: the Renzhuang day's residents and vaccine, its sessions and visits.
+        builder.jingxi.write(admin)
+        # Today's week at Kangding's sites (the planner), today's sessions opened (one refused).
+        builder.site_days.plan_today()
+        builder.report.aefi = report_demo_aefi(builder)
+        r = builder.site_days.report
+        builder.clock.done("sessions", f"{r.sessions:,} sessions ({r.opened:,} opened through the gate, {r.closed:,} "
+                                       f"closed with their figures, one opening refused); today: "
+                                       f"{r.today_sessions} sessions at Kangding's sites; "
+                                       f"{builder.report.aefi['reports']} AEFI reports")
     set_demo_passwords((passwords or hash_demo_passwords)())
     builder.clock.done("users", f"{len(DEMO_USERS)} demo logins")
     report = builder.report
@@ -1139,20 +1181,6 @@ class _fast_sqlite_writes:
             with connection.cursor() as cursor:
                 for name, value in self.previous.items():
                     cursor.execute(f"PRAGMA {name}={int(value)}")
-
-
-def open_desk_sessions() -> list[Session]:
-    """Today's sessions of the desk sites (where the desk logins work), planned and opened by the
-    county command through the sessions service: a dose given today needs an open session."""
-    from vaxops.campaign.demo_supply import DESK_SITES
-    from vaxops.sites.sessions import today
-
-    command = get_user_model().objects.get(username="county_command")
-    day = today()
-    planned = create_sessions([{"site": code, "date": day, "kind": SessionKind.FIXED, "opens_at": dt.time(0, 0),
-                                    "closes_at": dt.time(23, 59), "planned_doses": DESK_SESSION_DOSES}
-                               for code in DESK_SITES], acting_user=command, source="cli")
-    return open_sessions(planned, acting_user=command, source="cli")
 
 
 def hash_demo_passwords() -> dict[str, str]:
@@ -1208,7 +1236,7 @@ def demo_state(scale: float, seed: int) -> str:
     same = (
         math.isclose(float(figures.get("scale", -1)), scale)
         and figures.get("seed") == seed
-        and DoseRecord.objects.count() == first + second
+        and DoseRecord.objects.count() == first + second + int((figures.get("jingxi") or {}).get("doses", 0))
     )
     return "same" if same else "other"
 

@@ -38,18 +38,18 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def built() -> demo.DemoReport:
-    return demo.build_demo(scale=SCALE, seed=7)
+def built(demo_built) -> demo.DemoReport:
+    return demo_built  # one build per module (conftest.py)
 
 
 def test_every_demo_dose_came_out_of_its_site_store(built):
     stores = {s.code: s for s in Store.objects.select_related("parent", "site")}
     prefecture = stores[demo_supply.PREFECTURE_STORE[0]]
     assert prefecture.level == StoreLevel.PREFECTURE and prefecture.equipment_class == EquipmentClass.COLD_ROOM
-    counties = [s for s in stores.values() if s.level == StoreLevel.COUNTY]
+    counties = [s for s in stores.values() if s.level == StoreLevel.COUNTY and s.parent == prefecture]
     assert len(counties) == 18 and all(s.parent == prefecture for s in counties)
     site_stores = [s for s in stores.values() if s.site_id is not None]
-    assert len(site_stores) == built.sites
+    assert len(site_stores) == built.sites + built.jingxi.sites  # Jingxi's stores: under Baise's
     for store in site_stores:
         assert store.parent.code == demo_supply.county_store_code(store.site.county_code), store.code
         if store.site.kind == "mobile_team":
@@ -66,12 +66,13 @@ def test_every_demo_dose_came_out_of_its_site_store(built):
         DoseRecord.objects.values("site_id", "lot_id").annotate(n=Count("id")).values_list("site_id", "lot_id", "n")
     }
     assert drawn == given
-    assert sum(given.values()) == DoseRecord.objects.count() == built.doses == built.supply.doses_drawn
+    assert sum(given.values()) == DoseRecord.objects.count() == built.doses + built.jingxi.doses
+    assert built.supply.doses_drawn == built.doses
 
 
 def test_every_transfer_was_received_and_every_lot_reconciles(built):
     figures = built.supply
-    assert figures.transfers == Transfer.objects.count() > 18
+    assert figures.transfers + built.jingxi.transfers == Transfer.objects.count() > 18
     statuses = Counter(Transfer.objects.values_list("status", flat=True))
     assert set(statuses) == {TransferStatus.RECEIVED}
     # Prefecture → every county, and county → site (proof of delivery with the arrival temperature).
@@ -81,7 +82,7 @@ def test_every_transfer_was_received_and_every_lot_reconciles(built):
     assert not Transfer.objects.filter(arrival_temperature_c__isnull=True).exists()
     assert not Transfer.objects.filter(received_by__isnull=True).exists()
     receipts = StockEvent.objects.filter(reason__code="receipt")
-    assert receipts.count() == figures.receipts
+    assert receipts.count() == figures.receipts + built.jingxi.receipts
     assert all(e.detail.get("arrival_temperature_c") is not None for e in receipts)
     assert not Lot.objects.filter(pk__in=receipts.values("lines__lot"), release_certificate="").exists()
     # Received = on hand + administered + wasted, for every lot (nothing in transit).

@@ -72,6 +72,7 @@ class Command(BaseCommand):
 
         tokens = demo.issue_demo_tokens()
         self._print_logins(tokens, options["bind"])
+        self._print_where_to_look(options["bind"])
 
         if options["no_serve"]:
             return
@@ -94,6 +95,18 @@ class Command(BaseCommand):
             self.stdout.flush()
 
         return say
+
+    def _print_where_to_look(self, bind: str) -> None:
+        from vaxops.campaign.demo_guide import where_to_look
+
+        rows = where_to_look()
+        if not rows:
+            return
+        self.stdout.write("Where to look (site-days; passwords as above):")
+        width = max(len(what) for what, _, _ in rows)
+        for what, path, login in rows:
+            self.stdout.write(f"  {what.ljust(width)}  http://{bind}{path}  [{login}]")
+        self.stdout.write("")
 
     def _print_logins(self, tokens: dict[str, str], bind: str) -> None:
         rows = [("username", "role", "scope", "password"), *demo.demo_logins()]

@@ -1,0 +1,79 @@
+"""Where to look in the built demo: the pages of the site-days, with the login to use.
+
+``where_to_look()`` reads the built database (the sessions the demo made) and names each
+page by its URL; a page whose part is not installed is left out (``NoReverseMatch``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+
+from vaxops.campaign.services import TZ
+
+
+def _url(name: str, *args: Any, query: str = "") -> str | None:
+    try:
+        return reverse(name, args=args) + (f"?{query}" if query else "")
+    except NoReverseMatch:
+        return None
+
+
+def _screen(session: Any) -> str | None:
+    """The Renzhuang big screen's URL frozen at 10:00 (its token is signed with the moment)."""
+    try:
+        from vaxops.visits.views import screen_token
+    except ImportError:
+        return None
+    at = dt.datetime(2021, 5, 11, 10, 0, tzinfo=TZ)
+    return _url("visits:screen", screen_token(session, at))
+
+
+def where_to_look() -> list[tuple[str, str, str]]:
+    """(what, path, login) of the demo's site-day pages, in the order a visitor would take them."""
+    from vaxops.campaign import demo_jingxi, demo_sites
+    from vaxops.sites.models import Session, SessionStatus
+
+    today = timezone.now().astimezone(TZ).date()
+    desk = Session.objects.filter(site__code="513301-MASS", date=today, status=SessionStatus.OPEN).first()
+    refused = (Session.objects.filter(site__county_code="513301", date=today, status=SessionStatus.PLANNED,
+                                      site__kind="township_health_centre").order_by("pk").first())
+    gym = Session.objects.filter(site__code="513322-MASS", date__in=[dt.date(2021, 5, 29)]).first()
+    renzhuang = Session.objects.filter(site__code=demo_jingxi.RENZHUANG_SITE, date=demo_jingxi.RENZHUANG_DAY).first()
+    at_10 = "at=2021-05-11T10:00%2B08:00"
+    rows: list[tuple[str, str | None, str]] = [
+        ("session planner: Kangding's week from today", _url("sites:planner", query="county=513301"),
+         "county_command"),
+        ("today's session at the gymnasium (open; the desk records doses in it)",
+         desk and _url("sites:session", desk.pk), "site_manager"),
+        ("its readiness checklist (complete) and roster", desk and _url("staff:readiness", desk.pk), "site_manager"),
+        ("the refused opening (cold-chain reading missing; the audit has session.open_refused)",
+         refused and _url("sites:session", refused.pk), "county_command"),
+        ("the report day's sessions, closed with their figures (week of 2021-05-31)",
+         _url("sites:planner", query=f"county=513301&week={demo_sites.REPORT_DAY.isoformat()}"), "county_command"),
+        ("Luding gymnasium on 2021-05-29: roster of the mass day, deployed teams",
+         gym and _url("staff:roster", gym.pk), "prefecture_command"),
+        ("support deployments (Luding; Jingxi: 37 staff of the Baise MCH hospital)", _url("staff:deployments"),
+         "prefecture_command / jingxi_command"),
+        ("staff and sessions short of their planned staff", _url("staff:county"), "county_command"),
+        ("Renzhuang health centre, 2021-05-11: the board at 10:00",
+         renzhuang and _url("visits:board", renzhuang.pk, query=at_10), "renzhuang_manager"),
+        ("… its big screen at 10:00 (public, zh-Hans)", renzhuang and _screen(renzhuang), "no login"),
+        ("… the same as JSON", renzhuang and f"/api/v1/sessions/{renzhuang.pk}/board?{at_10}", "renzhuang_manager"),
+        ("… its site figures beside the simulator's prediction",
+         renzhuang and _url("visits:figures", renzhuang.pk), "renzhuang_manager"),
+        ("… the session with its final figures", renzhuang and _url("sites:session", renzhuang.pk),
+         "jingxi_command"),
+        ("… its readiness checklist and roster (the Baise MCH hospital's staff on it)",
+         renzhuang and _url("staff:roster", renzhuang.pk), "jingxi_command"),
+        ("Jingxi's planner, the week of 2021-05-11",
+         _url("sites:planner", query="county=451081&week=2021-05-11"), "jingxi_command"),
+        ("AEFI list with deadlines (Ganzi)", _url("safety:list"), "supervisor"),
+        ("AEFI list (Jingxi: the serious case, reported in 78 minutes)", _url("safety:list"), "jingxi_command"),
+    ]
+    return [(what, path, login) for what, path, login in rows if path]
+
+
+__all__ = ["where_to_look"]
