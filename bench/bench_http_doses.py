@@ -80,8 +80,13 @@ class ServerSetting:
 # ---------------------------------------------------------------------------------------------
 
 
-def role_prepare(url: str, people: int) -> dict[str, Any]:
-    """Migrate a fresh database and create the world and ``people`` residents; write their ids."""
+def role_prepare(url: str, people: int, visits: bool = False) -> dict[str, Any]:
+    """Migrate a fresh database and create the world and ``people`` residents; write their ids.
+
+    The site's session of today is open (a dose given today needs it: issue 9); it is inserted
+    directly as the bench's set-up, like the test fixtures, since the gate is not what is timed.
+    With ``visits``, every resident is also checked in and screened at that session (one
+    ``replay_visits`` call), and each dose is then sent with its ``visit_id``."""
     django_setup(url)
     import datetime as dt
 
@@ -107,8 +112,15 @@ def role_prepare(url: str, people: int) -> dict[str, Any]:
                                  name_en="Garze", **pop)
     kd = Division.objects.create(code="513301", level=Level.COUNTY, parent=gz, name_zh="康定市",
                                  name_en="Kangding", **pop)
-    Site.objects.create(code=SITE, name_zh="康定体育馆大规模接种点", name_en=SITE, kind="mass_site",
-                        division=kd, county_code=kd.county_code)
+    site = Site.objects.create(code=SITE, name_zh="康定体育馆大规模接种点", name_en=SITE, kind="mass_site",
+                               division=kd, county_code=kd.county_code)
+    from django.utils import timezone
+
+    from vaxops.campaign.services import TZ
+    from vaxops.sites.models import Session, SessionStatus
+
+    session = Session.objects.create(site=site, date=timezone.now().astimezone(TZ).date(), status=SessionStatus.OPEN,
+                                     opens_at=dt.time(0, 0), closes_at=dt.time(23, 59, 59), opened_at=timezone.now())
     lots = []
     for code, numbers in LOTS.items():
         product = Product.objects.get(code=code)
@@ -138,6 +150,20 @@ def role_prepare(url: str, people: int) -> dict[str, Any]:
             batch = []
     Person.objects.bulk_create(batch)
     ids = list(Person.objects.order_by("pk").values_list("pk", flat=True))
+    visit_of: dict[int, int] = {}
+    if visits:
+        from django.contrib.auth import get_user_model
+
+        from vaxops.visits.models import Visit
+        from vaxops.visits.services import replay_visits
+
+        vaccinator = get_user_model().objects.get(username="bench_vaccinator")
+        start = max(timezone.now() - dt.timedelta(minutes=50),
+                    dt.datetime.combine(session.date, dt.time(0, 0, 1), TZ))
+        replay_visits([{"session_id": session.pk, "person_id": pk, "client_uuid": uuid.uuid4(),
+                        "checked_in_at": start, "screened_at": start + dt.timedelta(seconds=1), "outcome": "pass"}
+                       for pk in ids], acting_user=vaccinator)
+        visit_of = dict(Visit.objects.filter(session=session).values_list("person_id", "pk"))
     # Two doses in-process, to count the statements of the full path (they are part of the
     # totals): the first in a fresh process (token, grants, catalog, site and the day's session
     # are read or created), the second as every later dose of a running worker makes it.
@@ -147,6 +173,8 @@ def role_prepare(url: str, people: int) -> dict[str, Any]:
         body = {"client_uuid": str(uuid.uuid4()), "person_id": person_id, "product": "BIBP",
                 "lot_number": LOTS["BIBP"][0], "site_code": SITE,
                 "administered_at": dt.datetime.now(dt.UTC).isoformat()}
+        if visits:
+            body["visit_id"] = visit_of[person_id]
         with CaptureQueriesContext(connection) as ctx:
             resp = client.post("/api/v1/doses", data=json.dumps(body), content_type="application/json",
                                HTTP_AUTHORIZATION=f"Bearer {token}")
@@ -154,7 +182,7 @@ def role_prepare(url: str, people: int) -> dict[str, Any]:
             raise RuntimeError(f"probe dose refused: {resp.status_code} {resp.content[:500]!r}")
         probes.append(ctx.captured_queries)
     ids_file = BENCH_VAR / f"people-{'pg' if is_postgres(url) else 'sqlite'}.json"
-    ids_file.write_text(json.dumps(ids[:-2]))
+    ids_file.write_text(json.dumps([[pk, visit_of[pk]] if visits else pk for pk in ids[:-2]]))
     return {
         "token": token, "ids_file": str(ids_file), "people": len(ids) - 2,
         "queries_first_dose": len(probes[0]),
@@ -215,11 +243,16 @@ def role_client(port: int, token: str, ids_file: str, offset: int, count: int, c
 
     def post(conn: http.client.HTTPConnection, person_index: int) -> tuple[int, bytes]:
         product, lot = products[person_index % len(products)]
-        body = json.dumps({
-            "client_uuid": str(uuid.uuid4()), "person_id": ids[person_index], "product": product,
+        entry = ids[person_index]
+        person_id, visit_id = entry if isinstance(entry, list) else (entry, None)
+        fields = {
+            "client_uuid": str(uuid.uuid4()), "person_id": person_id, "product": product,
             "lot_number": lot, "site_code": SITE,
             "administered_at": dt.datetime.now(dt.UTC).isoformat(),
-        })
+        }
+        if visit_id is not None:
+            fields["visit_id"] = visit_id
+        body = json.dumps(fields)
         headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
         for attempt in range(2):
             try:
@@ -475,7 +508,8 @@ def bench_database(db: str, args: argparse.Namespace, settings: list[ServerSetti
         pg_recreate(PG_DB)
     try:
         per_setting = args.requests + args.concurrency * args.warmup
-        prep = run_role(SCRIPT, "prepare", url, ["--people", str(per_setting * len(settings))])
+        prep = run_role(SCRIPT, "prepare", url, ["--people", str(per_setting * len(settings)),
+                                                 *(["--visits"] if args.visits else [])])
         print(f"[{db}] prepared {prep['people']} people in {prep['seconds']} s; "
               f"{prep['queries_first_dose']} statements for a worker's first dose, "
               f"{prep['queries_per_dose']} for each later one", flush=True)
@@ -592,6 +626,8 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the PostgreSQL database afterwards")
     # role arguments
     parser.add_argument("--people", type=int, default=0)
+    parser.add_argument("--visits", action="store_true",
+                        help="each dose at a visit (checked in and screened beforehand), sent with its visit_id")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--token", default="")
     parser.add_argument("--ids-file", default="")
@@ -601,7 +637,7 @@ def main() -> None:
 
     if args.role != "main":
         if args.role == "prepare":
-            out = role_prepare(args.url, args.people)
+            out = role_prepare(args.url, args.people, args.visits)
         elif args.role == "verify":
             out = role_verify(args.url)
         elif args.role == "client":
