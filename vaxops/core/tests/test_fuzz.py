@@ -28,6 +28,30 @@ from vaxops.registry.idnumber import make_id_number
 
 EXAMPLES = int(os.environ.get("VAXOPS_FUZZ_EXAMPLES", "60"))
 AS = ["vaccinator", "site_manager", "county_command", "grid_worker_ld", "admin", None]
+# The roles of the examples meant to succeed; an operation only some roles may perform acts as one
+# of them (the review of an excursion drew no supervisor otherwise; only the commands grant
+# exceptions and deploy staff).
+GOOD_ROLES = ["vaccinator", "site_manager", "admin", "supervisor", "supply_officer"]
+SITE_STAFF, COMMAND = ["vaccinator", "site_manager"], ["county_command", "prefecture_command"]
+GOOD_ROLE_OF = {
+    "POST /api/v1/excursions/{excursion_id}/review": ["supervisor"],
+    "POST /api/v1/sessions": ["site_manager", "county_command", "admin"],
+    "POST /api/v1/sessions/{session_id}/open": ["site_manager", "county_command"],
+    "PUT /api/v1/sessions/{session_id}/roster": ["site_manager", "county_command"],
+    "PUT /api/v1/sessions/{session_id}/readiness": ["site_manager"],
+    "POST /api/v1/sessions/{session_id}/readiness/exception": ["county_command"],
+    "POST /api/v1/sessions/{session_id}/visits": SITE_STAFF,
+    "POST /api/v1/sessions/{session_id}/standby": SITE_STAFF,
+    "POST /api/v1/sessions/{session_id}/standby/offers": [*SITE_STAFF, "county_command"],
+    "POST /api/v1/standby/offers/{offer_id}/confirm": [*SITE_STAFF, "county_command"],
+    "POST /api/v1/staff": ["site_manager", "county_command", "admin"],
+    "POST /api/v1/staff/{staff_id}/qualifications": ["site_manager", "county_command", "admin"],
+    "POST /api/v1/deployments": COMMAND,
+    "GET /api/v1/visits/{visit_id}": [*SITE_STAFF, *COMMAND, "supervisor"],
+    "POST /api/v1/visits/{visit_id}/screening": SITE_STAFF,
+    "POST /api/v1/visits/{visit_id}/release": SITE_STAFF,
+    "POST /api/v1/visits/{visit_id}/leave": SITE_STAFF,
+}
 BIG = [2**63, 2**70, -(2**64), 10**30]
 
 SPEC = ninja_api.get_openapi_schema()
@@ -131,8 +155,9 @@ def standby_values(world: Any, *, good: bool) -> dict[str, st.SearchStrategy]:
     return {"offer_id": st.sampled_from(ids["offers"]), "session_id": st.sampled_from(ids["sessions"])}
 
 
-def accepted(world: Any) -> dict[str, st.SearchStrategy]:
-    """Values the services accept, for the half of the examples meant to succeed."""
+def accepted(world: Any, operation: str = "") -> dict[str, st.SearchStrategy]:
+    """Values the services accept, for the half of the examples meant to succeed (``operation``:
+    "METHOD /path", for the values of that operation alone)."""
     fresh = st.integers(100, 999).map(lambda s: make_id_number("513301", dt.date(1985, 3, 4), s))
     return {
         "person_id": st.sampled_from([p.pk for p in world.people.values()]), "dose_id": st.just(world.dose_ids[0]),
@@ -154,14 +179,55 @@ def accepted(world: Any) -> dict[str, st.SearchStrategy]:
         "signs": st.just([]), "outcome": st.none(), "description": st.none(),
         "onset_at": st.just("2021-05-01T10:00:00Z"), "detected_at": st.just("2021-05-01T10:30:00Z"),
         "who_category": st.just("A1"), "cn_category": st.just("general_reaction"), "brighton_level": st.none(),
-        "findings": st.just("settled"),
+        "findings": st.just("settled"), "vvm_checked": st.booleans(),
         **standby_values(world, good=True),
         # A device's batch: one to three submissions with accepted values (POST /doses/batch).
         "items": st.lists(st.fixed_dictionaries({
             "client_uuid": st.uuids().map(str), "person_id": st.sampled_from([p.pk for p in world.people.values()]),
             "product": st.just("BIBP"), "lot_number": st.just("B2021001"), "site_code": st.just("KD-MASS"),
             "administered_at": st.just("2021-05-10T10:00:00+08:00")}), min_size=1, max_size=3),
+        **site_day_values(world, operation),
     }
+
+
+def site_day_values(world: Any, operation: str) -> dict[str, st.SearchStrategy]:
+    """The accepted values of one site-day operation (sessions, staff, visits, standby) where the
+    shared ones cannot serve: each gets the object its success needs (and consumes), made fresh
+    for that operation only."""
+    day = world.site_day
+    staff = st.just(day["staff"])
+    values: dict[str, Any] = {
+        "POST /api/v1/sessions": lambda: {
+            "site": st.just("KD-MASS"), "date": st.just("2031-03-03"), "kind": st.just("fixed"),
+            "opens_at": st.just("08:00"), "closes_at": st.just("12:00"), "planned_doses": st.just(10),
+            "products": st.just(["BIBP"]), "stops": st.just([]), "organisation": st.none()},
+        "POST /api/v1/sessions/{session_id}/open": lambda: {"session_id": st.just(day["planned"](ready=True))},
+        "POST /api/v1/sessions/{session_id}/close": lambda: {"session_id": st.just(day["open"](later=True))},
+        "PUT /api/v1/sessions/{session_id}/roster": lambda: {
+            "session_id": st.just(day["planned"]()), "staff": staff, "roles": st.none(), "planned_staff": st.none()},
+        "PUT /api/v1/sessions/{session_id}/readiness": lambda: {
+            "session_id": st.just(day["planned"]()), "items": st.just({"cold_chain_reading": 5.0})},
+        "POST /api/v1/sessions/{session_id}/readiness/exception": lambda: {
+            "session_id": st.just(day["planned"]()), "reason": st.just("ambulance on its way")},
+        "POST /api/v1/sessions/{session_id}/visits": lambda: {"session_id": st.just(day["open"]())},
+        "POST /api/v1/sessions/{session_id}/standby": lambda: {
+            "session_id": st.just(day["open"]())},
+        "POST /api/v1/sessions/{session_id}/standby/offers": lambda: {"session_id": st.just(day["open"]())},
+        "POST /api/v1/staff": lambda: {"unit": st.just(day["unit"]), "role": st.just("doctor"), "phone": st.none()},
+        "POST /api/v1/staff/{staff_id}/qualifications": lambda: {
+            "staff_id": st.just(day["staff"][0]), "kind": st.just("vaccination_training"),
+            "valid_until": st.just("2031-01-01")},
+        "POST /api/v1/deployments": lambda: {
+            "staff": staff, "to_division": st.just("513301"), "to_site": st.none(), "starts_on": st.just("2031-01-01"),
+            "ends_on": st.just("2031-01-10"), "reason": st.just("mass vaccination week")},
+        "GET /api/v1/visits/{visit_id}": lambda: {"visit_id": st.just(day["visit"]())},
+        "POST /api/v1/visits/{visit_id}/screening": lambda: {
+            "visit_id": st.just(day["visit"]()), "outcome": st.just("pass"), "contraindication": st.none(),
+            "until": st.none(), "answers": st.none()},
+        "POST /api/v1/visits/{visit_id}/release": lambda: {"visit_id": st.just(day["observed"])},
+        "POST /api/v1/visits/{visit_id}/leave": lambda: {"visit_id": st.just(day["visit"]())},
+    }
+    return values[operation]() if operation in values else {}
 
 
 def from_schema(schema: dict, name: str, hint: dict[str, st.SearchStrategy], depth: int = 0,
@@ -331,7 +397,67 @@ def fuzz_world(world):
         cluster = report(d, events=["syncope"], serious=True, serious_criteria=["hospitalisation"]).cluster_id
     world.cluster_ids = [cluster, cluster + 1000]
     standby_world(world)
+    site_day_world(world)
     return world
+
+
+def site_day_world(world: Any) -> None:
+    """Staff of a Kangding hospital, and makers of the sessions and visits the site-day
+    operations consume: planned sessions (with a complete checklist for opening), open ones
+    (today, or a later day whose closing writes off none of today's vials) and visits at
+    each step."""
+    from django.utils import timezone
+
+    from vaxops.campaign.services import TZ
+    from vaxops.catalog.models import Product
+    from vaxops.sites.models import Session
+    from vaxops.staff.models import Staff, Unit
+    from vaxops.staff.testing import make_ready
+    from vaxops.visits.models import Visit
+
+    unit = Unit.objects.create(code="KD-FUZZ-HOSP", name_zh="康定市人民医院", name_en="Kangding hospital",
+                               kind="hospital", hospital_level=2, division=world.divisions["513301"],
+                               county_code="513301")
+    staff = [Staff.objects.create(unit=unit, name=name, role=role).pk
+             for name, role in [("扎西", "doctor"), ("卓玛", "vaccinator")]]
+    bibp = Product.objects.get(code="BIBP")
+    made: list[int] = []
+    today = timezone.now().astimezone(TZ).date()
+
+    def session(status: str, on: dt.date) -> Session:
+        s = Session.objects.create(site=world.sites["KD-MASS"], date=on, status=status, kind="outreach",
+                                   opens_at=dt.time(8), closes_at=dt.time(18))
+        s.products.set([bibp])
+        made.append(s.pk)
+        return s
+
+    def planned(ready: bool = False) -> int:
+        s = session("planned", today + dt.timedelta(days=30 + len(made)))
+        return (make_ready(s) if ready else s).pk
+
+    def opened(later: bool = False) -> int:
+        return session("open", today + dt.timedelta(days=30 + len(made)) if later else today).pk
+
+    def visit(observed: bool = False) -> int:
+        from vaxops.vaccination.services import record_dose
+
+        now = timezone.now()
+        person = make_person(world, seq=800 + len(made), county="513301")
+        fields: dict[str, Any] = {"status": "waiting"}
+        if observed:
+            given = now - dt.timedelta(hours=1)
+            dose, _ = record_dose(client_uuid=uuid.uuid4(), person_id=person.pk, product_code="BIBP",
+                                  lot_number="B2021001", site_code="KD-MASS", administered_at=given,
+                                  acting_user=world.users["vaccinator"], source="api")
+            fields = {"status": "in_observation", "dose": dose, "screened_at": given, "vaccinated_at": given,
+                      "observation_until": now - dt.timedelta(minutes=1)}
+        return Visit.objects.create(session_id=opened(), person=person, client_uuid=uuid.uuid4(), ticket=1,
+                                    county_code="513301", checked_in_by=world.users["vaccinator"],
+                                    checked_in_at=now - dt.timedelta(hours=2), **fields).pk
+
+    # The visit to release has its dose now, before other operations put the site's stock on hold.
+    world.site_day = {"unit": unit.code, "staff": staff, "planned": planned, "open": opened, "visit": visit,
+                      "observed": visit(observed=True)}
 
 
 def standby_world(world: Any) -> None:
@@ -379,7 +505,7 @@ def test_no_request_crashes_and_no_refusal_writes(client, fuzz_world):
 
 def fuzz_operation(client, world, method: str, path: str, op: dict) -> set[int]:
     """Run the seeded examples for one operation; returns the statuses seen."""
-    hint, good_values = hints(world), accepted(world)
+    hint, good_values = hints(world), accepted(world, f"{method} {path}")
     params = op.get("parameters", [])
     body_schema = op.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema")
     takes_csv = "text/csv" in op.get("requestBody", {}).get("content", {})
@@ -408,8 +534,7 @@ def fuzz_operation(client, world, method: str, path: str, op: dict) -> set[int]:
         if takes_csv:
             content_type = draw(st.sampled_from(["text/csv", "text/csv", "application/json"]))
             raw = (draw(csv_bodies) if good or draw(st.booleans()) else draw(hostile_text)).encode("utf-8", "surrogatepass")
-        role = draw(st.sampled_from(["vaccinator", "site_manager", "admin", "supervisor", "supply_officer"] if good
-                                    else AS))
+        role = draw(st.sampled_from(GOOD_ROLE_OF.get(f"{method} {path}", GOOD_ROLES) if good else AS))
         return url, query, raw, role, draw(st.sampled_from(["en", "zh-hans"])), content_type
 
     @settings(max_examples=EXAMPLES, derandomize=True, deadline=None, database=None,
