@@ -49,7 +49,7 @@ def test_staff_operations_never_crash_and_refusals_write_nothing(client, fuzz_wo
         "items": st.just(items), "planned_staff": st.just(4), "roles": st.none(),
     }
     monkeypatch.setattr(fz, "hints", lambda w, _h=fz.hints: {**_h(w), **hint})
-    monkeypatch.setattr(fz, "accepted", lambda w, _a=fz.accepted: {**_a(w), **good})
+    monkeypatch.setattr(fz, "accepted", lambda w, operation="", _a=fz.accepted: {**_a(w, operation), **good})
     seen = {f"{m} {p}": fz.fuzz_operation(client, world, m, p, op) for m, p, op in STAFF_OPS}
     assert len(seen) == 10
     succeeded = [name for name, statuses in seen.items() if any(200 <= s < 300 for s in statuses)]
