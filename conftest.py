@@ -28,7 +28,7 @@ class World:
 
 ROLES = [
     "prefecture_command", "county_command", "site_manager", "vaccinator",
-    "grid_worker", "supply_officer", "supervisor", "admin",
+    "grid_worker", "supply_officer", "supervisor", "admin", "township_organiser",
 ]
 
 
@@ -99,7 +99,7 @@ def build_world() -> World:
     scopes = {
         "prefecture_command": "513300", "county_command": "513301", "site_manager": "KD-MASS",
         "vaccinator": "KD-MASS", "grid_worker": "513301001", "supply_officer": "513301",
-        "supervisor": "513301", "admin": "",
+        "supervisor": "513301", "admin": "", "township_organiser": "513301001",
     }
     for role in ROLES:
         # Published test passwords: the validators are for real accounts (see create_user).

@@ -18,6 +18,8 @@ class Role(models.TextChoices):
     SITE_MANAGER = "site_manager", _("site manager")
     VACCINATOR = "vaccinator", _("vaccinator")
     GRID_WORKER = "grid_worker", _("grid worker")
+    # a township's mobilisation organiser (乡镇组织员): the grid workers' work, township-wide
+    TOWNSHIP_ORGANISER = "township_organiser", _("township organiser")
     SUPPLY_OFFICER = "supply_officer", _("supply officer")
     SUPERVISOR = "supervisor", _("supervisor")
     ADMIN = "admin", _("system administrator")

@@ -32,14 +32,15 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "lot.view": ALL_ROLES,
     "person.view": ALL_ROLES - {Role.SUPPLY_OFFICER},
     "person.add": frozenset(
-        {Role.VACCINATOR, Role.SITE_MANAGER, Role.GRID_WORKER, Role.COUNTY_COMMAND, Role.ADMIN}
+        {Role.VACCINATOR, Role.SITE_MANAGER, Role.GRID_WORKER, Role.TOWNSHIP_ORGANISER, Role.COUNTY_COMMAND,
+         Role.ADMIN}
     ),
     # Vaccinating a person: residents may be vaccinated anywhere (migrants and travellers are
     # normal), so site staff reach the residents of their site's county and, for the rest of
     # the working day, anyone they found by the exact ID number ("person.lookup"); never a
     # person outside their area by a bare numeric id.
     "person.vaccinate": SITE_ROLES,
-    "dose.view": ALL_ROLES - {Role.SUPPLY_OFFICER, Role.GRID_WORKER},
+    "dose.view": ALL_ROLES - {Role.SUPPLY_OFFICER, Role.GRID_WORKER, Role.TOWNSHIP_ORGANISER},
     "dose.add": SITE_ROLES,
     "dose.override": frozenset({Role.SITE_MANAGER}),
     "dose.void": frozenset({Role.SITE_MANAGER, Role.COUNTY_COMMAND, Role.ADMIN}),
@@ -65,7 +66,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # one's area; each row is still decided by the engines with the importer's own rights.
     "import.run": frozenset({Role.COUNTY_COMMAND, Role.ADMIN}),
     # Supply (docs/supply.md). Seeing stores and their stock: everyone who works with vaccine.
-    "stock.view": ALL_ROLES - {Role.GRID_WORKER},
+    "stock.view": ALL_ROLES - {Role.GRID_WORKER, Role.TOWNSHIP_ORGANISER},
     # Receipts from manufacturers, dispatch, adjustments: the supply officers of the area.
     "stock.receive_shipment": frozenset({Role.SUPPLY_OFFICER, Role.ADMIN}),
     "stock.dispatch": frozenset({Role.SUPPLY_OFFICER, Role.ADMIN}),
@@ -109,7 +110,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # planned by the county command and the site manager (at their site); opened and closed by
     # the site manager at their site or the county command (and the administrator: the demo's
     # replayed days are opened by it).
-    "session.view": ALL_ROLES - {Role.GRID_WORKER},
+    "session.view": ALL_ROLES - {Role.GRID_WORKER, Role.TOWNSHIP_ORGANISER},
     "session.plan": frozenset({Role.COUNTY_COMMAND, Role.SITE_MANAGER, Role.ADMIN}),
     "session.open": frozenset({Role.SITE_MANAGER, Role.COUNTY_COMMAND, Role.ADMIN}),
     "session.close": frozenset({Role.SITE_MANAGER, Role.COUNTY_COMMAND, Role.ADMIN}),
@@ -133,7 +134,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # staff and grid workers sign people up (a grid worker the residents of their grid).
     "standby.view": frozenset({Role.SITE_MANAGER, Role.VACCINATOR, Role.COUNTY_COMMAND}),
     "standby.manage": frozenset({Role.SITE_MANAGER, Role.VACCINATOR, Role.COUNTY_COMMAND}),
-    "standby.sign_up": frozenset({Role.SITE_MANAGER, Role.VACCINATOR, Role.GRID_WORKER}),
+    "standby.sign_up": frozenset({Role.SITE_MANAGER, Role.VACCINATOR, Role.GRID_WORKER, Role.TOWNSHIP_ORGANISER}),
 }
 
 # role of the manager -> roles they may grant (and only within their own area).

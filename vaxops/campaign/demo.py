@@ -60,6 +60,7 @@ from django.contrib.auth.hashers import make_password
 from django.core.management.color import no_style
 from django.db import connection, models, transaction
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from vaxops.access.models import ApiToken, Role, RoleAssignment
 from vaxops.campaign.demo_aefi import report_demo_aefi
@@ -391,6 +392,8 @@ class DemoReport:
     jingxi: JingxiReport = field(default_factory=JingxiReport)
     site_days: SitesReport = field(default_factory=SitesReport)
     aefi: dict[str, Any] = field(default_factory=dict)
+    # the later steps' figures, by part (outreach, targets, appointments, reports …): JSON values
+    later: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         figures = dict(self.__dict__.items())
@@ -1081,6 +1084,13 @@ class _CountyWriter:
 # -- entry points -------------------------------------------------------------------------
 
 
+# The demo's later parts (mobilisation and reporting), run after the site-days as (order, dotted
+# path of ``fn(builder, admin)``); each writes through its app's services and may add its lines to
+# the build's progress with ``builder.clock.done(name, text)`` and its figures to ``builder.report``.
+LATER_STEPS: list[tuple[int, str]] = [
+]
+
+
 def build_demo(*, scale: float = DEFAULT_SCALE, seed: int = DEFAULT_SEED, progress: Progress | None = None,
                passwords: Callable[[], dict[str, str]] | None = None) -> DemoReport:
     """Build the demo into an empty database (``reset_database`` first if it is not empty).
@@ -1137,6 +1147,9 @@ def build_demo(*, scale: float = DEFAULT_SCALE, seed: int = DEFAULT_SEED, progre
                                        f"closed with their figures, one opening refused); today: "
                                        f"{r.today_sessions} sessions at Kangding's sites; "
                                        f"{builder.report.aefi['reports']} AEFI reports")
+        # Mobilisation and reporting: each part's own module, in the order of LATER_STEPS.
+        for _order, path in sorted(LATER_STEPS):
+            import_string(path)(builder, admin)
     set_demo_passwords((passwords or hash_demo_passwords)())
     builder.clock.done("users", f"{len(DEMO_USERS)} demo logins")
     report = builder.report

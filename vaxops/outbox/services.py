@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from vaxops.core.audit import audit
 from vaxops.core.errors import VaxopsError
+from vaxops.outbox import validity
 from vaxops.outbox.models import Message, MessageStatus
 from vaxops.outbox.senders import current_sender
 
@@ -102,18 +103,23 @@ def suppress(reason: str | Iterable[str], *, at: dt.datetime | None = None) -> i
 def send_pending(limit: int = 100, *, at: dt.datetime | None = None, acting_user: Any = None,
                  source: str = "cli") -> dict[str, int]:
     """Send up to ``limit`` pending messages due by ``at`` (default now), oldest first, each
-    through the configured sender (``VAXOPS_MESSAGE_SENDER``). A message is claimed under its
+    (unless its reason's registered check says it has gone: ``outbox.validity``; then it is
+    suppressed) through the configured sender (``VAXOPS_MESSAGE_SENDER``). A message is claimed under its
     row lock (PostgreSQL: ``SKIP LOCKED``, so two runs never send one message twice; SQLite: the
     write lock) and marked sent in the transaction that sent it; a sender failure counts an
     attempt (failed after ``MAX_ATTEMPTS``). One audit event for the run (none if nothing was
-    due). Returns {"sent", "failed", "retry"}."""
+    due). Returns {"sent", "failed", "retry", "suppressed"}."""
     if limit < 1 or limit > 10_000:
         raise VaxopsError("message_invalid", {"field": "limit"})
     at = at or timezone.now()
     sender = current_sender()
-    counts = {"sent": 0, "failed": 0, "retry": 0}
-    ids = list(Message.objects.filter(status=MessageStatus.PENDING, send_after__lte=at)
-               .order_by("send_after", "pk").values_list("pk", flat=True)[:limit])
+    counts = {"sent": 0, "failed": 0, "retry": 0, "suppressed": 0}
+    due = list(Message.objects.filter(status=MessageStatus.PENDING, send_after__lte=at)
+               .order_by("send_after", "pk").values_list("pk", "reason")[:limit])
+    stale = validity.gone(reason for _pk, reason in due)
+    if stale:  # their reasons went by a path that did not call ``suppress``: never sent
+        counts["suppressed"] = suppress(stale, at=at)
+    ids = [pk for pk, reason in due if reason not in stale]
     for pk in ids:
         with transaction.atomic(durable=True):
             rows = Message.objects.filter(pk=pk, status=MessageStatus.PENDING)

@@ -30,6 +30,7 @@ from vaxops.core.audit import audit
 from vaxops.core.errors import VaxopsError
 from vaxops.core.models import Source
 from vaxops.regions.models import Division
+from vaxops.sites import closing
 from vaxops.sites import figures as figures_registry
 from vaxops.sites.models import (
     Circuit,
@@ -511,7 +512,8 @@ def close_session(session: Any, *, acting_user: Any, at: dt.datetime | None = No
                   source: str = SOURCE) -> Session:
     """Open → closed: the open vials the site opened that day are closed and their unused doses
     written off (``supply.dosestock.write_off_session_vials``), and the final figures are
-    written, in one transaction with one audit event."""
+    written, in one transaction with one audit event; the closing steps other apps register
+    (``sites.closing``, e.g. no-shows) run in it too."""
     from vaxops.supply.dosestock import write_off_session_vials
 
     at = at or timezone.now()
@@ -522,6 +524,7 @@ def close_session(session: Any, *, acting_user: Any, at: dt.datetime | None = No
         if session.status == SessionStatus.CLOSED:
             raise VaxopsError("session_closed", {"session_id": session.pk})
         _event, vials, doses = write_off_session_vials(session.site, session.date, at=at, user=acting_user)
+        closing.run(session, at, acting_user)
         figures = session_figures(session, wastage_doses=doses, vials_closed=vials)
         Session.objects.filter(pk=session.pk).update(
             status=SessionStatus.CLOSED, closed_at=at, figures=figures,

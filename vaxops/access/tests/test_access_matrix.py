@@ -18,11 +18,11 @@ from vaxops.vaccination.models import DoseRecord
 SCOPE_DIVISION = {
     "prefecture_command": "513300", "county_command": "513301", "site_manager": "513301",
     "vaccinator": "513301", "grid_worker": "513301001", "supply_officer": "513301",
-    "supervisor": "513301", "admin": "513300",
+    "supervisor": "513301", "admin": "513300", "township_organiser": "513301001",
 }
 SITE_ROLES = {"site_manager", "vaccinator"}
 PERSON_VIEW = set(ROLES) - {"supply_officer"}
-PERSON_ADD = {"vaccinator", "site_manager", "grid_worker", "county_command", "admin"}
+PERSON_ADD = {"vaccinator", "site_manager", "grid_worker", "township_organiser", "county_command", "admin"}
 DOSE_VOID = {"site_manager", "county_command", "admin"}
 AEFI_REPORT = {"site_manager", "vaccinator", "county_command", "supervisor"}
 AEFI_VIEW = {"site_manager", "county_command", "prefecture_command", "supervisor", "admin"}
@@ -252,7 +252,7 @@ def staff_call(client, endpoint, area, objs):
 # --- standby list for leftover doses (issue 9 §6, part standby) --------------------------------
 STANDBY_VIEW = {"site_manager", "vaccinator", "county_command"}
 STANDBY_MANAGE = {"site_manager", "vaccinator", "county_command"}
-STANDBY_SIGN_UP = {"site_manager", "vaccinator", "grid_worker"}
+STANDBY_SIGN_UP = {"site_manager", "vaccinator", "grid_worker", "township_organiser"}
 STANDBY_ENDPOINTS = ["standby_list", "standby_offers", "standby_sign_up", "standby_confirm"]
 
 
@@ -329,7 +329,7 @@ def test_staff_endpoints_anonymous_get_401(api, world, staff_objs, endpoint):
 
 # --- sessions (issue 9, sessions): view, plan, open, close -------------------------------------
 
-SESSION_VIEW = set(ROLES) - {"grid_worker"}
+SESSION_VIEW = set(ROLES) - {"grid_worker", "township_organiser"}
 SESSION_PLAN = {"county_command", "site_manager", "admin"}
 SESSION_OPEN = {"site_manager", "county_command", "admin"}  # also session.close
 

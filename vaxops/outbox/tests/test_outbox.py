@@ -42,14 +42,29 @@ def test_a_message_for_the_same_reason_is_made_once():
 
 def test_a_message_is_sent_once_however_often_the_sender_runs(recording):
     make()
-    assert services.send_pending(10) == {"sent": 1, "failed": 0, "retry": 0}
-    assert services.send_pending(10) == {"sent": 0, "failed": 0, "retry": 0}
+    assert services.send_pending(10) == {"sent": 1, "failed": 0, "retry": 0, "suppressed": 0}
+    assert services.send_pending(10) == {"sent": 0, "failed": 0, "retry": 0, "suppressed": 0}
     make()  # the reason comes again: nothing new is made, nothing sent again
     services.send_pending(10)
     assert recording.calls == [("booking-day-before:1", "13900000001", "明天上午9:00请到康定体育馆接种。")]
     m = Message.objects.get()
     assert m.status == MessageStatus.SENT and m.sent_at is not None and m.attempts == 1
     assert AuditEvent.objects.filter(action="outbox.send").count() == 1  # a run that sent nothing: no event
+
+
+def test_a_reason_its_check_says_has_gone_is_suppressed_at_sending_not_sent(recording):
+    from vaxops.outbox import validity
+
+    make("booking-day-before:1")
+    make("booking-day-before:2", phone="13900000002")
+    make("other:1", phone="13900000003")  # no check registered for this prefix: it holds
+    validity.register("booking-day-before", lambda reasons: {r for r in reasons if r.endswith(":2")})
+    try:
+        assert services.send_pending(10) == {"sent": 2, "failed": 0, "retry": 0, "suppressed": 1}
+    finally:
+        validity._CHECKS.pop("booking-day-before")
+    assert sorted(c[0] for c in recording.calls) == ["booking-day-before:2", "other:1"]
+    assert Message.objects.get(reason="booking-day-before:1").status == MessageStatus.SUPPRESSED
 
 
 def test_a_suppressed_message_is_never_sent(recording):
@@ -80,12 +95,12 @@ def test_a_failing_sender_is_retried_then_given_up(recording):
     recording.failing.add("13900000002")
     make(reason="a", phone="13900000002")
     make(reason="b")
-    assert services.send_pending(10) == {"sent": 1, "failed": 0, "retry": 1}
-    assert services.send_pending(10) == {"sent": 0, "failed": 0, "retry": 1}
-    assert services.send_pending(10) == {"sent": 0, "failed": 1, "retry": 0}
+    assert services.send_pending(10) == {"sent": 1, "failed": 0, "retry": 1, "suppressed": 0}
+    assert services.send_pending(10) == {"sent": 0, "failed": 0, "retry": 1, "suppressed": 0}
+    assert services.send_pending(10) == {"sent": 0, "failed": 1, "retry": 0, "suppressed": 0}
     failed = Message.objects.get(reason="a")
     assert failed.status == MessageStatus.FAILED and failed.attempts == 3 and "gateway" in failed.last_error
-    assert services.send_pending(10) == {"sent": 0, "failed": 0, "retry": 0}
+    assert services.send_pending(10) == {"sent": 0, "failed": 0, "retry": 0, "suppressed": 0}
 
 
 def test_sending_is_bounded_oldest_first(recording):

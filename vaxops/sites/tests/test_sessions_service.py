@@ -127,6 +127,29 @@ def test_closing_writes_the_final_figures_with_the_registered_ones(world, monkey
     assert out[0].record.session_id == session.pk
 
 
+def test_closing_steps_run_in_the_closing_transaction_and_a_failing_one_refuses_the_closing(world, monkeypatch):
+    from vaxops.sites import closing
+
+    session = make_ready(plan(world, day=dt.date(2021, 5, 11), opens=T(8), closes=T(18)))
+    manager = world.users["site_manager"]
+    sessions.open_session(session, acting_user=manager, at=dt.datetime(2021, 5, 11, 8, tzinfo=TZ))
+    seen = []
+
+    def failing(s, at, user):
+        seen.append((s.pk, at.hour, user.username))
+        raise VaxopsError("session_closed", {"session_id": s.pk})
+
+    monkeypatch.setitem(closing._HOOKS, "test_step", failing)
+    at = dt.datetime(2021, 5, 11, 18, tzinfo=TZ)
+    assert code_of(lambda: sessions.close_session(session, acting_user=manager, at=at)) == "session_closed"
+    assert seen == [(session.pk, 18, manager.username)]
+    assert Session.objects.get(pk=session.pk).status == SessionStatus.OPEN
+    assert not AuditEvent.objects.filter(action="session.close").exists()
+    monkeypatch.setitem(closing._HOOKS, "test_step", lambda s, at, user: seen.append("ran"))
+    assert sessions.close_session(session, acting_user=manager, at=at).status == SessionStatus.CLOSED
+    assert seen[-1] == "ran"
+
+
 @pytest.mark.parametrize(("change", "code"), [
     ({"closes": T(8)}, "session_hours_invalid"),
     ({"closes": T(7)}, "session_hours_invalid"),
