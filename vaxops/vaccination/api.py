@@ -185,23 +185,18 @@ def create_dose(request, payload: DoseIn):
 
 
 def _visit_dose(request, payload: DoseIn):
-    """The dose of a visit: through ``visits.services.vaccinate`` (the same dose path)."""
-    from vaxops.visits.services import scoped_visit, vaccinate
+    """The dose of a visit: through ``visits.services.vaccinate_visit`` (the same dose path, the
+    visit's link in the dose's transaction)."""
+    from vaxops.visits.services import vaccinate_visit
 
-    visit = scoped_visit(payload.visit_id, request.user)
-    if visit.session.site.code != payload.site_code:
-        raise VaxopsError("visit_wrong_site", {"id": visit.pk, "site_code": visit.session.site.code})
-    if visit.person_id != payload.person_id:
-        raise VaxopsError("visit_person_mismatch", {"id": visit.pk})
-    replay = DoseRecord.objects.filter(client_uuid=payload.client_uuid).exists()
-    dose = vaccinate(
-        visit, product_code=payload.product, lot_number=payload.lot_number, acting_user=request.user,
+    dose, created = vaccinate_visit(
+        payload.visit_id, product_code=payload.product, lot_number=payload.lot_number, acting_user=request.user,
         at=payload.administered_at, client_uuid=payload.client_uuid, source=Source.API,
+        site_code=payload.site_code, person_id=payload.person_id,
         override_reason=payload.override_reason, dose_number=payload.dose_number,
         retrospective_reason=payload.retrospective_reason,
     )
-    dose = DoseRecord.objects.select_related("product", "lot", "site", "vaccinator").get(pk=dose.pk)
-    return Status(200 if replay else 201, dose_out(dose))
+    return Status(201 if created else 200, dose_out(dose))
 
 
 def _review(request, kind: str, query: ReviewQuery) -> dict:

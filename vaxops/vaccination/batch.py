@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import gc
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -79,6 +79,7 @@ def record_doses(
     atomic: bool = False,
     dry_run: bool = False,
     now: dt.datetime | None = None,
+    within: Callable[[list[DoseOutcome]], None] | None = None,
 ) -> list[DoseOutcome]:
     """Record a batch of doses with exactly the rules of one dose; one outcome per item, in order.
 
@@ -94,6 +95,12 @@ def record_doses(
     and the audit (a batch of one: its ``dose.record`` event; more: one ``dose.batch`` event
     with the counts and the overrides and retrospective entries in it) commit together. A batch
     that loses a race on a unique index is read and decided again (up to ``ATTEMPTS`` times).
+
+    ``within(outcomes)``, when given, runs inside that transaction after the doses are written
+    (not for a ``dry_run`` or a refused ``atomic`` batch): a caller's own writes that must commit
+    with the doses or not at all (a visit's link to its dose). A ``VaxopsError`` it raises rolls
+    the whole batch back and reaches the caller; it must not let an ``IntegrityError`` escape
+    (that would be taken for a lost race and the batch decided again).
     """
     from vaxops.supply.dosestock import StockMoved
     from vaxops.vaccination.batch_engine import Batch
@@ -107,7 +114,8 @@ def record_doses(
     try:
         early, lost = False, 0
         while True:
-            batch = Batch(items, acting_user=acting_user, source=source, now=now, lock_stock_early=early)
+            batch = Batch(items, acting_user=acting_user, source=source, now=now, lock_stock_early=early,
+                          within=within)
             try:
                 return batch.run(atomic=atomic, dry_run=dry_run)
             except StockMoved:

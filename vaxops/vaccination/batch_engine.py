@@ -19,7 +19,7 @@ import hashlib
 import json
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from django.db import connection, transaction
@@ -106,9 +106,10 @@ def _in(column: str, values: list, sqlite: bool) -> tuple[str, list]:
 
 class Batch:
     def __init__(self, items: Sequence[DoseItem], *, acting_user: Any, source: str, now: dt.datetime,
-                 lock_stock_early: bool = False) -> None:
+                 lock_stock_early: bool = False, within: Callable[[list[DoseOutcome]], None] | None = None) -> None:
         self.items, self.user, self.source, self.now = items, acting_user, source, now
         self.lock_stock_early = lock_stock_early
+        self.within = within
         self.sqlite = connection.vendor == "sqlite"
         self.window = sv.retrospective_window()
         self.start = sv.campaign_start()
@@ -443,6 +444,9 @@ class Batch:
         if not alive:  # every item refused on its own fields: only replays are left to find
             existing = self._existing({w.key for w in works if w.replayable})
             self.decide(works, {}, {}, {}, existing, {}, None)
+            if self.within is not None and not dry_run and any(o.written for o in self.outcomes):
+                with transaction.atomic(durable=True):
+                    self.within(self.outcomes)
             return self.outcomes
         with transaction.atomic(durable=True):
             by_id, by_number = self.read_persons(alive)
@@ -463,6 +467,8 @@ class Batch:
             refused = atomic and any(o.status == "rejected" for o in self.outcomes)
             if records and not dry_run and not refused:
                 self.write(records, paths, fixups)
+            if self.within is not None and not dry_run and not refused:
+                self.within(self.outcomes)  # the caller's own writes, in the batch's transaction
             t4 = clock()
         t5 = clock()
         for name, seconds in (("check", t1 - t0), ("read", t2 - t1), ("decide", t3 - t2), ("write", t4 - t3),

@@ -5,11 +5,12 @@ session's site (``visit.manage``) is checked through ``vaxops.access.scope``. Th
 locked (``SELECT … FOR UPDATE`` on PostgreSQL; SQLite's write transaction serialises writers)
 so two desks acting on one ticket are decided one after the other.
 
-The dose is written by the one dose path (``vaccination.services.record_dose``, itself a
-durable transaction), then linked to the visit in a second transaction: a dose, once given,
-is a fact, so the link is made whatever the visit did meanwhile. Two doses for one visit are
-refused by the link (one to one) and, before it, by the dose rules themselves (a second dose
-of a series on the same day is too early for every product).
+The dose is written by the one dose path (``vaccination.batch.record_doses``) and linked to the
+visit in the same transaction (its ``within`` step): the dose, the link and both audit events
+commit together or not at all. A dose, once given, is a fact, so the link is made whatever else
+the visit did meanwhile. Two doses for one visit are refused by the link (one to one) and,
+before it, by the dose rules themselves (a second dose of a series on the same day is too early
+for every product).
 """
 
 from __future__ import annotations
@@ -236,54 +237,85 @@ def vaccinate(
     ``record_dose`` (``override_reason``, ``dose_number``, ``retrospective_reason``, ``now``).
     A retry with the same ``client_uuid`` returns the same dose.
     """
-    from vaxops.vaccination.services import record_dose
+    return vaccinate_visit(visit, product_code=product_code, lot_number=lot_number, acting_user=acting_user,
+                           at=at, client_uuid=client_uuid, source=source, **dose_fields)[0]
+
+
+def vaccinate_visit(
+    visit: Visit | int, *, product_code: str, lot_number: str, acting_user: Any, at: dt.datetime | None = None,
+    client_uuid: uuid.UUID | str | None = None, source: str = Source.WEB, site_code: str | None = None,
+    person_id: int | None = None, now: dt.datetime | None = None, **dose_fields: Any,
+) -> tuple[Any, bool]:
+    """``vaccinate`` returning ``(dose, created)``; ``site_code`` and ``person_id``, when given,
+    must be the visit's (422 ``visit_wrong_site``, 409 ``visit_person_mismatch``: the API's
+    ``POST /api/v1/doses`` with a ``visit_id``).
+
+    The dose, the visit's link to it (one conditional update) and the visit's audit event commit
+    in the dose batch's one transaction (``record_doses(within=…)``), or none of them."""
+    from vaxops.vaccination.batch import DoseItem, record_doses
 
     require(acting_user, "visit.manage")
     v = scoped_visit(_pk(visit), acting_user)
+    if site_code is not None and v.session.site.code != site_code:
+        raise VaxopsError("visit_wrong_site", {"id": v.pk, "site_code": v.session.site.code})
+    if person_id is not None and v.person_id != person_id:
+        raise VaxopsError("visit_person_mismatch", {"id": v.pk})
     key = uuid.UUID(str(client_uuid)) if client_uuid else uuid.uuid4()
     if v.dose_id is not None:
         if v.dose.client_uuid == key:
-            return v.dose
+            return v.dose, False
         raise VaxopsError("visit_already_vaccinated", {"id": v.pk})
     _check_not_vaccinated(v)
     if v.status != VisitStatus.SCREENED:
         raise VaxopsError("visit_not_screened", {"id": v.pk, "status": v.status})
-    dose, _created = record_dose(
-        client_uuid=key, person_id=v.person_id, product_code=product_code, lot_number=lot_number,
-        site_code=v.session.site.code, administered_at=_now(at), acting_user=acting_user, source=source,
-        **dose_fields,
-    )
-    link_dose(v.pk, dose, acting_user=acting_user, source=source)
-    return dose
+    item = DoseItem(client_uuid=key, person_id=v.person_id, product_code=product_code, lot_number=lot_number,
+                    site_code=v.session.site.code, administered_at=_now(at), **dose_fields)
+
+    def link(outcomes: list) -> None:
+        o = outcomes[0]
+        if o.error is None and o.written:
+            _link(v, o.record, replayed=o.status == "replayed", user=acting_user, source=source)
+
+    outcome = record_doses([item], acting_user=acting_user, source=source, now=now, within=link)[0]
+    if outcome.error is not None:
+        raise outcome.error
+    return outcome.record, outcome.status == "created"
+
+
+def _link(v: Visit, dose: Any, *, replayed: bool, user: Any, source: str) -> None:
+    """Link ``dose`` to the visit and start its observation, inside the dose's transaction: one
+    conditional update (the visit without a dose; a dose, once given, is a fact, so whatever
+    else the visit did meanwhile), then its audit event."""
+    if dose.person_id != v.person_id:
+        raise VaxopsError("visit_person_mismatch", {"id": v.pk})
+    if replayed and Visit.objects.filter(dose_id=dose.pk).exclude(pk=v.pk).exists():
+        # A replayed submission sent for a second visit: its dose is the first visit's.
+        raise VaxopsError("idempotency_conflict", {"client_uuid": str(dose.client_uuid)})
+    before = v.status
+    until = dose.administered_at + dt.timedelta(minutes=observation_minutes())
+    done = Visit.objects.filter(pk=v.pk, dose__isnull=True).update(
+        dose=dose, vaccinated_at=dose.administered_at, vaccinated_by=user if getattr(user, "pk", None) else None,
+        observation_until=until, status=VisitStatus.IN_OBSERVATION, left_at=None, left_by=None, left_step="")
+    if not done:
+        if Visit.objects.filter(pk=v.pk, dose_id=dose.pk).exists():
+            return
+        raise VaxopsError("visit_already_vaccinated", {"id": v.pk})
+    v.dose, v.vaccinated_at, v.observation_until, v.status = dose, dose.administered_at, until, VisitStatus.IN_OBSERVATION
+    v.left_at, v.left_by, v.left_step = None, None, ""
+    _visit_audit("visit.vaccinate", v, user, source, before, dose=dose.pk, observation_until=until.isoformat())
 
 
 def link_dose(visit_id: int, dose: Any, *, acting_user: Any, source: str = Source.WEB) -> Visit:
-    """Link a recorded dose to its visit and start the observation (the second half of
-    ``vaccinate``; also for a dose recorded by ``POST /api/v1/doses`` with ``visit_id``)."""
-    try:
-        with transaction.atomic(durable=True):
-            v = scoped_visit(visit_id, acting_user, lock=True)
-            if v.dose_id == dose.pk:
-                return v
-            if v.dose_id is not None:
-                raise VaxopsError("visit_already_vaccinated", {"id": v.pk})
-            if dose.person_id != v.person_id:
-                raise VaxopsError("visit_person_mismatch", {"id": v.pk})
-            before = v.status
-            v.dose = dose
-            v.vaccinated_at = dose.administered_at
-            v.vaccinated_by = acting_user
-            v.observation_until = dose.administered_at + dt.timedelta(minutes=observation_minutes())
-            v.status = VisitStatus.IN_OBSERVATION
-            v.left_at, v.left_by, v.left_step = None, None, ""
-            v.save(update_fields=["dose", "vaccinated_at", "vaccinated_by", "observation_until", "status",
-                                  "left_at", "left_by", "left_step"])
-            _visit_audit("visit.vaccinate", v, acting_user, source, before, dose=dose.pk,
-                         observation_until=v.observation_until.isoformat())
+    """Link a dose recorded earlier to its visit and start the observation, in a transaction of
+    its own (``vaccinate`` links in the dose's own transaction)."""
+    with transaction.atomic(durable=True):
+        v = scoped_visit(visit_id, acting_user, lock=True)
+        if v.dose_id == dose.pk:
             return v
-    except IntegrityError:
-        # The dose is already linked to another visit (a replayed submission sent for a second visit).
-        raise VaxopsError("idempotency_conflict", {"client_uuid": str(dose.client_uuid)}) from None
+        if v.dose_id is not None:
+            raise VaxopsError("visit_already_vaccinated", {"id": v.pk})
+        _link(v, dose, replayed=True, user=acting_user, source=source)
+        return v
 
 
 # --- observation and leaving ---------------------------------------------------------------------

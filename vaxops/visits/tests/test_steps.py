@@ -181,3 +181,25 @@ def test_staff_of_another_site_do_not_find_the_visit(world, session, person):
     with pytest.raises(VaxopsError) as exc:
         sv.screen(v, outcome="pass", acting_user=world.users["county_command"], at=at(9, 1))
     assert exc.value.code == "permission_denied"
+
+
+def test_the_dose_and_its_link_to_the_visit_commit_together_or_not_at_all(world, session, person, monkeypatch):
+    user = world.users["vaccinator"]
+    v = through_screening(world, session, person)
+    doses_before = DoseRecord.objects.count()
+
+    def broken(*args, **kwargs):
+        raise VaxopsError("visit_already_vaccinated", {"id": v.pk})
+
+    # The link's audit fails inside the dose's transaction: no dose, no link, no dose event.
+    monkeypatch.setattr(sv, "_visit_audit", broken)
+    with pytest.raises(VaxopsError):
+        sv.vaccinate(v, product_code="BIBP", lot_number="B2021001", acting_user=user, at=at(9, 10))
+    assert DoseRecord.objects.count() == doses_before
+    assert Visit.objects.get(pk=v.pk).status == VisitStatus.SCREENED
+    assert not AuditEvent.objects.filter(action__in=["dose.record", "visit.vaccinate"]).exists()
+    monkeypatch.undo()
+    dose = sv.vaccinate(v, product_code="BIBP", lot_number="B2021001", acting_user=user, at=at(9, 10))
+    assert Visit.objects.get(pk=v.pk).dose_id == dose.pk
+    assert AuditEvent.objects.filter(action="dose.record").count() == 1
+    assert AuditEvent.objects.filter(action="visit.vaccinate").count() == 1
