@@ -198,10 +198,10 @@ def _scoped(request: HttpRequest, session_id: int, action: str) -> Session:
 
 
 def _item_label(code: str) -> str:
-    from vaxops.staff import readiness
+    """A readiness item's name in the active language (its code only if the checklist lost it)."""
+    from vaxops.staff import reference
 
-    label = getattr(readiness, "item_label", None)
-    return str(label(code)) if callable(label) else code
+    return str(reference.item_name(code))
 
 
 @login_required

@@ -67,7 +67,10 @@ def test_open_refused_shows_the_missing_items_then_open_and_close(client, world,
     assert 'data-testid="open"' in page and 'data-testid="close"' not in page
     monkeypatch.setattr(readiness, "missing_items", lambda session: ["ambulance"])
     r = c.post(url, {"action": "open"})
-    assert r.status_code == 409 and 'data-testid="missing"' in r.content.decode() and "ambulance" in r.content.decode()
+    body = r.content.decode()
+    assert r.status_code == 409 and 'data-testid="missing"' in body
+    # The item in words a person reads, not its code.
+    assert ("救护车及车牌、随车人员" in body or "Ambulance with its plate and crew" in body) and "<li>ambulance</li>" not in body
     monkeypatch.setattr(readiness, "missing_items", lambda session: [])
     r = c.post(url, {"action": "open"}, follow=True)
     assert 'data-testid="close"' in r.content.decode()
