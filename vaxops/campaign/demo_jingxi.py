@@ -316,7 +316,7 @@ class DemoJingxi:
     def staff_and_deployment(self) -> None:
         """The Baise maternal and child health hospital's 37 staff deployed to Jingxi, and the
         health centre's own team (``staff.services``)."""
-        from vaxops.staff.services import add_qualification, create_staff_many, create_unit, deploy
+        from vaxops.staff.services import add_qualifications, create_staff_many, create_unit, deploy
 
         User = get_user_model()
         admin = User.objects.get(username="admin")
@@ -330,10 +330,9 @@ class DemoJingxi:
         staff = create_staff_many(rows, acting_user=admin, source="cli")
         self.mch = [m.pk for m in staff if m.unit.code == MCH_UNIT]
         own = [m for m in staff if m.unit.code == RENZHUANG_UNIT]
-        for m in staff:
-            if m.role == "vaccinator":
-                add_qualification(m.pk, kind="vaccination_training", product_code=RENZHUANG_PRODUCT,
-                                  valid_until=dt.date(2021, 12, 31), acting_user=admin, source="cli")
+        add_qualifications([{"staff": m.pk, "kind": "vaccination_training", "product_code": RENZHUANG_PRODUCT,
+                             "valid_until": dt.date(2021, 12, 31)} for m in staff if m.role == "vaccinator"],
+                           acting_user=admin, source="cli")
         command = User.objects.get(pk=self.command_id)
         deploy(self.mch, to_division=JINGXI[0], starts_on=DEPLOYMENT[0], ends_on=DEPLOYMENT[1],
                reason="百色市妇幼保健院派出37名医务人员支援靖西市新冠病毒疫苗接种（示例）", acting_user=command,

@@ -150,7 +150,7 @@ class DemoSites:
             apportion,
             synthetic_name,
         )
-        from vaxops.staff.services import add_qualification, create_staff_many, create_unit, deploy
+        from vaxops.staff.services import add_qualifications, create_staff_many, create_unit, deploy
 
         User = get_user_model()
         admin = User.objects.get(username="admin")
@@ -204,12 +204,10 @@ class DemoSites:
         units_of = {m.pk: m.unit.code for m in staff}
         # Trainings: the gymnasium vaccinators for the two products of the mass sites (a site's
         # own vaccinator is trained when a session of the site first needs it: open_report_day).
-        for ids in self.gym_staff.values():
-            for pk in ids:
-                if roles[pk] == "vaccinator":
-                    for product in MASS_PRODUCTS:
-                        add_qualification(pk, kind="vaccination_training", product_code=product,
-                                          valid_until=TRAINED_UNTIL, acting_user=admin, source="cli")
+        add_qualifications([{"staff": pk, "kind": "vaccination_training", "product_code": product,
+                             "valid_until": TRAINED_UNTIL}
+                            for ids in self.gym_staff.values() for pk in ids if roles[pk] == "vaccinator"
+                            for product in MASS_PRODUCTS], acting_user=admin, source="cli")
         # Deployments to the mass-site counties (the receiving county sees them).
         for county, sources in DEPLOYED_FROM.items():
             code = f"{county}-MASS"
@@ -234,8 +232,7 @@ class DemoSites:
                 {"site": code, "date": day, "kind": SessionKind.FIXED, "opens_at": HOURS[0], "closes_at": HOURS[1],
                      "planned_doses": n, "products": list(MASS_PRODUCTS)}
                 for day, n in zip(MASS_DAYS, per_day, strict=True)])
-            for s in sessions:
-                self._roster(s, self.gym_staff[code], clerk)
+            self._rosters(dict.fromkeys(sessions, self.gym_staff[code]), clerk)
             self._ready(sessions, clerk, seats=GYM_SEATS)
             for s in sessions:
                 self._open([s], clerk, s.date)
@@ -255,6 +252,11 @@ class DemoSites:
         from vaxops.staff.services import set_roster
 
         set_roster(session, staff_ids, acting_user=clerk, planned_staff=planned, source="cli")
+
+    def _rosters(self, rosters: dict[Any, list[int]], clerk: Any) -> None:
+        from vaxops.staff.services import set_rosters
+
+        set_rosters(rosters, acting_user=clerk, source="cli")
 
     def _ready(self, sessions: list[Any], clerk: Any, *, seats: int | None = None,
                leave_out: str | None = None) -> None:
@@ -283,6 +285,14 @@ class DemoSites:
                       source="cli")
         self.report.closed += 1
 
+    def close_many(self, sessions: list[Any], clerk: Any, day: dt.date) -> None:
+        from vaxops.sites.sessions import close_sessions
+
+        if sessions:
+            close_sessions(sessions, acting_user=clerk, at=dt.datetime.combine(day, CLOSED_AT, tzinfo=TZ),
+                           source="cli")
+            self.report.closed += len(sessions)
+
     def _plate(self, county: str) -> str:
         prefix = "桂L" if county.startswith("45") else "川V"
         return f"{prefix}{self.rng.randrange(10000, 99999)}"
@@ -300,7 +310,7 @@ class DemoSites:
     def open_report_day(self, plan: CountyPlan, doses: dict[str, int]) -> None:
         """The county's sessions of the report day ({site code: doses}), each with its doctor and
         vaccinator on the roster and a complete checklist, opened at 07:45."""
-        from vaxops.staff.services import add_qualification
+        from vaxops.staff.services import add_qualifications
 
         clerk = self.clerk(plan.fact.code)
         specs = []
@@ -311,31 +321,29 @@ class DemoSites:
                               "planned_doses": n})
         sessions = self._create(clerk, specs)
         admin = self.__dict__.setdefault("_admin", get_user_model().objects.get(username="admin"))
-        for s in sessions:
-            # The site's vaccinator, trained for the campaign's vaccine (one training: the
-            # session lists no product).
-            add_qualification(self.site_staff[s.site.code][1], kind="vaccination_training", product_code="BIBP",
-                              valid_until=TRAINED_UNTIL, acting_user=admin, source="cli")
-            self._roster(s, list(self.site_staff[s.site.code]), clerk)
+        # Each site's vaccinator, trained for the campaign's vaccine (one training: the session
+        # lists no product).
+        add_qualifications([{"staff": self.site_staff[s.site.code][1], "kind": "vaccination_training",
+                             "product_code": "BIBP", "valid_until": TRAINED_UNTIL} for s in sessions],
+                           acting_user=admin, source="cli")
+        self._rosters({s: list(self.site_staff[s.site.code]) for s in sessions}, clerk)
         self._ready(sessions, clerk)
         self._open(sessions, clerk, REPORT_DAY)
         self.report_sessions[plan.fact.code] = sessions
 
     def close_report_day(self, plan: CountyPlan) -> None:
-        clerk = self.clerk(plan.fact.code)
-        for s in self.report_sessions.get(plan.fact.code, ()):
-            self.close(s, clerk)
+        self.close_many(self.report_sessions.get(plan.fact.code, []), self.clerk(plan.fact.code), REPORT_DAY)
 
     # ---- after the doses
 
     def close_mass_days(self) -> None:
-        for s in self.gym_sessions:
-            self.close(s, self.clerk(s.site.county_code))
+        for s in self.gym_sessions:  # each mass day at its own closing time
+            self.close_many([s], self.clerk(s.site.county_code), s.date)
 
     def plan_today(self) -> None:
         """Kangding's week from today in the planner; today's sessions open (one refused)."""
         from vaxops.campaign.demo import KANGDING
-        from vaxops.staff.services import add_qualification
+        from vaxops.staff.services import add_qualifications
 
         b = self.b
         today = timezone.now().astimezone(TZ).date()
@@ -370,9 +378,9 @@ class DemoSites:
         gym_today = [pk for role, n in GYM_TODAY.items() for pk in by_role.get(role, [])[:n]]
         trained = {self.site_staff[s.site.code][1] for s in todays if s.site.code != gym}
         trained |= set(by_role.get("vaccinator", [])[:GYM_TODAY["vaccinator"]])
-        for pk in sorted(trained):  # today's sessions list no product: one training is enough
-            add_qualification(pk, kind="vaccination_training", product_code="BIBP", valid_until=valid,
-                              acting_user=admin, source="cli")
+        # Today's sessions list no product: one training is enough.
+        add_qualifications([{"staff": pk, "kind": "vaccination_training", "product_code": "BIBP", "valid_until": valid}
+                            for pk in sorted(trained)], acting_user=admin, source="cli")
         refused = next(s for s in todays if s.site.kind == SiteKind.TOWNSHIP_HEALTH_CENTRE)
         short = next(s for s in todays if s.site.kind == SiteKind.TOWNSHIP_HEALTH_CENTRE and s.pk != refused.pk)
         for s in todays:

@@ -514,28 +514,37 @@ def close_session(session: Any, *, acting_user: Any, at: dt.datetime | None = No
     written off (``supply.dosestock.write_off_session_vials``), and the final figures are
     written, in one transaction with one audit event; the closing steps other apps register
     (``sites.closing``, e.g. no-shows) run in it too."""
+    return close_sessions([session], acting_user=acting_user, at=at, source=source)[0]
+
+
+def close_sessions(sessions: Sequence[Any], *, acting_user: Any, at: dt.datetime | None = None,
+                   source: str = SOURCE) -> list[Session]:
+    """``close_session`` for many sessions (in id order) in one transaction: one refusal closes
+    none. One ``session.close`` event per session."""
     from vaxops.supply.dosestock import write_off_session_vials
 
     at = at or timezone.now()
+    out = []
     with transaction.atomic(durable=True):
-        session = _locked([session], acting_user, "session.close")[0]
-        if session.status == SessionStatus.PLANNED:
-            raise VaxopsError("session_not_yet_open", {"session_id": session.pk})
-        if session.status == SessionStatus.CLOSED:
-            raise VaxopsError("session_closed", {"session_id": session.pk})
-        _event, vials, doses = write_off_session_vials(session.site, session.date, at=at, user=acting_user)
-        closing.run(session, at, acting_user)
-        figures = session_figures(session, wastage_doses=doses, vials_closed=vials)
-        Session.objects.filter(pk=session.pk).update(
-            status=SessionStatus.CLOSED, closed_at=at, figures=figures,
-            closed_by=acting_user if getattr(acting_user, "pk", None) else None)
-        session.status, session.closed_at, session.figures = SessionStatus.CLOSED, at, figures
-        session.closed_by_id = getattr(acting_user, "pk", None)
+        for session in _locked(sessions, acting_user, "session.close"):
+            if session.status == SessionStatus.PLANNED:
+                raise VaxopsError("session_not_yet_open", {"session_id": session.pk})
+            if session.status == SessionStatus.CLOSED:
+                raise VaxopsError("session_closed", {"session_id": session.pk})
+            _event, vials, doses = write_off_session_vials(session.site, session.date, at=at, user=acting_user)
+            closing.run(session, at, acting_user)
+            figures = session_figures(session, wastage_doses=doses, vials_closed=vials)
+            Session.objects.filter(pk=session.pk).update(
+                status=SessionStatus.CLOSED, closed_at=at, figures=figures,
+                closed_by=acting_user if getattr(acting_user, "pk", None) else None)
+            session.status, session.closed_at, session.figures = SessionStatus.CLOSED, at, figures
+            session.closed_by_id = getattr(acting_user, "pk", None)
+            audit("session.close", session, actor=acting_user, source=source, county_code=session.site.county_code,
+                  before={"status": SessionStatus.OPEN},
+                  after={"status": SessionStatus.CLOSED, "at": at.isoformat(), "figures": figures})
+            out.append(session)
         _changed()
-        audit("session.close", session, actor=acting_user, source=source, county_code=session.site.county_code,
-              before={"status": SessionStatus.OPEN}, after={"status": SessionStatus.CLOSED, "at": at.isoformat(),
-                                                            "figures": figures})
-    return session
+    return out
 
 
 def open_session_of(site: Any, day: dt.date) -> Session | None:

@@ -191,30 +191,56 @@ def add_qualification(staff: Staff | int, *, kind: str, valid_until: dt.date, pr
                       acting_user: Any, source: str = Source.CLI) -> Qualification:
     """A qualification of a staff member in the user's area (a training per product where the
     kind says so), valid until the given day inclusive."""
+    return add_qualifications([{"staff": staff, "kind": kind, "valid_until": valid_until,
+                                "product_code": product_code}], acting_user=acting_user, source=source)[0]
+
+
+def add_qualifications(specs: Sequence[dict[str, Any]], *, acting_user: Any,
+                       source: str = Source.CLI) -> list[Qualification]:
+    """``add_qualification`` for many at once (each spec: ``staff``, ``kind``, ``valid_until``,
+    ``product_code``), with the same rules, in one transaction: one refusal writes nothing. One
+    ``staff.qualification.add`` audit event per qualification, as ``add_qualification`` writes."""
     from vaxops.catalog.models import Product
 
     require(acting_user, "staff.manage")
-    spec = reference.qualification_kinds().get(kind)
-    if spec is None:
-        raise VaxopsError("unknown_qualification_kind", {"kind": str(kind)[:40]})
-    if not isinstance(valid_until, dt.date):
-        raise VaxopsError("invalid_request", {"field": "valid_until"})
-    product = None
-    if spec["per_product"]:
-        if not product_code:
-            raise VaxopsError("qualification_product_required")
-        product = Product.objects.filter(code=product_code).first()
-        if product is None:
-            raise VaxopsError("product_not_found", {"product": str(product_code)[:32]})
-    elif product_code:
-        raise VaxopsError("qualification_product_not_applicable")
-    staff_id = staff.pk if isinstance(staff, Staff) else staff
-    member = get_staff(acting_user, staff_id, "staff.manage")
+    kinds = reference.qualification_kinds()
+    codes = {spec.get("product_code") for spec in specs if spec.get("product_code")}
+    products = {p.code: p for p in Product.objects.filter(code__in=[c for c in codes if isinstance(c, str)])}
+    rows = []
+    for spec in specs:
+        kind, valid_until, product_code = spec.get("kind"), spec.get("valid_until"), spec.get("product_code")
+        kind_spec = kinds.get(kind)
+        if kind_spec is None:
+            raise VaxopsError("unknown_qualification_kind", {"kind": str(kind)[:40]})
+        if not isinstance(valid_until, dt.date):
+            raise VaxopsError("invalid_request", {"field": "valid_until"})
+        product = None
+        if kind_spec["per_product"]:
+            if not product_code:
+                raise VaxopsError("qualification_product_required")
+            product = products.get(product_code) if isinstance(product_code, str) else None
+            if product is None:
+                raise VaxopsError("product_not_found", {"product": str(product_code)[:32]})
+        elif product_code:
+            raise VaxopsError("qualification_product_not_applicable")
+        staff = spec.get("staff")
+        rows.append((staff.pk if isinstance(staff, Staff) else staff, kind, product, product_code, valid_until))
+    ids = sorted({r[0] for r in rows if isinstance(r[0], int) and not isinstance(r[0], bool)})
+    members = {m.pk: m for m in restrict(Staff.objects.select_related("unit"), acting_user, "staff.manage")
+               .filter(pk__in=ids)}
+    for staff_id, *_rest in rows:
+        if staff_id not in members:
+            get_staff(acting_user, staff_id if isinstance(staff_id, int) else 0, "staff.manage")  # raises
+    created = []
     with transaction.atomic(durable=True):
-        q = Qualification.objects.create(staff=member, kind=kind, product=product, valid_until=valid_until)
-        audit("staff.qualification.add", q, actor=acting_user, source=source, county_code=member.unit.county_code,
-              after={"staff": member.pk, "kind": kind, "product": product_code, "valid_until": valid_until.isoformat()})
-    return q
+        for staff_id, kind, product, product_code, valid_until in rows:
+            member = members[staff_id]
+            q = Qualification.objects.create(staff=member, kind=kind, product=product, valid_until=valid_until)
+            audit("staff.qualification.add", q, actor=acting_user, source=source, county_code=member.unit.county_code,
+                  after={"staff": member.pk, "kind": kind, "product": product_code,
+                         "valid_until": valid_until.isoformat()})
+            created.append(q)
+    return created
 
 
 # --- rosters -----------------------------------------------------------------------------------
@@ -243,8 +269,20 @@ def set_roster(session: Session | int, staff_ids: Sequence[int], *, acting_user:
     ``roles`` names another). Staff from outside the session's county need a deployment to it
     covering the session's day (422 ``staff_not_deployed``). ``planned_staff`` also sets the
     session's planned staffing. Refused for a closed session."""
+    session_id = session.pk if isinstance(session, Session) else session
+    set_rosters({session_id: staff_ids}, acting_user=acting_user, roles=roles, planned_staff=planned_staff,
+                source=source)
+    return list(RosterEntry.objects.filter(session_id=session_id).select_related("staff__unit"))
+
+
+def set_rosters(rosters: dict[Session | int, Sequence[int]], *, acting_user: Any,
+                roles: dict[int, str] | None = None, planned_staff: int | None = None,
+                source: str = Source.CLI) -> None:
+    """``set_roster`` for many sessions at once ({session: staff ids}), with the same rules, in
+    one transaction: one refusal (of any session) writes nothing. One ``staff.roster.set``
+    audit event per session, as ``set_roster`` writes."""
     require(acting_user, "roster.manage")
-    ids = _staff_ids(staff_ids)
+    wanted = {(s.pk if isinstance(s, Session) else s): _staff_ids(ids) for s, ids in rosters.items()}
     roles = roles or {}
     for role in roles.values():
         if role not in reference.roles():
@@ -252,43 +290,66 @@ def set_roster(session: Session | int, staff_ids: Sequence[int], *, acting_user:
     if planned_staff is not None and (isinstance(planned_staff, bool) or not isinstance(planned_staff, int)
                                       or not 0 <= planned_staff <= MAX_PLANNED_STAFF):
         raise VaxopsError("invalid_planned_staff", {"limit": MAX_PLANNED_STAFF})
-    session_id = session.pk if isinstance(session, Session) else session
+    if not wanted:
+        return
     with transaction.atomic(durable=True):
-        s = scoped_session(acting_user, "roster.manage", session_id, lock=True)
-        if s.status == SessionStatus.CLOSED:
-            raise VaxopsError("roster_session_closed")
-        members = {m.pk: m for m in Staff.objects.filter(pk__in=ids).select_related("unit")}
-        unknown = [i for i in ids if i not in members]
+        qs = Session.objects.select_related("site__division")
+        if connection.vendor == "postgresql":
+            qs = qs.select_for_update(of=("self",))
+        found = {x.pk: x for x in qs.filter(pk__in=sorted(wanted)).order_by("pk")}
+        for session_id in wanted:
+            check_session(acting_user, "roster.manage", found.get(session_id))
+            if found[session_id].status == SessionStatus.CLOSED:
+                raise VaxopsError("roster_session_closed")
+        all_ids = sorted({i for ids in wanted.values() for i in ids})
+        members = {m.pk: m for m in Staff.objects.filter(pk__in=all_ids).select_related("unit")}
+        unknown = [i for i in all_ids if i not in members]
         if unknown:
             raise VaxopsError("unknown_staff", {"staff": unknown[:20]})
-        county = s.site.county_code
-        outside = [i for i in ids if members[i].unit.county_code != county]
-        if outside:
-            deployed = set(covering_deployments(county, s.date, s.site_id).filter(staff__in=outside)
-                           .values_list("staff", flat=True))
-            refused = [i for i in outside if i not in deployed]
-            if refused:
-                raise VaxopsError("staff_not_deployed", {
-                    "staff": refused[:20], "names": "、".join(members[i].name for i in refused[:10]),
-                    "date": s.date.isoformat()})
-        before = sorted(RosterEntry.objects.filter(session=s).values_list("staff_id", flat=True))
-        RosterEntry.objects.filter(session=s).exclude(staff_id__in=ids).delete()
-        kept = {e.staff_id: e for e in RosterEntry.objects.filter(session=s)}
-        changed = [e for e in kept.values() if roles.get(e.staff_id, members[e.staff_id].role) != e.role]
-        for e in changed:
-            e.role = roles.get(e.staff_id, members[e.staff_id].role)
+        for session_id, ids in wanted.items():
+            s = found[session_id]
+            county = s.site.county_code
+            outside = [i for i in ids if members[i].unit.county_code != county]
+            if outside:
+                deployed = set(covering_deployments(county, s.date, s.site_id).filter(staff__in=outside)
+                               .values_list("staff", flat=True))
+                refused = [i for i in outside if i not in deployed]
+                if refused:
+                    raise VaxopsError("staff_not_deployed", {
+                        "staff": refused[:20], "names": "、".join(members[i].name for i in refused[:10]),
+                        "date": s.date.isoformat()})
+        existing: dict[int, dict[int, RosterEntry]] = {session_id: {} for session_id in wanted}
+        for e in RosterEntry.objects.filter(session_id__in=list(wanted)):
+            existing[e.session_id][e.staff_id] = e
+        gone, changed, new, events = [], [], [], []
+        for session_id, ids in wanted.items():
+            s, kept = found[session_id], existing[session_id]
+            keep = set(ids)
+            gone += [e.pk for staff_id, e in kept.items() if staff_id not in keep]
+            for staff_id, e in kept.items():
+                if staff_id not in keep:
+                    continue
+                role = roles.get(staff_id, members[staff_id].role)
+                if role != e.role:
+                    e.role = role
+                    changed.append(e)
+            new += [RosterEntry(session=s, staff=members[i], role=roles.get(i, members[i].role))
+                    for i in ids if i not in kept]
+            after: dict[str, Any] = {"staff": sorted(ids)}
+            if planned_staff is not None:
+                after["planned_staff"] = planned_staff
+            events.append((s, {"staff": sorted(kept)}, after))
+        if gone:
+            RosterEntry.objects.filter(pk__in=gone).delete()
         if changed:
             RosterEntry.objects.bulk_update(changed, ["role"])
-        RosterEntry.objects.bulk_create(
-            [RosterEntry(session=s, staff=members[i], role=roles.get(i, members[i].role)) for i in ids if i not in kept],
-            batch_size=BULK_CHUNK)
-        after: dict[str, Any] = {"staff": sorted(ids)}
+        RosterEntry.objects.bulk_create(new, batch_size=BULK_CHUNK)
         if planned_staff is not None:
-            StaffingPlan.objects.update_or_create(session=s, defaults={"planned_staff": planned_staff})
-            after["planned_staff"] = planned_staff
-        audit("staff.roster.set", s, actor=acting_user, source=source, county_code=county,
-              before={"staff": before}, after=after)
-    return list(RosterEntry.objects.filter(session=s).select_related("staff__unit"))
+            for session_id in wanted:
+                StaffingPlan.objects.update_or_create(session_id=session_id, defaults={"planned_staff": planned_staff})
+        for s, before, after in events:
+            audit("staff.roster.set", s, actor=acting_user, source=source, county_code=s.site.county_code,
+                  before=before, after=after)
 
 
 def set_planned_staff(session: Session | int, planned_staff: int, *, acting_user: Any,

@@ -127,6 +127,23 @@ def test_closing_writes_the_final_figures_with_the_registered_ones(world, monkey
     assert out[0].record.session_id == session.pk
 
 
+def test_sessions_closed_together_close_all_or_none(world):
+    manager = world.users["site_manager"]
+    day = dt.date(2021, 5, 11)
+    a = make_ready(plan(world, day=day, opens=T(8), closes=T(12)))
+    b = make_ready(plan(world, day=day, opens=T(13), closes=T(17)))
+    sessions.open_session(a, acting_user=manager, at=dt.datetime(2021, 5, 11, 8, tzinfo=TZ))
+    at = dt.datetime(2021, 5, 11, 18, tzinfo=TZ)
+    # b is still planned: neither is closed.
+    assert code_of(lambda: sessions.close_sessions([a, b], acting_user=manager, at=at)) == "session_not_yet_open"
+    assert Session.objects.get(pk=a.pk).status == SessionStatus.OPEN
+    sessions.open_session(b, acting_user=manager, at=dt.datetime(2021, 5, 11, 13, tzinfo=TZ))
+    closed = sessions.close_sessions([b, a], acting_user=manager, at=at)
+    assert [s.pk for s in closed] == sorted([a.pk, b.pk]) and {s.status for s in closed} == {SessionStatus.CLOSED}
+    assert AuditEvent.objects.filter(action="session.close").count() == 2
+    assert all(Session.objects.get(pk=s.pk).figures["doses"] == 0 for s in closed)
+
+
 def test_closing_steps_run_in_the_closing_transaction_and_a_failing_one_refuses_the_closing(world, monkeypatch):
     from vaxops.sites import closing
 

@@ -12,12 +12,14 @@ from vaxops.sites.models import SessionStatus
 from vaxops.staff.models import Deployment, RosterEntry, Staff, StaffingPlan, Unit
 from vaxops.staff.services import (
     add_qualification,
+    add_qualifications,
     create_staff,
     create_staff_many,
     create_unit,
     deploy,
     set_planned_staff,
     set_roster,
+    set_rosters,
     staff_hours,
 )
 from vaxops.staff.tests.helpers import DAY, make_crew, make_session
@@ -166,6 +168,46 @@ def test_roster_refusals(world, crew):
         set_roster(s, [crew.staff["doctor"].pk], acting_user=world.users["site_manager"])
     assert exc.value.code == "roster_session_closed"
     assert not RosterEntry.objects.exists()
+
+
+def test_rosters_in_bulk_follow_the_single_rules_and_one_refusal_writes_nothing(world, crew):
+    a, b = make_session(world), make_session(world, date=DAY + dt.timedelta(days=1))
+    manager = world.users["site_manager"]
+    doctor, vaccinator, ld = crew.staff["doctor"].pk, crew.staff["vaccinator"].pk, crew.staff["ld_doctor"].pk
+    with pytest.raises(VaxopsError) as exc:  # b names a Luding doctor without a deployment
+        set_rosters({a: [doctor, vaccinator], b: [doctor, ld]}, acting_user=manager)
+    assert exc.value.code == "staff_not_deployed" and exc.value.detail["staff"] == [ld]
+    assert not RosterEntry.objects.exists() and not AuditEvent.objects.filter(action="staff.roster.set").exists()
+    set_rosters({a: [doctor, vaccinator], b: [vaccinator]}, acting_user=manager)
+    assert sorted(RosterEntry.objects.filter(session=a).values_list("staff_id", flat=True)) == sorted([doctor, vaccinator])
+    assert list(RosterEntry.objects.filter(session=b).values_list("staff_id", flat=True)) == [vaccinator]
+    events = AuditEvent.objects.filter(action="staff.roster.set").order_by("pk")
+    assert [(e.object_id, e.after["staff"]) for e in events] == [
+        (str(a.pk), sorted([doctor, vaccinator])), (str(b.pk), [vaccinator])]
+    with pytest.raises(VaxopsError) as exc:  # a session outside the manager's site
+        set_rosters({a: [doctor], make_session(world, site="LD-MASS"): [ld]}, acting_user=manager)
+    assert exc.value.code == "session_not_found"
+    assert RosterEntry.objects.filter(session=a).count() == 2
+
+
+def test_qualifications_in_bulk_are_all_or_nothing(world, crew):
+    admin = world.users["admin"]
+    before = crew.staff["doctor"].qualifications.count()
+    specs = [{"staff": crew.staff["doctor"].pk, "kind": "emergency_resuscitation", "valid_until": dt.date(2022, 1, 1)},
+             {"staff": crew.staff["nurse"].pk, "kind": "vaccination_training", "valid_until": dt.date(2022, 1, 1)}]
+    with pytest.raises(VaxopsError) as exc:
+        add_qualifications(specs, acting_user=admin)
+    assert exc.value.code == "qualification_product_required"
+    assert crew.staff["doctor"].qualifications.count() == before
+    specs[1]["product_code"] = "BIBP"
+    made = add_qualifications(specs, acting_user=admin)
+    assert [(q.staff_id, q.kind) for q in made] == [(crew.staff["doctor"].pk, "emergency_resuscitation"),
+                                                    (crew.staff["nurse"].pk, "vaccination_training")]
+    assert AuditEvent.objects.filter(action="staff.qualification.add", object_id__in=[str(q.pk) for q in made]).count() == 2
+    with pytest.raises(VaxopsError) as exc:  # a Luding doctor is outside Kangding's command
+        add_qualifications([specs[0], {**specs[0], "staff": crew.staff["ld_doctor"].pk}],
+                           acting_user=world.users["county_command"])
+    assert exc.value.code == "staff_not_found"
 
 
 def test_staff_hours_are_roster_times_session_hours(world, crew):
