@@ -269,3 +269,17 @@ def test_booked_always_equals_live_bookings_and_never_passes_capacity(world, ste
             assert c.booked == n <= c.capacity
     finally:
         transaction.savepoint_rollback(sid)
+
+
+def test_the_reminders_command(world):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    s = slotted(world, days=1, capacity={1: 5})
+    book(world, s, person(world, 380))
+    out = StringIO()
+    call_command("booking_reminders", "--date", today().isoformat(), stdout=out)
+    assert "reminders made 1" in out.getvalue()
+    call_command("booking_reminders", "--date", today().isoformat(), stdout=out)
+    assert "reminders made 0" in out.getvalue()
