@@ -83,8 +83,7 @@ def grid(request: HttpRequest, session_id: int) -> HttpResponse:
     for r in rows:
         r["cells"] = [{"number": n, "capacity": r["capacity"].get(n, 0), "booked": r["booked"].get(n, 0),
                        "free": r["free"].get(n, 0),
-                       "full": r["capacity"].get(n, 0) > 0 and r["free"].get(n, 0) == 0,
-                       "pct": round(100 * r["booked"].get(n, 0) / r["capacity"][n]) if r["capacity"].get(n) else 0}
+                       "full": r["capacity"].get(n, 0) > 0 and r["free"].get(n, 0) == 0}
                       for n in numbers]
     bookings = list(restrict(Appointment.objects.filter(session=found), request.user, "appointment.view")
                     .select_related("person", "slot").order_by("slot__starts_at", "pk"))

@@ -39,3 +39,10 @@ def test_the_coming_days_have_slots_and_bookings_through_the_service(demo_built)
     # Tomorrow's reminders are waiting in the outbox, one per booking with a phone.
     tomorrow = booked.filter(session__date=today + __import__("datetime").timedelta(days=1)).exclude(phone="")
     assert Message.objects.filter(kind="booking_reminder", status="pending").count() == tomorrow.count() > 0
+
+
+def test_the_demo_guide_points_to_the_booking_grid(demo_built):
+    from vaxops.campaign.demo_guide import where_to_look
+
+    rows = [r for r in where_to_look() if "/appointments/sessions/" in r[1]]
+    assert rows and rows[0][2] == "county_command"
