@@ -267,20 +267,24 @@ def check_eligible(person: Person, session: Session, dose_number: int) -> None:
     from vaxops.vaccination.services import assess_person, dose_history
 
     history = dose_history(person)
-    first: tuple[Any, Any] | None = None
-    wrong_number: int | None = None
+    same: tuple[Any, Any] | None = None  # the most hopeful verdict for the dose number asked
+    other: tuple[Any, Any] | None = None  # a verdict for another dose number (the one that is due)
     for product in _products(session):
         verdict = assess_person(person, product, session.date, history)
-        if verdict.status == "eligible" and verdict.dose_number == dose_number:
-            return
-        if verdict.dose_number is not None and verdict.dose_number != dose_number:
-            wrong_number = verdict.dose_number
-        if first is None or (verdict.status == "not_yet" and first[1].status != "not_yet"):
-            first = (product, verdict)
-    product, verdict = first if first is not None else (None, None)
-    reasons = list(verdict.reason_codes) if verdict is not None else []
-    if wrong_number is not None and (verdict is None or verdict.status == "eligible" or not reasons):
-        reasons = ["dose_number_mismatch"]
+        if verdict.dose_number == dose_number or verdict.dose_number is None:
+            if verdict.status == "eligible" and verdict.dose_number == dose_number:
+                return
+            if same is None or (verdict.status == "not_yet" and same[1].status != "not_yet"):
+                same = (product, verdict)
+        elif other is None:
+            other = (product, verdict)
+    if same is not None and same[1].dose_number == dose_number:
+        product, verdict, wrong_number = same[0], same[1], None
+    elif other is not None:
+        product, verdict, wrong_number = other[0], None, other[1].dose_number
+    else:
+        product, verdict, wrong_number = (same or (None, None))[0], (same or (None, None))[1], None
+    reasons = list(verdict.reason_codes) if verdict is not None else ["dose_number_mismatch"]
     raise VaxopsError("booking_not_eligible", {
         "dose_number": dose_number, "session_date": session.date.isoformat(),
         "product": product.code if product else None, "reasons": reasons,
