@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "vaxops.safety",
     "vaxops.outbox",
     "vaxops.standby",
+    "vaxops.appointments",
     "vaxops.campaign",
     "vaxops.interop",
     "vaxops.web",

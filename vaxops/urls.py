@@ -15,5 +15,6 @@ urlpatterns = [
     path("visits/", include("vaxops.visits.urls")),
     path("aefi/", include("vaxops.safety.urls")),
     path("standby/", include("vaxops.standby.urls")),
+    path("appointments/", include("vaxops.appointments.urls")),
     path("", include("vaxops.web.urls")),
 ]

@@ -135,6 +135,20 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "standby.view": frozenset({Role.SITE_MANAGER, Role.VACCINATOR, Role.COUNTY_COMMAND}),
     "standby.manage": frozenset({Role.SITE_MANAGER, Role.VACCINATOR, Role.COUNTY_COMMAND}),
     "standby.sign_up": frozenset({Role.SITE_MANAGER, Role.VACCINATOR, Role.GRID_WORKER, Role.TOWNSHIP_ORGANISER}),
+    # Appointments (issue 10, appointments; docs/appointments.md): a session's slots are set by
+    # its site's manager and the county command; seen by everyone who books (site staff at their
+    # site, grid workers and township organisers for the sessions of their county) and the
+    # command and supervisors above; bookings are made and cancelled by the site staff at their
+    # site, the county command, and grid workers / township organisers for their residents.
+    "slot.view": frozenset({Role.SITE_MANAGER, Role.VACCINATOR, Role.GRID_WORKER, Role.TOWNSHIP_ORGANISER,
+                            Role.COUNTY_COMMAND, Role.PREFECTURE_COMMAND, Role.SUPERVISOR, Role.ADMIN}),
+    "slot.manage": frozenset({Role.SITE_MANAGER, Role.COUNTY_COMMAND, Role.ADMIN}),
+    "appointment.view": frozenset({Role.SITE_MANAGER, Role.VACCINATOR, Role.GRID_WORKER, Role.TOWNSHIP_ORGANISER,
+                                   Role.COUNTY_COMMAND, Role.PREFECTURE_COMMAND, Role.SUPERVISOR, Role.ADMIN}),
+    "appointment.book": frozenset({Role.SITE_MANAGER, Role.VACCINATOR, Role.GRID_WORKER, Role.TOWNSHIP_ORGANISER,
+                                   Role.COUNTY_COMMAND, Role.ADMIN}),
+    "appointment.cancel": frozenset({Role.SITE_MANAGER, Role.VACCINATOR, Role.GRID_WORKER, Role.TOWNSHIP_ORGANISER,
+                                     Role.COUNTY_COMMAND, Role.ADMIN}),
 }
 
 # role of the manager -> roles they may grant (and only within their own area).
@@ -267,6 +281,11 @@ _PLACEMENTS: dict[str, _Placement] = {
                                        site_path="person__home_division__path"),
     "standby.offer": _Placement(path="entry__session__site__division__path", site="entry__session__site_id",
                                 site_path="entry__person__home_division__path"),
+    # Appointments (issue 10, appointments): a slot sits at its session's site; a booking there
+    # too, and for a division grant also where the person lives (a grid worker's residents).
+    "appointments.slot": _Placement(path="session__site__division__path", site="session__site_id"),
+    "appointments.appointment": _Placement(path="session__site__division__path", site="session__site_id",
+                                           site_path="person__home_division__path"),
 }
 
 
@@ -395,6 +414,16 @@ def check_scoped(
     if not can(user, action):
         raise VaxopsError("permission_denied")
     raise VaxopsError(not_found, detail)
+
+
+def within_county(user: Any, action: str, county_code: str) -> bool:
+    """Whether a grant of ``user`` allowing ``action`` lies inside county ``county_code`` (a
+    township, village or grid of it): who works below a county reaches what the county offers
+    its residents (issue 10, appointments: a grid worker sees the slots of the county's sessions)."""
+    allowed = PERMISSIONS[action]
+    return bool(county_code) and any(
+        g.role in allowed and g.division_path is not None and county_code in g.division_path.split("/")
+        for g in grants_for(user))
 
 
 def require(user: Any, action: str) -> None:

@@ -72,8 +72,24 @@ def where_to_look() -> list[tuple[str, str, str]]:
          _url("sites:planner", query="county=451081&week=2021-05-11"), "jingxi_command"),
         ("AEFI list with deadlines (Ganzi)", _url("safety:list"), "supervisor"),
         ("AEFI list (Jingxi: the serious case, reported in 78 minutes)", _url("safety:list"), "jingxi_command"),
+        *_appointments(today),
     ]
     return [(what, path, login) for what, path, login in rows if path]
+
+
+def _appointments(today: dt.date) -> list[tuple[str, str | None, str]]:
+    """The bookings of the coming days (issue 10, appointments; docs/appointments.md)."""
+    from django.db.models import Count
+
+    from vaxops.sites.models import Session
+
+    busiest = (Session.objects.filter(site__county_code="513301", date__gt=today).annotate(n=Count("appointments"))
+               .filter(n__gt=0).order_by("-n", "date", "pk").first())
+    return [
+        ("booking grid of the busiest Kangding session of the coming days (slots per dose, households)",
+         busiest and _url("appointments:grid", busiest.pk), "county_command"),
+        ("… the same slots as JSON", busiest and f"/api/v1/sessions/{busiest.pk}/slots", "county_command"),
+    ]
 
 
 __all__ = ["where_to_look"]

@@ -367,6 +367,10 @@ def register_routers() -> None:
     api.add_router("/visits", visits_api.router)
     api.add_router("/aefi", safety_api.router)
     api.add_router("/standby", standby_api.router)
+    from vaxops.appointments import api as appointments_api
+
+    api.add_router("/sessions", appointments_api.sessions_router)
+    api.add_router("/appointments", appointments_api.router)
 
 
 register_routers()

@@ -307,6 +307,23 @@ ERRORS: dict[str, tuple[int, Any]] = {
     "offer_expired": (409, _("The offer expired at {expires_at}.")),
     "offer_not_open": (409, _("The offer has already been answered ({status}).")),
     "message_invalid": (422, _("The message cannot be made: {field} is missing or too long.")),
+    # appointments: slots, bookings, reminders (issue 10, appointments; docs/appointments.md)
+    "slot_full": (409, _("The slot at {time} has no place left for dose {dose_number}.")),
+    "slot_not_found": (404, _("The session has no slot starting at {time}.")),
+    "slot_minutes_invalid": (422, _("A slot lasts one of {allowed} minutes.")),
+    "slot_capacity_invalid": (422, _("Give the capacity per dose number (1 to 5) as a number of people: {field}.")),
+    "slot_capacity_below_booked": (
+        409, _("The slot at {time} already has {booked} people booked for dose {dose_number}: the capacity "
+               "cannot go below that.")),
+    "slot_outside_hours": (422, _("Slots must lie within the session's hours, {opens_at} to {closes_at}.")),
+    "slot_overlap": (409, _("A slot at {time} would overlap a slot the session already has.")),
+    "booking_session_closed": (409, _("This session is closed or over: it takes no more bookings.")),
+    "booking_not_eligible": (
+        422, _("Dose {dose_number} cannot be booked for {session_date}: the person is not eligible that day.")),
+    "already_booked": (409, _("The person is already booked for dose {dose_number}: move that booking instead.")),
+    "appointment_not_found": (404, _("No such appointment in your area.")),
+    "appointment_not_open": (409, _("The appointment has already ended ({status}).")),
+    "household_invalid": (422, _("A household booking names 1 to {max} different people.")),
 }
 
 # Shared with the sessions part; registered here only if that part has not (merges by union).

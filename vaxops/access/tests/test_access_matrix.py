@@ -455,3 +455,91 @@ def test_standby_role_endpoint_area(api, world, standby_objs, role, endpoint, ar
 def test_standby_anonymous_gets_401(api, world, standby_objs, endpoint):
     r = standby_call(api(None), endpoint, standby_objs["in"])
     assert r.status_code == 401 and r.json()["code"] == "not_authenticated"
+
+
+# --- appointments (issue 10, appointments; docs/appointments.md) --------------------------------
+SLOT_VIEW = {"site_manager", "vaccinator", "grid_worker", "township_organiser", "county_command",
+             "prefecture_command", "supervisor", "admin"}
+SLOT_MANAGE = {"site_manager", "county_command", "admin"}
+APPOINTMENT_BOOK = {"site_manager", "vaccinator", "grid_worker", "township_organiser", "county_command", "admin"}
+APPOINTMENT_ENDPOINTS = ["slots_get", "slots_post", "book", "cancel"]
+
+
+def appointment_expected(role: str, endpoint: str, area: str) -> int:
+    allowed = {"slots_get": SLOT_VIEW, "slots_post": SLOT_MANAGE, "book": APPOINTMENT_BOOK,
+               "cancel": APPOINTMENT_BOOK}[endpoint]
+    if role not in allowed:
+        return 403
+    if area == "out" and role != "admin":
+        return 404
+    return 201 if endpoint == "book" else 200
+
+
+@pytest.fixture
+def appointment_objs(world):
+    """A planned session in two days at KD-MASS (in the area) and at AB-FIX (outside), with
+    slots, a resident to book and a booking to cancel."""
+    import datetime as dt
+    import uuid
+
+    from django.utils import timezone
+
+    from vaxops.appointments import services
+    from vaxops.campaign.services import TZ
+    from vaxops.catalog.models import Product
+    from vaxops.sites.models import Session
+
+    day = timezone.now().astimezone(TZ).date() + dt.timedelta(days=2)
+    objs = {}
+    for area, site, county, division, seq in (("in", "KD-MASS", "513301", "513301001", 401),
+                                             ("out", "AB-FIX", "513201", "513201001", 403)):
+        session = Session.objects.create(site=world.sites[site], date=day, status="planned", opens_at=dt.time(8),
+                                         closes_at=dt.time(12))
+        session.products.set([Product.objects.get(code="BIBP")])
+        session = Session.objects.select_related("site__division").get(pk=session.pk)
+        services.set_slots(session, minutes=30, capacity={1: 5}, acting_user=None)
+        person = make_person(world, county=county, division=division, seq=seq, phone="13900000011", name="预约")
+        booked = make_person(world, county=county, division=division, seq=seq + 10, phone="13900000012", name="已约")
+        starts = dt.datetime.combine(day, dt.time(8), TZ)
+        a, _ = services.book(client_uuid=uuid.uuid4(), person=booked, session=session, starts_at=starts, dose_number=1,
+                             acting_user=None)
+        objs[area] = {"session": session, "person": person, "appointment": a, "starts_at": starts}
+    return objs
+
+
+def appointment_call(client, endpoint, objs):
+    import uuid
+
+    session = objs["session"]
+    if endpoint == "slots_get":
+        return client.get(f"/sessions/{session.pk}/slots")
+    if endpoint == "slots_post":
+        return client.post(f"/sessions/{session.pk}/slots", {"minutes": 30, "capacity": {"1": 6}})
+    if endpoint == "book":
+        return client.post("/appointments", {"client_uuid": str(uuid.uuid4()), "person_id": objs["person"].pk,
+                                             "session_id": session.pk, "starts_at": objs["starts_at"].isoformat(),
+                                             "dose_number": 1})
+    if endpoint == "cancel":
+        return client.post(f"/appointments/{objs['appointment'].pk}/cancel")
+    raise AssertionError(endpoint)
+
+
+@pytest.mark.parametrize("area", ["in", "out"])
+@pytest.mark.parametrize("endpoint", APPOINTMENT_ENDPOINTS)
+@pytest.mark.parametrize("role", ROLES)
+def test_appointment_role_endpoint_area(api, world, appointment_objs, role, endpoint, area):
+    from vaxops.appointments.models import Appointment, SlotCapacity
+
+    r = appointment_call(api(world.tokens[role]), endpoint, appointment_objs[area])
+    assert r.status_code == appointment_expected(role, endpoint, area), (r.status_code, r.content[:300])
+    if r.status_code in (403, 404):
+        assert r.json()["code"] in {"permission_denied", "session_not_found", "person_not_found",
+                                    "appointment_not_found"}
+        assert Appointment.objects.filter(status="booked").count() == 2
+        assert set(SlotCapacity.objects.values_list("capacity", flat=True)) == {5}
+
+
+@pytest.mark.parametrize("endpoint", APPOINTMENT_ENDPOINTS)
+def test_appointment_anonymous_gets_401(api, world, appointment_objs, endpoint):
+    r = appointment_call(api(None), endpoint, appointment_objs["in"])
+    assert r.status_code == 401 and r.json()["code"] == "not_authenticated"

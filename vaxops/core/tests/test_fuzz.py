@@ -51,6 +51,12 @@ GOOD_ROLE_OF = {
     "POST /api/v1/visits/{visit_id}/screening": SITE_STAFF,
     "POST /api/v1/visits/{visit_id}/release": SITE_STAFF,
     "POST /api/v1/visits/{visit_id}/leave": SITE_STAFF,
+    # appointments (issue 10, appointments)
+    "POST /api/v1/sessions/{session_id}/slots": ["site_manager", "county_command"],
+    "POST /api/v1/appointments": SITE_STAFF,
+    "POST /api/v1/appointments/household": SITE_STAFF,
+    "POST /api/v1/appointments/{appointment_id}/cancel": SITE_STAFF,
+    "POST /api/v1/appointments/{appointment_id}/reschedule": SITE_STAFF,
 }
 BIG = [2**63, 2**70, -(2**64), 10**30]
 
@@ -111,6 +117,7 @@ def hints(world: Any) -> dict[str, st.SearchStrategy]:
         "cn_category": st.sampled_from(["general_reaction", "一般反应", "nope"]),
         "brighton_level": st.integers(-1, 7), "outcome": st.sampled_from(["recovered", "fatal", "nope"]),
         **standby_values(world, good=False),
+        **appointment_hints(world),
     }
 
 
@@ -187,7 +194,89 @@ def accepted(world: Any, operation: str = "") -> dict[str, st.SearchStrategy]:
             "product": st.just("BIBP"), "lot_number": st.just("B2021001"), "site_code": st.just("KD-MASS"),
             "administered_at": st.just("2021-05-10T10:00:00+08:00")}), min_size=1, max_size=3),
         **site_day_values(world, operation),
+        **appointment_values(world, operation),
     }
+
+
+def appointment_hints(world: Any) -> dict[str, st.SearchStrategy]:
+    """The appointments part's fields, any value (issue 10, appointments)."""
+    ids = getattr(world, "appointment_ids", None)
+    if ids is None:
+        return {}
+    return {"appointment_id": st.sampled_from(ids["appointments"]), "minutes": st.sampled_from([0, 7, 15, 30, 61]),
+            "capacity": st.dictionaries(st.sampled_from(["1", "2", "9", "x", ""]), hostile_int, max_size=3),
+            "starts_at": times, "start": st.sampled_from([None, "08:00", "07:00", "25:00"]),
+            "end": st.sampled_from([None, "12:00", "08:00"]), "status": st.sampled_from(["booked", "x", ""])}
+
+
+def appointment_values(world: Any, operation: str) -> dict[str, st.SearchStrategy]:
+    """The accepted values of one appointments operation, made fresh for it."""
+    ids = getattr(world, "appointment_ids", None)
+    if ids is None:
+        return {}
+    main, first, second = ids["session"], ids["starts"][0], ids["starts"][1]
+    values: dict[str, Any] = {
+        "POST /api/v1/sessions/{session_id}/slots": lambda: {
+            "session_id": st.just(ids["new_session"]()), "minutes": st.just(30), "capacity": st.just({"1": 5}),
+            "start": st.none(), "end": st.none()},
+        "GET /api/v1/sessions/{session_id}/slots": lambda: {"session_id": st.just(main)},
+        "GET /api/v1/sessions/{session_id}/appointments": lambda: {"session_id": st.just(main)},
+        "POST /api/v1/appointments": lambda: {
+            "session_id": st.just(main), "person_id": st.just(ids["new_person"]()), "starts_at": st.just(first),
+            "dose_number": st.just(1), "phone": st.none()},
+        "POST /api/v1/appointments/household": lambda: {
+            "session_id": st.just(main), "starts_at": st.just(first), "members": st.just(
+                [{"person_id": ids["new_person"](), "dose_number": 1} for _ in range(2)])},
+        "POST /api/v1/appointments/{appointment_id}/cancel": lambda: {
+            "appointment_id": st.just(ids["new_booking"]()), "reason": st.none()},
+        "POST /api/v1/appointments/{appointment_id}/reschedule": lambda: {
+            "appointment_id": st.just(ids["new_booking"]()), "session_id": st.just(main), "starts_at": st.just(second)},
+        "GET /api/v1/appointments/{appointment_id}": lambda: {"appointment_id": st.just(ids["appointments"][0])},
+        "GET /api/v1/appointments": lambda: {"person_id": st.none(), "status": st.none()},
+    }
+    return values[operation]() if operation in values else {}
+
+
+def appointments_world(world: Any) -> None:
+    """A planned session in three days at KD-MASS with 30-minute slots of ample capacity, and
+    makers of fresh sessions, people and bookings (issue 10, appointments)."""
+    from django.utils import timezone
+
+    from vaxops.appointments import services
+    from vaxops.campaign.services import TZ
+    from vaxops.catalog.models import Product
+    from vaxops.sites.models import Session
+
+    day = timezone.now().astimezone(TZ).date() + dt.timedelta(days=3)
+    made: list[int] = []
+
+    def new_session() -> int:
+        s = Session.objects.create(site=world.sites["KD-MASS"], date=day + dt.timedelta(days=1 + len(made)),
+                                   status="planned", opens_at=dt.time(8), closes_at=dt.time(12))
+        s.products.set([Product.objects.get(code="BIBP")])
+        made.append(s.pk)
+        return s.pk
+
+    main = Session.objects.select_related("site__division").get(pk=new_session())
+    services.set_slots(main, minutes=30, capacity={1: 1000, 2: 1000}, acting_user=None)
+    starts = [dt.datetime.combine(main.date, dt.time(8), TZ), dt.datetime.combine(main.date, dt.time(8, 30), TZ)]
+    people: list[int] = []
+
+    def new_person() -> int:
+        people.append(make_person(world, born=dt.date(1975, 2, 3), seq=100 + len(people), name="预约").pk)
+        return people[-1]
+
+    def new_booking() -> int:
+        from vaxops.registry.models import Person
+
+        a, _ = services.book(client_uuid=uuid.uuid4(), person=Person.objects.get(pk=new_person()), session=main,
+                             starts_at=starts[0], dose_number=1, acting_user=None)
+        return a.pk
+
+    first = new_booking()
+    world.appointment_ids = {"session": main.pk, "starts": [t.isoformat() for t in starts], "new_session": new_session,
+                             "new_person": new_person, "new_booking": new_booking,
+                             "appointments": [first, first + 1000]}
 
 
 def site_day_values(world: Any, operation: str) -> dict[str, st.SearchStrategy]:
@@ -398,6 +487,7 @@ def fuzz_world(world):
     world.cluster_ids = [cluster, cluster + 1000]
     standby_world(world)
     site_day_world(world)
+    appointments_world(world)
     return world
 
 

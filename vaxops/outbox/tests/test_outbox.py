@@ -29,7 +29,7 @@ def recording():
         yield RecordingSender
 
 
-def make(reason="booking-day-before:1", phone="13900000001", text="明天上午9:00请到康定体育馆接种。", **kw):
+def make(reason="example-reminder:1", phone="13900000001", text="明天上午9:00请到康定体育馆接种。", **kw):
     return services.enqueue(reason=reason, phone=phone, text=text, kind="booking_reminder", **kw)
 
 
@@ -46,7 +46,7 @@ def test_a_message_is_sent_once_however_often_the_sender_runs(recording):
     assert services.send_pending(10) == {"sent": 0, "failed": 0, "retry": 0, "suppressed": 0}
     make()  # the reason comes again: nothing new is made, nothing sent again
     services.send_pending(10)
-    assert recording.calls == [("booking-day-before:1", "13900000001", "明天上午9:00请到康定体育馆接种。")]
+    assert recording.calls == [("example-reminder:1", "13900000001", "明天上午9:00请到康定体育馆接种。")]
     m = Message.objects.get()
     assert m.status == MessageStatus.SENT and m.sent_at is not None and m.attempts == 1
     assert AuditEvent.objects.filter(action="outbox.send").count() == 1  # a run that sent nothing: no event
@@ -55,32 +55,32 @@ def test_a_message_is_sent_once_however_often_the_sender_runs(recording):
 def test_a_reason_its_check_says_has_gone_is_suppressed_at_sending_not_sent(recording):
     from vaxops.outbox import validity
 
-    make("booking-day-before:1")
-    make("booking-day-before:2", phone="13900000002")
+    make("example-reminder:1")
+    make("example-reminder:2", phone="13900000002")
     make("other:1", phone="13900000003")  # no check registered for this prefix: it holds
-    validity.register("booking-day-before", lambda reasons: {r for r in reasons if r.endswith(":2")})
+    validity.register("example-reminder", lambda reasons: {r for r in reasons if r.endswith(":2")})
     try:
         assert services.send_pending(10) == {"sent": 2, "failed": 0, "retry": 0, "suppressed": 1}
     finally:
-        validity._CHECKS.pop("booking-day-before")
-    assert sorted(c[0] for c in recording.calls) == ["booking-day-before:2", "other:1"]
-    assert Message.objects.get(reason="booking-day-before:1").status == MessageStatus.SUPPRESSED
+        validity._CHECKS.pop("example-reminder")
+    assert sorted(c[0] for c in recording.calls) == ["example-reminder:2", "other:1"]
+    assert Message.objects.get(reason="example-reminder:1").status == MessageStatus.SUPPRESSED
 
 
 def test_a_suppressed_message_is_never_sent(recording):
     make()
-    assert services.suppress("booking-day-before:1") == 1
+    assert services.suppress("example-reminder:1") == 1
     assert services.send_pending(10)["sent"] == 0 and recording.calls == []
     assert Message.objects.get().status == MessageStatus.SUPPRESSED
     assert make().status == MessageStatus.SUPPRESSED  # a suppressed reason is not revived
-    assert services.suppress("booking-day-before:1") == 0
+    assert services.suppress("example-reminder:1") == 0
     assert services.suppress("no-such-reason") == 0
 
 
 def test_a_sent_message_is_not_suppressed_afterwards(recording):
     make()
     services.send_pending(10)
-    assert services.suppress("booking-day-before:1") == 0
+    assert services.suppress("example-reminder:1") == 0
     assert Message.objects.get().status == MessageStatus.SENT
 
 
