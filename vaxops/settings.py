@@ -47,6 +47,8 @@ INSTALLED_APPS = [
     "vaxops.safety",
     "vaxops.outbox",
     "vaxops.standby",
+    "vaxops.keygroups",
+    "vaxops.targets",
     "vaxops.campaign",
     "vaxops.interop",
     "vaxops.web",

@@ -307,6 +307,22 @@ ERRORS: dict[str, tuple[int, Any]] = {
     "offer_expired": (409, _("The offer expired at {expires_at}.")),
     "offer_not_open": (409, _("The offer has already been answered ({status}).")),
     "message_invalid": (422, _("The message cannot be made: {field} is missing or too long.")),
+    # key groups and targets (issue 10, targets)
+    "keygroup_not_found": (404, _("No such key group: {group}.")),
+    "target_not_above": (
+        403, _("The target of {division_code} is set by the level above it: choose a division below your own.")
+    ),
+    "target_metric_unknown": (422, _("Unknown target metric {metric}.")),
+    "target_base_unknown": (422, _("Unknown population base {base}: 18+, 60+, all or a key group's code.")),
+    "target_base_invalid": (422, _("The metric {metric} cannot be counted over the base {base}.")),
+    "target_value_invalid": (
+        422, _("The target must be a whole number of people or doses above zero, or a coverage % up to 100.")
+    ),
+    "target_due_invalid": (422, _("The due date ({due}) must come after the start ({starts}).")),
+    "target_ramp_invalid": (
+        422, _("A ramp is a list of [date, fraction] points between the start and the due date, both rising, "
+               "fractions below 1.")
+    ),
 }
 
 # Shared with the sessions part; registered here only if that part has not (merges by union).
