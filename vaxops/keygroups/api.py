@@ -11,7 +11,7 @@ import datetime as dt
 from typing import Any
 
 from django.utils import timezone
-from ninja import Field, Router, Schema, Status
+from ninja import Field, Query, Router, Schema, Status
 
 from vaxops.access.scope import PERMISSIONS, get_scoped, grants_for, require, restrict
 from vaxops.campaign.api import user_division
@@ -33,7 +33,7 @@ READ_ERRORS = {403: ErrorOut, 404: ErrorOut, 422: ErrorOut}
 class GroupOut(Schema):
     code: str
     name: str = Field(description="In the request's language.")
-    registered: int = Field(description="Members registered (in the area, added by `at`).")
+    registered: int = Field(description="Members registered (living in the area, or of the unit).")
     contraindicated: int = Field(description="Removed: a permanent contraindication by `at`.")
     deceased: int
     moved_out: int
@@ -141,8 +141,8 @@ def unvaccinated_of(user: Any, *, division_code: str | None, group: str | None, 
 
 @router.get("/not-vaccinated", response={200: MembersOut, **READ_ERRORS})
 def list_not_vaccinated(request, division: str | None = None, group: str | None = None, unit: str | None = None,
-                        at: Instant | None = None, limit: int = Field(100, ge=1, le=500),
-                        offset: int = Field(0, ge=0, le=10**6)):
+                        at: Instant | None = None, limit: int = Query(100, ge=1, le=500),
+                        offset: int = Query(0, ge=0, le=10**6)):
     """The eligible members of the key groups not yet vaccinated (no first dose by `at`), for a
     division (the county) and/or a responsible unit, by group, unit and name; IDs masked."""
     _division, _unit, members = unvaccinated_of(request.user, division_code=division, group=group,

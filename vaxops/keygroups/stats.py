@@ -61,7 +61,7 @@ def in_area(members: QuerySet[Membership], division: Any | None = None, unit: An
 def group_figures(members: QuerySet[Membership], at: dt.datetime) -> list[dict[str, Any]]:
     """Per priority group (every group, in rank order, zeros included): the figures of the
     ``members`` (already restricted to the reader's area) as of ``at``."""
-    out = annotated(members, at).filter(added_at__lte=at)
+    out = annotated(members, at)
     contraindicated = Q(contraindicated=True)
     gone = Q(person__status__in=OUT_STATUSES)
     eligible = ~contraindicated & ~gone
@@ -103,7 +103,7 @@ def not_vaccinated(members: QuerySet[Membership], at: dt.datetime) -> QuerySet[M
     """The eligible members without a first dose by ``at`` (the list to reach), by unit and name."""
     return (
         annotated(members, at)
-        .filter(added_at__lte=at, contraindicated=False, first=False)
+        .filter(contraindicated=False, first=False)
         .exclude(person__status__in=OUT_STATUSES)
         .select_related("person", "person__home_division", "unit", "group")
         .order_by("group__rank", "unit__code", "person__name", "pk")

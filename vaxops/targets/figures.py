@@ -86,7 +86,7 @@ def _group_daily(division: Division, metric: str, base: str, at: dt.datetime, si
     """The same for a key group: its eligible members (as of ``at``) by the day of their first
     dose (or completed series)."""
     at = at.astimezone(TZ)
-    members = in_area(Membership.objects.filter(group__code=base, added_at__lte=at), division)
+    members = in_area(Membership.objects.filter(group__code=base), division)
     members = members.annotate(contraindicated=contraindicated_at(at)).filter(contraindicated=False).exclude(
         person__status__in=OUT_STATUSES)
     doses = DoseRecord.objects.filter(person_id__in=members.values("person_id"), status=DoseStatus.VALID,
