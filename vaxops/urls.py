@@ -15,5 +15,7 @@ urlpatterns = [
     path("visits/", include("vaxops.visits.urls")),
     path("aefi/", include("vaxops.safety.urls")),
     path("standby/", include("vaxops.standby.urls")),
+    path("key-groups/", include("vaxops.keygroups.urls")),
+    path("targets/", include("vaxops.targets.urls")),
     path("", include("vaxops.web.urls")),
 ]

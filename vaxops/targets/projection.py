@@ -15,7 +15,6 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-
 # Beyond ten years at the current rate a projected date says nothing (and far enough dates
 # would not fit a date): none is given.
 MAX_PROJECTION_DAYS = 3650
