@@ -95,7 +95,7 @@ def _key_groups(builder: DemoBuilder, admin: Any, rng: random.Random) -> dict[st
     for pk in Person.objects.filter(county_code=jingxi).values_list("pk", flat=True):
         rows["border_residents"].append({"person_id": pk, "group": "border_residents"})
     added = 0
-    for group, batch in rows.items():
+    for batch in rows.values():
         added += add_members([{k: v for k, v in r.items() if k != "_home"} for r in batch], acting_user=admin,
                              source="cli")["added"]
     # A few medical staff not vaccinated by the report moment cannot be (a permanent contraindication).
