@@ -316,7 +316,7 @@ ERRORS: dict[str, tuple[int, Any]] = {
     "target_base_unknown": (422, _("Unknown population base {base}: 18+, 60+, all or a key group's code.")),
     "target_base_invalid": (422, _("The metric {metric} cannot be counted over the base {base}.")),
     "target_value_invalid": (
-        422, _("The target must be a whole number of people or doses above zero, or a coverage % up to 100.")
+        422, _("The target must be a whole number of people or doses above zero, or a coverage percentage up to 100.")
     ),
     "target_due_invalid": (422, _("The due date ({due}) must come after the start ({starts}).")),
     "target_ramp_invalid": (

@@ -24,6 +24,6 @@ def key_groups_section(ctx: ReportContext) -> Section | None:
         key="key_groups", title=_("Key groups (应种尽种)"),
         columns=[_("Key group"), _("Registered"), _("Contraindicated"), _("Deceased or moved out"),
                  _("Eligible"), _("First dose"), _("Completed series"), _("Not yet vaccinated"),
-                 _("First-dose coverage %")],
+                 _("First-dose coverage (per cent)")],
         rows=rows, figures={"groups": groups},
     )

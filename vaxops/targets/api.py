@@ -24,7 +24,7 @@ class TargetIn(Schema):
     division: str = Field(max_length=15, description="The division the target is for (below the setter's own).")
     metric: str = Field(max_length=24, description="first_dose_people | completed_people | doses | key_group_coverage")
     base: str = Field(max_length=40, description='"18+", "60+", "all" or a key group\'s code.')
-    value: float = Field(description="People or doses (kind count), or a coverage % (kind percent).")
+    value: float = Field(description="People or doses (kind count), or a coverage percentage (kind percent).")
     due: Day
     kind: str | None = Field(None, max_length=8, description="count (default) | percent")
     starts: Day | None = Field(None, description="Where the expected curve starts (default: today).")

@@ -32,7 +32,7 @@ PEOPLE = {
 
 
 def population(division: Division, base: str, at: dt.datetime) -> int:
-    """The population a coverage % is of: the division's census bands, or a key group's
+    """The population a coverage percentage is of: the division's census bands, or a key group's
     eligible members as of ``at``."""
     if base in AGE_BASES:
         return sum(getattr(division, f"pop_{band.replace('-', '_').replace('+', '_plus')}")

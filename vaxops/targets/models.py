@@ -16,7 +16,7 @@ class Metric(models.TextChoices):
 
 class ValueKind(models.TextChoices):
     COUNT = "count", _("a number")
-    PERCENT = "percent", _("a coverage %")
+    PERCENT = "percent", _("a coverage percentage")
 
 
 # Population bases other than a priority group's code (a key group is named by its code).
@@ -25,7 +25,7 @@ AGE_BASES = {"18+": ("18-59", "60+"), "60+": ("60+",), "all": ("0-2", "3-11", "1
 
 class Target(models.Model):
     """What ``division`` should reach by ``due``: ``value`` of ``metric`` over a population
-    ``base`` ("18+", "60+", "all" or a priority-group code), as a number or a coverage %.
+    ``base`` ("18+", "60+", "all" or a priority-group code), as a number or a coverage percentage.
 
     Set by the level above (``targets.services.set_target``). Expected progress runs from
     ``starts`` to the end of ``due``: linear, or through the stated ``ramp`` (a list of

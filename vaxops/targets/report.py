@@ -45,7 +45,7 @@ def targets_section(ctx: ReportContext) -> Section | None:
     return Section(
         key="targets", title=_("Targets and progress"),
         columns=[_("Division"), _("Target"), _("Population base"), _("Target (people or doses)"), _("Achieved"),
-                 _("% done"), _("Expected by now"), _("Ahead (+) / behind (−)"), _("Days ahead (+) / behind (−)"),
+                 _("Percent done"), _("Expected by now"), _("Ahead (+) / behind (−)"), _("Days ahead (+) / behind (−)"),
                  _("Projected date"), _("Status"), _("Rank")],
         rows=rows, figures=figures, sentence=met_ahead_clause(ctx.division, items),
     )

@@ -72,7 +72,7 @@ def set_target(*, division_code: str, metric: str, base: str, value: Any, due: A
     targets, not its own). ``metric``: first_dose_people, completed_people, doses or
     key_group_coverage; ``base``: "18+", "60+", "all" or a priority-group code (a key-group
     coverage needs a group; doses need an age base). ``value`` is a number of people or doses
-    (``kind`` "count") or a coverage % (``kind`` "percent"; key-group coverage always is).
+    (``kind`` "count") or a coverage percentage (``kind`` "percent"; key-group coverage always is).
     ``starts`` (default: today) begins the expected curve, linear to the end of ``due`` or
     through ``ramp``. One durable transaction, audited with the values before and after;
     returns (target, created).
@@ -136,7 +136,7 @@ def _as_dict(target: Target) -> dict[str, Any]:
 
 
 def target_count(target: Target, at: dt.datetime) -> int:
-    """The target as a number of people (or doses): a coverage % of the base population, rounded up."""
+    """The target as a number of people (or doses): a coverage percentage of the base population, rounded up."""
     if target.kind == ValueKind.PERCENT:
         return math.ceil(float(target.value) / 100 * figures.population(target.division, target.base, at) - 1e-9)
     return int(target.value)

@@ -22,7 +22,7 @@ class Migration(migrations.Migration):
                 ('metric', models.CharField(choices=[('first_dose_people', 'people with a first dose'), ('completed_people', 'people with a completed series'), ('doses', 'doses given'), ('key_group_coverage', 'key-group coverage')], max_length=24)),
                 ('base', models.CharField(max_length=40)),
                 ('value', models.DecimalField(decimal_places=2, max_digits=12)),
-                ('kind', models.CharField(choices=[('count', 'a number'), ('percent', 'a coverage %')], default='count', max_length=8)),
+                ('kind', models.CharField(choices=[('count', 'a number'), ('percent', 'a coverage percentage')], default='count', max_length=8)),
                 ('starts', models.DateField()),
                 ('due', models.DateField()),
                 ('ramp', models.JSONField(blank=True, default=list)),
