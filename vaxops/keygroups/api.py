@@ -17,6 +17,7 @@ from vaxops.access.scope import PERMISSIONS, get_scoped, grants_for, require, re
 from vaxops.campaign.api import user_division
 from vaxops.campaign.services import TZ
 from vaxops.core.models import Source
+from vaxops.core.openapi import OPERATIONS
 from vaxops.core.schema import Instant, RowId
 from vaxops.registry.api import ErrorOut
 from vaxops.staff.models import Unit
@@ -170,3 +171,10 @@ def add_member(request, payload: MemberIn):
     200 when they already were a member (the unit replaced when a new one is given)."""
     result = services.add_members([payload.dict()], acting_user=request.user, source=Source.API)
     return Status(201 if result["added"] else 200, result)
+
+
+OPERATIONS.update({
+    "vaxops_keygroups_api_key_group_stats": ("", ("division_not_found", "unit_not_found")),
+    "vaxops_keygroups_api_list_not_vaccinated": ("", ("division_not_found", "unit_not_found")),
+    "vaxops_keygroups_api_add_member": ("", ("person_not_found", "keygroup_not_found", "unit_not_found")),
+})

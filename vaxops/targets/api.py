@@ -12,6 +12,7 @@ from ninja import Field, Router, Schema, Status
 from vaxops.campaign.api import user_division
 from vaxops.campaign.services import TZ
 from vaxops.core.models import Source
+from vaxops.core.openapi import OPERATIONS
 from vaxops.core.schema import Day, Instant
 from vaxops.registry.api import ErrorOut
 
@@ -104,3 +105,11 @@ def target_progress(request, division: str | None = None, at: Instant | None = N
     div = user_division(request.user, division)
     when = moment(at)
     return {"division_code": div.code, "at": when, "items": services.progress_items(div, when, request.user)}
+
+
+OPERATIONS.update({
+    "vaxops_targets_api_set_target": ("", (
+        "division_not_found", "target_not_above", "target_metric_unknown", "target_base_unknown",
+        "target_base_invalid", "target_value_invalid", "target_due_invalid", "target_ramp_invalid")),
+    "vaxops_targets_api_target_progress": ("", ("division_not_found",)),
+})
