@@ -104,3 +104,28 @@ def _audit(created: list[Membership], changed: list[Membership], actor: Any, sou
         audit("keygroups.member.add_batch", group, actor=actor, source=source,
               after={"group": group.code, "added": [m.person_id for m in members if m.pk in created_ids],
                      "unit_changed": [m.person_id for m in members if m.pk not in created_ids]})
+
+
+BATCH = 5000
+
+
+def members_from_registry(*, acting_user: Any, source: str, county_code: str | None = None) -> int:
+    """Add as members the people of the user's area registered with priority groups (at the desk,
+    ``register_person(priority_groups=…)``) who are not members of those groups yet, in batches
+    of ``BATCH`` rows through ``add_members`` (each batch its own transaction); returns how many
+    were added. The unit stays empty (the page, the API or an import names it)."""
+    require(acting_user, "keygroup.manage")
+    people = restrict(Person.objects.exclude(priority_groups=[]), acting_user, "keygroup.manage")
+    if county_code:
+        people = people.filter(county_code=county_code)
+    known = set(Membership.objects.values_list("person_id", "group__code").iterator(chunk_size=BATCH))
+    groups = set(PriorityGroup.objects.values_list("code", flat=True))
+    added, batch = 0, []
+    for pk, codes in people.values_list("pk", "priority_groups").iterator(chunk_size=BATCH):
+        batch.extend({"person_id": pk, "group": c} for c in codes if c in groups and (pk, c) not in known)
+        if len(batch) >= BATCH:
+            added += add_members(batch, acting_user=acting_user, source=source)["added"]
+            batch = []
+    if batch:
+        added += add_members(batch, acting_user=acting_user, source=source)["added"]
+    return added

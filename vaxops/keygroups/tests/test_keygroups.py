@@ -107,3 +107,14 @@ def test_the_grid_worker_sees_whole_phones_site_staff_masked(api, world, staff):
     full = api(world.tokens["grid_worker"]).get("/key-groups/not-vaccinated", at=AT).json()["items"][0]["phone"]
     masked = api(world.tokens["site_manager"]).get("/key-groups/not-vaccinated", at=AT).json()["items"][0]["phone"]
     assert "*" not in full and "*" in masked or not full
+
+
+def test_people_registered_with_a_group_become_members_once(world):
+    from django.core.management import call_command
+
+    p = make_person(world, seq=701, priority_groups=["teachers", "monastics"])
+    make_person(world, seq=702, county="513322", priority_groups=["teachers"])
+    call_command("sync_key_groups", "--user", "county_command")
+    assert set(Membership.objects.values_list("person_id", "group__code")) == {(p.pk, "teachers"), (p.pk, "monastics")}
+    call_command("sync_key_groups", "--user", "county_command")
+    assert Membership.objects.count() == 2
