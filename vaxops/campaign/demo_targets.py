@@ -57,7 +57,7 @@ def build(builder: DemoBuilder, admin: Any) -> None:
 
 
 def _key_groups(builder: DemoBuilder, admin: Any, rng: random.Random) -> dict[str, Any]:
-    from vaxops.keygroups.services import add_members
+    from vaxops.keygroups.services import BATCH, add_members
     from vaxops.registry.models import Person
     from vaxops.registry.services import defer_person
     from vaxops.staff.models import Unit, UnitKind
@@ -95,9 +95,11 @@ def _key_groups(builder: DemoBuilder, admin: Any, rng: random.Random) -> dict[st
     for pk in Person.objects.filter(county_code=jingxi).values_list("pk", flat=True):
         rows["border_residents"].append({"person_id": pk, "group": "border_residents"})
     added = 0
-    for batch in rows.values():
-        added += add_members([{k: v for k, v in r.items() if k != "_home"} for r in batch], acting_user=admin,
-                             source="cli")["added"]
+    for group_rows in rows.values():
+        # Batches of BATCH rows: each its own transaction, and within SQLite's bound on parameters.
+        for start in range(0, len(group_rows), BATCH):
+            batch = [{k: v for k, v in r.items() if k != "_home"} for r in group_rows[start:start + BATCH]]
+            added += add_members(batch, acting_user=admin, source="cli")["added"]
     # A few medical staff not vaccinated by the report moment cannot be (a permanent contraindication).
     staff_ids = [r["person_id"] for r in rows.get("medical_staff", [])]
     dosed = set(DoseRecord.objects.filter(person_id__in=staff_ids, status=DoseStatus.VALID, dose_number=1)
