@@ -6,9 +6,11 @@ Decisions:
   through ``keygroups.services.add_members`` (one batch per group): medical staff under their
   county's hospital (a level-2+ one where the county has it), university students under the
   university in Kangding (四川民族学院, a unit added here), monastics under a temple unit of their
-  county (synthetic, "（示例）"); Jingxi's residents are "border-area residents". Their coverage is
-  what the replayed campaign gave them (the early groups vaccinated first). A few unvaccinated
-  medical staff have a permanent contraindication (``registry.services.defer_person`` with no
+  county (synthetic, "（示例）"); Jingxi's residents are "border-area residents". The build
+  registers only vaccinated people in the groups, so registered but unvaccinated adults of each
+  county join the groups until each group's first-dose coverage is about ``COVERAGE`` (medical
+  staff 97%, teachers 92%, university students 88%, monastics 82% …). About 1% of each
+  group (among its members not vaccinated by 1 June) have a permanent contraindication (``registry.services.defer_person`` with no
   end): they leave the eligible count, shown as removed.
 * **Targets.** The first-half-year first-dose target ("上半年第1剂次接种目标": residents aged 18+
   with a first dose, from 2021-03-22, due 2021-06-30, linear) of each of Ganzi's 18 counties, set
@@ -34,7 +36,10 @@ if TYPE_CHECKING:  # pragma: no cover
 
 TARGET_START = dt.date(2021, 3, 22)
 TARGET_DUE = dt.date(2021, 6, 30)
-CONTRAINDICATED_STAFF = 0.01  # of the medical staff not vaccinated by the report
+# The first-dose coverage of each key group on 1 June (about: the rest registered unvaccinated).
+COVERAGE = {"medical_staff": 0.97, "border_port_staff": 0.95, "cold_chain_staff": 0.95, "public_service": 0.9,
+            "teachers": 0.92, "university_students": 0.88, "monastics": 0.82, "border_residents": 0.78}
+CONTRAINDICATED_SHARE = 0.01  # of a group's members, chosen among those not vaccinated by the report
 UNIVERSITY = ("SCMZXY", "四川民族学院（示例单位）", "Sichuan Minzu College (demo unit)")
 
 
@@ -57,6 +62,7 @@ def build(builder: DemoBuilder, admin: Any) -> None:
 
 
 def _key_groups(builder: DemoBuilder, admin: Any, rng: random.Random) -> dict[str, Any]:
+    from vaxops.keygroups.models import Membership
     from vaxops.keygroups.services import BATCH, add_members
     from vaxops.registry.models import Person
     from vaxops.registry.services import defer_person
@@ -70,18 +76,25 @@ def _key_groups(builder: DemoBuilder, admin: Any, rng: random.Random) -> dict[st
         hospitals.setdefault(unit.county_code, unit.code)
     rows: dict[str, list[dict[str, Any]]] = defaultdict(list)
     temples: dict[str, str] = {}
-    people = Person.objects.exclude(priority_groups=[]).values_list("pk", "county_code", "priority_groups",
-                                                                     "home_division__code")
-    for pk, county, groups, home in people.iterator(chunk_size=5000):
+
+    def unit_for(group: str, county: str) -> str | None:
+        if group == "medical_staff":
+            return hospitals.get(county)
+        if group == "university_students":
+            return UNIVERSITY[0]
+        if group == "monastics" and county in prefecture:
+            return temples.setdefault(county, f"{county}-TEMPLE")
+        return None
+
+    unvaccinated = _unvaccinated_members(builder, rng)
+    people = Person.objects.exclude(priority_groups=[]).values_list("pk", "county_code", "priority_groups")
+    for pk, county, groups in people.iterator(chunk_size=5000):
         for group in groups:
-            unit = None
-            if group == "medical_staff":
-                unit = hospitals.get(county)
-            elif group == "university_students":
-                unit = UNIVERSITY[0]
-            elif group == "monastics" and county in prefecture:
-                unit = temples.setdefault(county, f"{county}-TEMPLE")
-            rows[group].append({"person_id": pk, "group": group, "unit": unit, "_home": home})
+            rows[group].append({"person_id": pk, "group": group, "unit": unit_for(group, county)})
+    for group, members in unvaccinated.items():
+        if group != "border_residents":
+            rows[group].extend({"person_id": pk, "group": group, "unit": unit_for(group, county)}
+                               for pk, county in members)
     kangding = prefecture[0]
     if rows.get("university_students"):
         create_unit(code=UNIVERSITY[0], name_zh=UNIVERSITY[1], name_en=UNIVERSITY[2], kind=UnitKind.OTHER,
@@ -92,25 +105,62 @@ def _key_groups(builder: DemoBuilder, admin: Any, rng: random.Random) -> dict[st
         create_unit(code=code, name_zh=f"{zh}寺庙（示例单位）", name_en=f"Temples of {en or county} (demo unit)",
                     kind=UnitKind.OTHER, division_code=county, acting_user=admin, source="cli")
     jingxi = builder.jingxi.county_code
-    for pk in Person.objects.filter(county_code=jingxi).values_list("pk", flat=True):
-        rows["border_residents"].append({"person_id": pk, "group": "border_residents"})
+    border = set(Person.objects.filter(county_code=jingxi).values_list("pk", flat=True))
+    rows["border_residents"].extend({"person_id": pk, "group": "border_residents"} for pk in sorted(border))
     added = 0
     for group_rows in rows.values():
         # Batches of BATCH rows: each its own transaction, and within SQLite's bound on parameters.
         for start in range(0, len(group_rows), BATCH):
-            batch = [{k: v for k, v in r.items() if k != "_home"} for r in group_rows[start:start + BATCH]]
-            added += add_members(batch, acting_user=admin, source="cli")["added"]
-    # A few medical staff not vaccinated by the report moment cannot be (a permanent contraindication).
-    staff_ids = [r["person_id"] for r in rows.get("medical_staff", [])]
-    dosed = set(DoseRecord.objects.filter(person_id__in=staff_ids, status=DoseStatus.VALID, dose_number=1)
-                .values_list("person_id", flat=True))
-    open_staff = sorted(set(staff_ids) - dosed)
-    chosen = rng.sample(open_staff, max(1, round(CONTRAINDICATED_STAFF * len(staff_ids)))) if open_staff else []
+            added += add_members(group_rows[start:start + BATCH], acting_user=admin, source="cli")["added"]
+    # About 1% of each group's members not vaccinated by the report moment cannot be (a permanent
+    # contraindication): they leave the eligible count and show as removed.
+    chosen: list[int] = []
+    for group, group_rows in rows.items():
+        dosed = set(DoseRecord.objects.filter(
+            status=DoseStatus.VALID, dose_number=1,
+            person_id__in=Membership.objects.filter(group__code=group).values("person_id"),
+        ).values_list("person_id", flat=True))
+        open_ids = sorted({r["person_id"] for r in group_rows} - dosed - set(chosen))
+        if open_ids:
+            chosen += rng.sample(open_ids, min(len(open_ids), max(1, round(CONTRAINDICATED_SHARE * len(group_rows)))))
     for pk in chosen:
         defer_person(person_id=pk, code="severe_allergic_reaction", since=dt.date(2021, 4, 20),
                      note="既往严重过敏史，经评估为禁忌（示例）", acting_user=admin, source="cli")
-    return {"members": added, "groups": len(rows), "contraindicated": len(chosen),
+    return {"members": added, "groups": len(rows), "contraindicated": len(chosen), "unvaccinated_members": sum(len(m) for m in unvaccinated.values()),
             "units_added": len(temples) + (1 if rows.get("university_students") else 0)}
+
+
+def _unvaccinated_members(builder: DemoBuilder, rng: random.Random) -> dict[str, list[tuple[int, str]]]:
+    """The key-group members the campaign had not reached by 1 June: per county and group, as
+    many of the county's registered but unvaccinated adults (with no group yet) as bring the
+    group's first-dose coverage to about ``COVERAGE``; Jingxi's likewise as border residents.
+    Returns group → [(person id, county)]."""
+    from django.db.models import Exists, OuterRef
+
+    from vaxops.registry.models import Person
+    from vaxops.vaccination.models import DoseRecord
+
+    counts: dict[tuple[str, str], int] = defaultdict(int)
+    for county, groups in Person.objects.exclude(priority_groups=[]).values_list("county_code", "priority_groups"):
+        if groups:
+            counts[(county, groups[0])] += 1
+    jingxi = builder.jingxi.county_code
+    counts[(jingxi, "border_residents")] = Person.objects.filter(county_code=jingxi).count()
+    needed: dict[str, list[tuple[str, int]]] = defaultdict(list)
+    for (county, group), vaccinated in sorted(counts.items()):
+        if COVERAGE.get(group) and vaccinated:
+            needed[county].append((group, round(vaccinated * (1 / COVERAGE[group] - 1))))
+    adult = dt.date(2021, 6, 1).replace(year=2003)
+    out: dict[str, list[tuple[int, str]]] = defaultdict(list)
+    for county, wants in sorted(needed.items()):
+        pool = list(Person.objects.filter(county_code=county, priority_groups=[], birth_date__lte=adult)
+                    .exclude(Exists(DoseRecord.objects.filter(person_id=OuterRef("pk"))))
+                    .order_by("pk").values_list("pk", flat=True))
+        rng.shuffle(pool)
+        for group, n in wants:
+            taken, pool = pool[:n], pool[n:]
+            out[group].extend((pk, county) for pk in taken)
+    return out
 
 
 def _targets(builder: DemoBuilder, admin: Any, rng: random.Random, report_at: dt.datetime) -> dict[str, Any]:

@@ -40,7 +40,10 @@ def add_members(rows: Iterable[Mapping[str, Any]], *, acting_user: Any, source: 
     unit_codes = {row["unit"] for row in rows if row.get("unit")}
     now = timezone.now()
     with transaction.atomic(durable=True):
-        people = restrict(Person.objects.filter(pk__in=person_ids), acting_user, "keygroup.manage").in_bulk()
+        # Only the columns needed (a list of thousands stays cheap): pk → (county, priority groups).
+        people = {pk: (county, groups) for pk, county, groups in restrict(
+            Person.objects.filter(pk__in=person_ids), acting_user, "keygroup.manage",
+        ).values_list("pk", "county_code", "priority_groups")}
         missing = person_ids - set(people)
         if missing:
             raise VaxopsError("person_not_found", {"person_id": min(missing)})
@@ -52,14 +55,15 @@ def add_members(rows: Iterable[Mapping[str, Any]], *, acting_user: Any, source: 
             person_id__in=person_ids, group__code__in={r["group"] for r in rows})}
         new: dict[tuple[int, int], Membership] = {}
         changed: list[Membership] = []
+        added_by = acting_user if getattr(acting_user, "pk", None) else None
         for row in rows:
-            group, person = groups[row["group"]], people[row["person_id"]]
+            group, person_id = groups[row["group"]], row["person_id"]
             unit = units.get(row.get("unit") or "")
-            key = (group.pk, person.pk)
+            key = (group.pk, person_id)
             member = existing.get(key) or new.get(key)
             if member is None:
-                new[key] = Membership(group=group, person=person, unit=unit, county_code=person.county_code,
-                                      added_at=now, added_by=acting_user if getattr(acting_user, "pk", None) else None)
+                new[key] = Membership(group=group, person_id=person_id, unit=unit, county_code=people[person_id][0],
+                                      added_at=now, added_by=added_by)
             elif unit is not None and member.unit_id != unit.pk:
                 member.unit = unit
                 changed.append(member)
@@ -73,17 +77,17 @@ def add_members(rows: Iterable[Mapping[str, Any]], *, acting_user: Any, source: 
             "members": added_ids}
 
 
-def _append_groups(people: Mapping[int, Person], members: Iterable[Membership]) -> None:
-    """Append each new member's group code to the person's ``priority_groups`` (in rank order of
+def _append_groups(people: Mapping[int, tuple[str, list[str]]], members: Iterable[Membership]) -> None:
+    """Append each new member's group code to the person's ``priority_groups`` (in order of
     arrival: an existing first group stays first)."""
-    touched = []
+    changed: dict[int, list[str]] = {}
     for m in members:
-        person = people[m.person_id]
-        if m.group.code not in person.priority_groups:
-            person.priority_groups = [*person.priority_groups, m.group.code]
-            touched.append(person)
-    if touched:
-        Person.objects.bulk_update(list({p.pk: p for p in touched}.values()), ["priority_groups"], batch_size=2000)
+        groups = changed.get(m.person_id, people[m.person_id][1])
+        if m.group.code not in groups:
+            changed[m.person_id] = [*groups, m.group.code]
+    if changed:
+        Person.objects.bulk_update([Person(pk=pk, priority_groups=groups) for pk, groups in changed.items()],
+                                   ["priority_groups"], batch_size=2000)
 
 
 def _audit(created: list[Membership], changed: list[Membership], actor: Any, source: str) -> None:
