@@ -48,6 +48,8 @@ INSTALLED_APPS = [
     "vaxops.outbox",
     "vaxops.standby",
     "vaxops.appointments",
+    "vaxops.keygroups",
+    "vaxops.targets",
     "vaxops.campaign",
     "vaxops.interop",
     "vaxops.web",

@@ -16,5 +16,7 @@ urlpatterns = [
     path("aefi/", include("vaxops.safety.urls")),
     path("standby/", include("vaxops.standby.urls")),
     path("appointments/", include("vaxops.appointments.urls")),
+    path("key-groups/", include("vaxops.keygroups.urls")),
+    path("targets/", include("vaxops.targets.urls")),
     path("", include("vaxops.web.urls")),
 ]

@@ -149,6 +149,19 @@ PERMISSIONS: dict[str, frozenset[str]] = {
                                    Role.COUNTY_COMMAND, Role.ADMIN}),
     "appointment.cancel": frozenset({Role.SITE_MANAGER, Role.VACCINATOR, Role.GRID_WORKER, Role.TOWNSHIP_ORGANISER,
                                      Role.COUNTY_COMMAND, Role.ADMIN}),
+    # key groups and targets (issue 10, targets; docs/keygroups.md, docs/targets.md): key-group
+    # figures for everyone who reads figures; the list of members not yet vaccinated (names,
+    # masked IDs) for those who reach them (the command, township organisers, grid workers, the
+    # site manager of a hospital's site) and added to by the command and township organisers;
+    # targets seen by everyone, set by the command for the divisions below them (the level
+    # above: checked in targets.services).
+    "keygroup.list": frozenset(
+        {Role.COUNTY_COMMAND, Role.PREFECTURE_COMMAND, Role.TOWNSHIP_ORGANISER, Role.GRID_WORKER, Role.SITE_MANAGER,
+         Role.ADMIN}
+    ),
+    "keygroup.manage": frozenset({Role.COUNTY_COMMAND, Role.TOWNSHIP_ORGANISER, Role.ADMIN}),
+    "target.view": ALL_ROLES,
+    "target.set": frozenset({Role.PREFECTURE_COMMAND, Role.COUNTY_COMMAND, Role.ADMIN}),
 }
 
 # role of the manager -> roles they may grant (and only within their own area).
@@ -286,6 +299,12 @@ _PLACEMENTS: dict[str, _Placement] = {
     "appointments.slot": _Placement(path="session__site__division__path", site="session__site_id"),
     "appointments.appointment": _Placement(path="session__site__division__path", site="session__site_id",
                                            site_path="person__home_division__path"),
+    # key groups and targets (issue 10, targets): a member sits where the person lives and, for a
+    # division grant, also where the responsible unit is (a hospital's county command sees its
+    # staff living elsewhere); site staff see their county's. A target sits in its division.
+    "keygroups.membership": _Placement(path="person__home_division__path", county="county_code",
+                                       site_path="unit__division__path"),
+    "targets.target": _Placement(path="division__path", county="county_code"),
 }
 
 

@@ -1089,6 +1089,7 @@ class _CountyWriter:
 # the build's progress with ``builder.clock.done(name, text)`` and its figures to ``builder.report``.
 LATER_STEPS: list[tuple[int, str]] = [
     (30, "vaxops.campaign.demo_appointments.build"),
+    (20, "vaxops.campaign.demo_targets.build"),
 ]
 
 

@@ -73,6 +73,14 @@ def where_to_look() -> list[tuple[str, str, str]]:
         ("AEFI list with deadlines (Ganzi)", _url("safety:list"), "supervisor"),
         ("AEFI list (Jingxi: the serious case, reported in 78 minutes)", _url("safety:list"), "jingxi_command"),
         *_appointments(today),
+        ("Ganzi's first-half-year first-dose targets at 2021-06-01 19:00 (all met ahead), counties ranked",
+         _url("targets:progress", query="division=513300&at=2021-06-01T19:00"), "prefecture_command"),
+        ("key groups of Ganzi (应种尽种: eligible, removed, coverage, the list still to reach)",
+         _url("keygroups:overview", query="division=513300&at=2021-06-01T19:00"), "prefecture_command"),
+        ("Kangding's key groups by unit (the hospital, 四川民族学院, the temples)",
+         _url("keygroups:overview", query="division=513301&at=2021-06-01T19:00"), "county_command"),
+        ("border-area residents of Jingxi", _url("keygroups:overview", query="division=451081&group=border_residents"),
+         "jingxi_command"),
     ]
     return [(what, path, login) for what, path, login in rows if path]
 

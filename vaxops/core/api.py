@@ -371,6 +371,12 @@ def register_routers() -> None:
 
     api.add_router("/sessions", appointments_api.sessions_router)
     api.add_router("/appointments", appointments_api.router)
+    from vaxops.keygroups import api as keygroups_api
+    from vaxops.targets import api as targets_api
+
+    api.add_router("/stats", keygroups_api.stats_router)
+    api.add_router("/key-groups", keygroups_api.router)
+    api.add_router("/targets", targets_api.router)
 
 
 register_routers()

@@ -324,6 +324,22 @@ ERRORS: dict[str, tuple[int, Any]] = {
     "appointment_not_found": (404, _("No such appointment in your area.")),
     "appointment_not_open": (409, _("The appointment has already ended ({status}).")),
     "household_invalid": (422, _("A household booking names 1 to {max} different people.")),
+    # key groups and targets (issue 10, targets)
+    "keygroup_not_found": (404, _("No such key group: {group}.")),
+    "target_not_above": (
+        403, _("The target of {division_code} is set by the level above it: choose a division below your own.")
+    ),
+    "target_metric_unknown": (422, _("Unknown target metric {metric}.")),
+    "target_base_unknown": (422, _("Unknown population base {base}: 18+, 60+, all or a key group's code.")),
+    "target_base_invalid": (422, _("The metric {metric} cannot be counted over the base {base}.")),
+    "target_value_invalid": (
+        422, _("The target must be a whole number of people or doses above zero, or a coverage percentage up to 100.")
+    ),
+    "target_due_invalid": (422, _("The due date ({due}) must come after the start ({starts}).")),
+    "target_ramp_invalid": (
+        422, _("A ramp is a list of [date, fraction] points between the start and the due date, both rising, "
+               "fractions below 1.")
+    ),
 }
 
 # Shared with the sessions part; registered here only if that part has not (merges by union).

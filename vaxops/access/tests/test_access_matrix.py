@@ -543,3 +543,52 @@ def test_appointment_role_endpoint_area(api, world, appointment_objs, role, endp
 def test_appointment_anonymous_gets_401(api, world, appointment_objs, endpoint):
     r = appointment_call(api(None), endpoint, appointment_objs["in"])
     assert r.status_code == 401 and r.json()["code"] == "not_authenticated"
+
+
+# --- key groups and targets (issue 10, targets) -------------------------------------------------
+
+KEYGROUP_LIST = {"county_command", "prefecture_command", "township_organiser", "grid_worker", "site_manager", "admin"}
+KEYGROUP_MANAGE = {"county_command", "township_organiser", "admin"}
+TARGET_SET = {"prefecture_command", "county_command", "admin"}
+# The division below each setter's own that it sets a target for (in area).
+TARGET_CHILD = {"prefecture_command": "513301", "county_command": "513301001", "admin": "513301"}
+TARGET_ENDPOINTS = ["keygroup_stats", "keygroup_list", "keygroup_add", "target_set", "target_progress"]
+
+
+def target_expected(role: str, endpoint: str, area: str) -> int:
+    allowed = {"keygroup_list": KEYGROUP_LIST, "keygroup_add": KEYGROUP_MANAGE, "target_set": TARGET_SET}.get(
+        endpoint, set(ROLES))
+    if role not in allowed:
+        return 403
+    if area == "out" and role != "admin":
+        return 404
+    return 201 if endpoint in {"keygroup_add", "target_set"} else 200
+
+
+def target_call(client, endpoint, area, role, world):
+    division = SCOPE_DIVISION[role] if area == "in" else "513201"
+    if endpoint == "keygroup_stats":
+        return client.get("/stats/key-groups", division=division)
+    if endpoint == "keygroup_list":
+        return client.get("/key-groups/not-vaccinated", division=division)
+    if endpoint == "keygroup_add":
+        person = make_person(world, seq=777, county="513301" if area == "in" else "513201")
+        return client.post("/key-groups/members", {"person_id": person.pk, "group": "teachers"})
+    if endpoint == "target_set":
+        code = TARGET_CHILD.get(role, "513301001") if area == "in" else "513201001"
+        return client.post("/targets", {"division": code, "metric": "first_dose_people", "base": "18+",
+                                        "value": 100, "due": "2021-06-30", "starts": "2021-03-22"})
+    return client.get("/targets/progress", division=division)
+
+
+@pytest.mark.parametrize("area", ["in", "out"])
+@pytest.mark.parametrize("endpoint", TARGET_ENDPOINTS)
+@pytest.mark.parametrize("role", ROLES)
+def test_keygroups_and_targets_role_endpoint_area(api, world, role, endpoint, area):
+    r = target_call(api(world.tokens[role]), endpoint, area, role, world)
+    assert r.status_code == target_expected(role, endpoint, area), (role, endpoint, area, r.content[:300])
+
+
+@pytest.mark.parametrize("endpoint", TARGET_ENDPOINTS)
+def test_keygroups_and_targets_anonymous_get_401(api, world, endpoint):
+    assert target_call(api(None), endpoint, "in", "admin", world).status_code == 401

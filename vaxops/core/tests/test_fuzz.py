@@ -57,6 +57,9 @@ GOOD_ROLE_OF = {
     "POST /api/v1/appointments/household": SITE_STAFF,
     "POST /api/v1/appointments/{appointment_id}/cancel": SITE_STAFF,
     "POST /api/v1/appointments/{appointment_id}/reschedule": SITE_STAFF,
+    # key groups and targets (issue 10, targets): a target is set by the level above Kangding.
+    "POST /api/v1/targets": ["prefecture_command", "admin"],
+    "POST /api/v1/key-groups/members": ["county_command", "admin"],
 }
 BIG = [2**63, 2**70, -(2**64), 10**30]
 
@@ -118,6 +121,11 @@ def hints(world: Any) -> dict[str, st.SearchStrategy]:
         "brighton_level": st.integers(-1, 7), "outcome": st.sampled_from(["recovered", "fatal", "nope"]),
         **standby_values(world, good=False),
         **appointment_hints(world),
+        "metric": st.sampled_from(["first_dose_people", "doses", "key_group_coverage", "nope", ""]),
+        "base": st.sampled_from(["18+", "60+", "all", "medical_staff", "nope", ""]),
+        "value": st.one_of(st.sampled_from([0, -1, 0.5, 100, 101, 1e308, 10**12]), st.integers(-5, 10**6)),
+        "due": days, "starts": days, "group": st.sampled_from(["teachers", "monastics", "nope", ""]),
+        "unit": st.sampled_from(["KD-HOSP", "NOPE", ""]),
     }
 
 
@@ -195,6 +203,7 @@ def accepted(world: Any, operation: str = "") -> dict[str, st.SearchStrategy]:
             "administered_at": st.just("2021-05-10T10:00:00+08:00")}), min_size=1, max_size=3),
         **site_day_values(world, operation),
         **appointment_values(world, operation),
+        **targets_values(operation),
     }
 
 
@@ -233,6 +242,20 @@ def appointment_values(world: Any, operation: str) -> dict[str, st.SearchStrateg
             "appointment_id": st.just(ids["new_booking"]()), "session_id": st.just(main), "starts_at": st.just(second)},
         "GET /api/v1/appointments/{appointment_id}": lambda: {"appointment_id": st.just(ids["appointments"][0])},
         "GET /api/v1/appointments": lambda: {"person_id": st.none(), "status": st.none()},
+    }
+    return values[operation]() if operation in values else {}
+
+
+def targets_values(operation: str) -> dict[str, st.SearchStrategy]:
+    """The accepted values of the key-group and target operations (issue 10, targets)."""
+    values: dict[str, Any] = {
+        "POST /api/v1/targets": lambda: {
+            "metric": st.just("first_dose_people"), "base": st.just("18+"), "value": st.integers(1, 10_000),
+            "due": st.just("2021-06-30"), "starts": st.just("2021-03-22"), "kind": st.none(),
+            "ramp": st.one_of(st.none(), st.just([["2021-05-01", 0.3]]))},
+        "POST /api/v1/key-groups/members": lambda: {"group": st.just("teachers"), "unit": st.none()},
+        "GET /api/v1/key-groups/not-vaccinated": lambda: {"group": st.just("teachers"), "unit": st.none()},
+        "GET /api/v1/stats/key-groups": lambda: {"unit": st.none()},
     }
     return values[operation]() if operation in values else {}
 
