@@ -13,7 +13,7 @@ from vaxops.supply import coldchain
 from vaxops.supply.models import Excursion, TemperatureReading
 
 RECORD = {"site_manager", "supply_officer", "admin"}
-VIEW_LOG = set(ROLES) - {"grid_worker"}
+VIEW_LOG = set(ROLES) - {"grid_worker", "township_organiser"}
 VIEW_EXCURSIONS = {"supply_officer", "supervisor", "county_command", "prefecture_command", "site_manager", "admin"}
 REVIEW = {"supervisor"}
 STORE = {"in": "KD-MASS", "out": "AB-FIX"}

@@ -17,14 +17,14 @@ from vaxops.supply.models import Transfer
 from vaxops.supply.services import TransferLineIn, dispatch_transfer
 from vaxops.supply.tests.helpers import counts
 
-VIEW = set(ROLES) - {"grid_worker"}
+VIEW = set(ROLES) - {"grid_worker", "township_organiser"}
 RECEIVE_SHIPMENT = DISPATCH = {"supply_officer", "admin"}
 AT_SITE = {"supply_officer", "site_manager", "admin"}  # receive, adjust, count
 SITE_ROLES = {"site_manager", "vaccinator"}
 SCOPE_DIVISION = {
     "prefecture_command": "513300", "county_command": "513301", "site_manager": "513301",
     "vaccinator": "513301", "grid_worker": "513301001", "supply_officer": "513301",
-    "supervisor": "513301", "admin": "513300",
+    "supervisor": "513301", "admin": "513300", "township_organiser": "513301001",
 }
 
 # endpoint -> (roles that may act, status when they do)
