@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "vaxops.outbox",
     "vaxops.standby",
     "vaxops.campaign",
+    "vaxops.reports",
     "vaxops.interop",
     "vaxops.web",
 ]

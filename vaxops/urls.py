@@ -15,5 +15,6 @@ urlpatterns = [
     path("visits/", include("vaxops.visits.urls")),
     path("aefi/", include("vaxops.safety.urls")),
     path("standby/", include("vaxops.standby.urls")),
+    path("reports/", include("vaxops.reports.urls")),
     path("", include("vaxops.web.urls")),
 ]

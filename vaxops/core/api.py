@@ -367,6 +367,9 @@ def register_routers() -> None:
     api.add_router("/visits", visits_api.router)
     api.add_router("/aefi", safety_api.router)
     api.add_router("/standby", standby_api.router)
+    from vaxops.reports import api as reports_api
+
+    api.add_router("/reports", reports_api.router)
 
 
 register_routers()
