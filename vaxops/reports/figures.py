@@ -12,7 +12,6 @@ report's division (a report is per division: the caller has checked the user's a
 from __future__ import annotations
 
 import datetime as dt
-import math
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
@@ -250,10 +249,13 @@ def aefi_section(f: Figures) -> Section:
     ctx = f.ctx
     reports = AefiReport.objects.filter(division__path__startswith=ctx.division.path, reported_at__lte=ctx.cutoff)
     day = Q(reported_at__gte=ctx.start)
-    counts = reports.aggregate(
-        reported=Count("pk"), serious=Count("pk", filter=Q(serious=True)),
-        reported_today=Count("pk", filter=day), serious_today=Count("pk", filter=day & Q(serious=True)),
+    # (The aliases must not be a field's name: "serious" is one.)
+    counted = reports.aggregate(
+        n=Count("pk"), n_serious=Count("pk", filter=Q(serious=True)),
+        n_today=Count("pk", filter=day), n_serious_today=Count("pk", filter=day & Q(serious=True)),
     )
+    counts = {"reported": counted["n"], "serious": counted["n_serious"], "reported_today": counted["n_today"],
+              "serious_today": counted["n_serious_today"]}
     doses = f.cumulative["doses_total"]
     figures = {**counts, "doses": doses, "per_100000": per_100000(counts["reported"], doses),
                "serious_per_100000": per_100000(counts["serious"], doses)}
@@ -291,16 +293,19 @@ def stock_section(ctx: ReportContext) -> Section:
     names = {p.code: p.name for p in Product.objects.filter(code__in=set(on_hand) | set(used))}
     rows, items = [], []
     for code in sorted(set(on_hand) | set(used)):
-        held, rate = on_hand.get(code, 0), used.get(code, 0) / RATE_DAYS
-        if not held and not rate:
+        held, n = on_hand.get(code, 0), used.get(code, 0)
+        if not held and not n:
             continue
-        days = math.floor(held / rate) if rate else None
+        rate = n / RATE_DAYS
+        # In whole numbers (held ÷ (n ÷ 7) rounded down), so no float rounding moves a day.
+        days = held * RATE_DAYS // n if n > 0 else None
         items.append({"product": code, "product_name": names.get(code, code), "on_hand": held,
                       "daily_rate": round(rate, 1), "days_of_supply": days})
         rows.append([names.get(code, code), held, round(rate, 1), days])
     total = sum(i["on_hand"] for i in items)
-    rate = sum(used.values()) / RATE_DAYS
-    total_days = math.floor(total / rate) if rate else None
+    n = sum(used.values())
+    rate = n / RATE_DAYS
+    total_days = total * RATE_DAYS // n if n > 0 else None
     rows.append([_("Total"), total, round(rate, 1), total_days])
     return Section(
         key="stock", title=_("Stock on hand and days of supply"),
