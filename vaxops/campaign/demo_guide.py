@@ -70,6 +70,12 @@ def where_to_look() -> list[tuple[str, str, str]]:
          renzhuang and _url("staff:roster", renzhuang.pk), "jingxi_command"),
         ("Jingxi's planner, the week of 2021-05-11",
          _url("sites:planner", query="county=451081&week=2021-05-11"), "jingxi_command"),
+        ("the prefecture's daily report of 2021-06-01 19:00 (issued, frozen; print it, download the xlsx)",
+         _url("reports:daily", query="division=513300&date=2021-06-01&cutoff=19:00"), "prefecture_command"),
+        ("… the same as xlsx", _url("reports:daily_xlsx", query="division=513300&date=2021-06-01&cutoff=19:00"),
+         "prefecture_command"),
+        ("Kangding's draft report of the same evening (issue it: the county command may)",
+         _url("reports:daily", query="division=513301&date=2021-06-01&cutoff=19:00"), "county_command"),
         ("AEFI list with deadlines (Ganzi)", _url("safety:list"), "supervisor"),
         ("AEFI list (Jingxi: the serious case, reported in 78 minutes)", _url("safety:list"), "jingxi_command"),
     ]

@@ -7,7 +7,7 @@ import datetime as dt
 from typing import Any, Literal
 
 from django.http import HttpResponse
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 
 from vaxops.access.scope import get_scoped, require, restrict
 from vaxops.core.errors import VaxopsError
@@ -95,4 +95,4 @@ def issue(request, payload: IssueIn):
     """Issue (freeze) a division's daily report; once only per division and day."""
     report = services.issue_daily_report(division_code=payload.division, day=payload.date, cutoff=payload.cutoff,
                                          acting_user=request.user, source=Source.API)
-    return 201, issued_document(report)
+    return Status(201, issued_document(report))

@@ -318,3 +318,19 @@ def test_the_demo_report_sentence_reads_as_published(world):
 def test_the_json_document_is_json_all_the_way(days):
     doc = daily_report(days["world"].divisions["513300"], DAY, "19:00")
     assert json.loads(json.dumps(doc)) == doc
+
+
+def test_the_command_writes_the_xlsx(days, tmp_path):
+    from django.core.management import CommandError, call_command
+
+    out = tmp_path / "report.xlsx"
+    call_command("daily_report", "--division", "513301", "--date", "2021-05-10", "--cutoff", "19:00",
+                 "--out", str(out), "--language", "en", stdout=io.StringIO())
+    rows = sheet_rows(out.read_bytes(), "Doses and people vaccinated")
+    assert rows[4] == ("Doses given", 3, 3)
+    call_command("daily_report", "--division", "513301", "--date", "2021-05-10", "--out", str(out), "--issue",
+                 stdout=io.StringIO())
+    assert IssuedReport.objects.get().issued_by is None
+    assert load_workbook(out).sheetnames[0] == "日报"
+    with pytest.raises(CommandError, match="report_before_campaign"):
+        call_command("daily_report", "--division", "513301", "--date", "2019-05-10", "--out", str(out))
