@@ -51,6 +51,8 @@ GOOD_ROLE_OF = {
     "POST /api/v1/visits/{visit_id}/screening": SITE_STAFF,
     "POST /api/v1/visits/{visit_id}/release": SITE_STAFF,
     "POST /api/v1/visits/{visit_id}/leave": SITE_STAFF,
+    "GET /api/v1/reports/daily": ["county_command", "supervisor", "admin"],
+    "POST /api/v1/reports/daily/issue": ["county_command", "admin"],
 }
 BIG = [2**63, 2**70, -(2**64), 10**30]
 
@@ -111,6 +113,12 @@ def hints(world: Any) -> dict[str, st.SearchStrategy]:
         "cn_category": st.sampled_from(["general_reaction", "一般反应", "nope"]),
         "brighton_level": st.integers(-1, 7), "outcome": st.sampled_from(["recovered", "fatal", "nope"]),
         **standby_values(world, good=False),
+        # the daily report
+        "cutoff": st.one_of(st.sampled_from(["19:00", "24:00", "00:00", "23:59", "24:01", "19", "7pm", ""]),
+                            hostile_text),
+        # (Never "xlsx": the check below must stay as it is, its source seeds every example; the
+        # xlsx answers are tested in vaxops/reports/tests and the access matrix.)
+        "format": st.sampled_from(["json", "XLSX", "pdf"]),
     }
 
 
@@ -187,7 +195,17 @@ def accepted(world: Any, operation: str = "") -> dict[str, st.SearchStrategy]:
             "product": st.just("BIBP"), "lot_number": st.just("B2021001"), "site_code": st.just("KD-MASS"),
             "administered_at": st.just("2021-05-10T10:00:00+08:00")}), min_size=1, max_size=3),
         **site_day_values(world, operation),
+        **report_values(operation),
     }
+
+
+def report_values(operation: str) -> dict[str, st.SearchStrategy]:
+    """The daily report's accepted values: a day of the campaign, a cut-off, as JSON (part reports)."""
+    if "/reports/" not in operation:
+        return {}
+    campaign_days = st.dates(min_value=dt.date(2021, 3, 1), max_value=dt.date(2021, 6, 1)).map(dt.date.isoformat)
+    return {"division": st.just("513301"), "date": campaign_days,
+            "cutoff": st.sampled_from(["19:00", "24:00", "08:30", None]), "format": st.just("json")}
 
 
 def site_day_values(world: Any, operation: str) -> dict[str, st.SearchStrategy]:
