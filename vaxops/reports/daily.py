@@ -31,7 +31,7 @@ from vaxops.reports.models import IssuedReport
 from vaxops.reports.sections import ReportContext, Section, contributed
 
 DEFAULT_CUTOFF = "19:00"
-_CUTOFF = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+_CUTOFF = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$", re.ASCII)
 
 
 def campaign_start() -> dt.date:
@@ -40,7 +40,7 @@ def campaign_start() -> dt.date:
 
 def parse_cutoff(value: str | None) -> tuple[int, int]:
     """"HH:MM" (00:00–23:59, or 24:00: the end of the day, as reports write 24时) → (hour, minute)."""
-    text = (value or DEFAULT_CUTOFF).strip()
+    text = (value or "").strip() or DEFAULT_CUTOFF
     if text == "24:00":
         return 24, 0
     match = _CUTOFF.match(text)
