@@ -108,8 +108,8 @@ def by_division_section(f: Figures) -> Section:
         code = row["code"]
         item = {"code": code, "name": row["name"], "today": f.today("doses_total", code),
                 **{m: row[m] for m in METRICS}}
-        if not code and not any(item[m] for m in METRICS) and not item["today"]:
-            continue  # an empty "not assigned" row says nothing
+        if not code and (not f.cumulative["children"] or not any(item[m] for m in METRICS) and not item["today"]):
+            continue  # an empty "not assigned" row says nothing; without children it is the total
         items.append(item)
         rows.append([row["name"], item["today"], *(row[m] for m in METRICS)])
     rows.append([_("Total"), f.today("doses_total"), *(f.cumulative[m] for m in METRICS)])

@@ -334,3 +334,16 @@ def test_the_command_writes_the_xlsx(days, tmp_path):
     assert load_workbook(out).sheetnames[0] == "日报"
     with pytest.raises(CommandError, match="report_before_campaign"):
         call_command("daily_report", "--division", "513301", "--date", "2019-05-10", "--out", str(out))
+
+
+def test_a_township_report_without_divisions_below_has_its_totals_once(days, api):
+    from vaxops.access.services import create_user
+
+    world = days["world"]
+    world.users["thc"], _ = create_user(username="vaccinator_thc", role="site_manager", scope="KD-THC", source="cli")
+    give(world, residents(world, 1, start=740)[0], at(DAY, 9, 30), site="KD-THC", user="thc")
+    doc = api(world.tokens["township_organiser"]).get("/reports/daily", date="2021-05-10").json()
+    assert doc["division_code"] == "513301001"
+    assert [row[0] for row in section(doc, "by_division")["rows"]] == ["Total"]
+    assert section(doc, "by_division")["rows"][0][1] == 1  # the dose at the Lucheng health centre
+    assert [row[0] for row in section(doc, "coverage")["rows"]] == ["Total"]
