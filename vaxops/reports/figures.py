@@ -23,6 +23,7 @@ from django.utils.translation import gettext_lazy
 
 from vaxops.campaign import services as campaign
 from vaxops.campaign.models import DoseCounter, ResidenceCounter
+from vaxops.campaign.report import grouped
 from vaxops.catalog.models import Product
 from vaxops.core.formats import format_datetime
 from vaxops.regions.models import Division, Level
@@ -138,6 +139,8 @@ def residents_by_band(ctx: ReportContext) -> dict[str, dict[str, dict[str, int]]
     day_start = dt.datetime.combine(day, dt.time.min, tzinfo=campaign.TZ)
     children = {c.path for c in division.children.all()}
     child_len = len(next(iter(children))) if children else len(division.path)
+    # The summary's own helpers, so "the residents of a subtree" has one definition (a dose without
+    # a residence belongs to its site's county).
     counties = campaign._counties(division)
     out: dict[str, dict[str, dict[str, int]]] = defaultdict(lambda: defaultdict(lambda: dict.fromkeys(METRICS, 0)))
 
@@ -312,14 +315,8 @@ def stock_section(ctx: ReportContext) -> Section:
         columns=[_("Product"), _("Doses on hand"), _("Doses per day (last 7 days)"), _("Days of supply")],
         rows=rows, figures={"on_hand": total, "daily_rate": round(rate, 1), "days_of_supply": total_days,
                             "by_product": items},
-        sentence=_("Stock on hand: %(doses)s doses.") % {"doses": campaign_grouped(total)},
+        sentence=_("Stock on hand: %(doses)s doses.") % {"doses": grouped(total)},
     )
-
-
-def campaign_grouped(n: int) -> str:
-    from vaxops.campaign.report import grouped
-
-    return grouped(n)
 
 
 def excursions_section(ctx: ReportContext) -> Section:
