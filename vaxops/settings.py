@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "vaxops.keygroups",
     "vaxops.targets",
     "vaxops.campaign",
+    "vaxops.reports",
     "vaxops.interop",
     "vaxops.web",
 ]

@@ -18,5 +18,6 @@ urlpatterns = [
     path("appointments/", include("vaxops.appointments.urls")),
     path("key-groups/", include("vaxops.keygroups.urls")),
     path("targets/", include("vaxops.targets.urls")),
+    path("reports/", include("vaxops.reports.urls")),
     path("", include("vaxops.web.urls")),
 ]

@@ -162,6 +162,13 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "keygroup.manage": frozenset({Role.COUNTY_COMMAND, Role.TOWNSHIP_ORGANISER, Role.ADMIN}),
     "target.view": ALL_ROLES,
     "target.set": frozenset({Role.PREFECTURE_COMMAND, Role.COUNTY_COMMAND, Role.ADMIN}),
+    # The daily report 日报 (issue 10, reports; docs/reports.md): read by the command, the
+    # supervisors and the township organisers for their area; issued (frozen, sent upward) by the
+    # county and prefecture command and the administrator.
+    "report.view": frozenset(
+        {Role.PREFECTURE_COMMAND, Role.COUNTY_COMMAND, Role.TOWNSHIP_ORGANISER, Role.SUPERVISOR, Role.ADMIN}
+    ),
+    "report.issue": frozenset({Role.PREFECTURE_COMMAND, Role.COUNTY_COMMAND, Role.ADMIN}),
 }
 
 # role of the manager -> roles they may grant (and only within their own area).
@@ -292,6 +299,8 @@ _PLACEMENTS: dict[str, _Placement] = {
     # grant also where the person lives (a grid worker sees the entries of their grid's residents).
     "standby.standbyentry": _Placement(path="session__site__division__path", site="session__site_id",
                                        site_path="person__home_division__path"),
+    # The daily report (issue 10, reports): an issued report sits at its division.
+    "reports.issuedreport": _Placement(path="division__path"),
     "standby.offer": _Placement(path="entry__session__site__division__path", site="entry__session__site_id",
                                 site_path="entry__person__home_division__path"),
     # Appointments (issue 10, appointments): a slot sits at its session's site; a booking there

@@ -1090,6 +1090,7 @@ class _CountyWriter:
 LATER_STEPS: list[tuple[int, str]] = [
     (30, "vaxops.campaign.demo_appointments.build"),
     (20, "vaxops.campaign.demo_targets.build"),
+    (90, "vaxops.campaign.demo_reports.build"),
 ]
 
 

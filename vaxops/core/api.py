@@ -377,6 +377,9 @@ def register_routers() -> None:
     api.add_router("/stats", keygroups_api.stats_router)
     api.add_router("/key-groups", keygroups_api.router)
     api.add_router("/targets", targets_api.router)
+    from vaxops.reports import api as reports_api
+
+    api.add_router("/reports", reports_api.router)
 
 
 register_routers()

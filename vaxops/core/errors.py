@@ -340,6 +340,15 @@ ERRORS: dict[str, tuple[int, Any]] = {
         422, _("A ramp is a list of [date, fraction] points between the start and the due date, both rising, "
                "fractions below 1.")
     ),
+    # the daily report 日报 (issue 10, reports; docs/reports.md)
+    "report_invalid_cutoff": (422, _("Give the cut-off hour as HH:MM (for example 19:00; 24:00 for the end of the day), not {cutoff}.")),
+    "report_cutoff_in_future": (422, _("The cut-off {cutoff} has not come yet: a report covers a moment that has passed.")),
+    "report_before_campaign": (
+        422, _("No report for {date}: the campaign started on {campaign_start}."),
+    ),
+    "report_already_issued": (
+        409, _("The report of {division_code} for {date} has already been issued; later corrections go into the next report."),
+    ),
 }
 
 # Shared with the sessions part; registered here only if that part has not (merges by union).

@@ -592,3 +592,46 @@ def test_keygroups_and_targets_role_endpoint_area(api, world, role, endpoint, ar
 @pytest.mark.parametrize("endpoint", TARGET_ENDPOINTS)
 def test_keygroups_and_targets_anonymous_get_401(api, world, endpoint):
     assert target_call(api(None), endpoint, "in", "admin", world).status_code == 401
+
+
+# --- the daily report 日报 (issue 10, reports): read, download, issue, the page -------------------
+
+REPORT_VIEW = {"prefecture_command", "county_command", "township_organiser", "supervisor", "admin"}
+REPORT_ISSUE = {"prefecture_command", "county_command", "admin"}
+REPORT_ENDPOINTS = {"report_json": (REPORT_VIEW, 200), "report_xlsx": (REPORT_VIEW, 200),
+                    "report_issue": (REPORT_ISSUE, 201), "report_page": (REPORT_VIEW, 200)}
+
+
+def report_call(client, django_client, world, role, endpoint, area):
+    division = SCOPE_DIVISION[role] if area == "in" else "513201"
+    query = {"division": division, "date": "2021-05-10", "cutoff": "19:00"}
+    if endpoint == "report_json":
+        return client.get("/reports/daily", **query)
+    if endpoint == "report_xlsx":
+        return client.get("/reports/daily", **query, format="xlsx")
+    if endpoint == "report_issue":
+        return client.post("/reports/daily/issue", {"division": division, "date": "2021-05-10"})
+    django_client.force_login(world.users[role])
+    return django_client.get("/reports/daily/", query)
+
+
+@pytest.mark.parametrize("area", ["in", "out"])
+@pytest.mark.parametrize("endpoint", sorted(REPORT_ENDPOINTS))
+@pytest.mark.parametrize("role", ROLES)
+def test_report_role_endpoint_area(api, client, world, role, endpoint, area):
+    from vaxops.reports.models import IssuedReport
+
+    roles, ok = REPORT_ENDPOINTS[endpoint]
+    r = report_call(api(world.tokens[role]), client, world, role, endpoint, area)
+    want = 403 if role not in roles else (ok if area == "in" or role == "admin" else 404)
+    assert r.status_code == want, (r.status_code, r.content[:300])
+    if endpoint != "report_page" and want in (403, 404):
+        assert r.json()["code"] in {"permission_denied", "division_not_found"}
+    if endpoint == "report_issue" and want != 201:
+        assert IssuedReport.objects.count() == 0
+
+
+@pytest.mark.parametrize("endpoint", ["report_json", "report_xlsx", "report_issue"])
+def test_report_endpoints_anonymous_get_401(api, client, world, endpoint):
+    r = report_call(api(None), client, world, "admin", endpoint, "in")
+    assert r.status_code == 401 and r.json()["code"] == "not_authenticated"
