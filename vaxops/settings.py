@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "vaxops.safety",
     "vaxops.outbox",
     "vaxops.standby",
+    "vaxops.outreach",
     "vaxops.campaign",
     "vaxops.interop",
     "vaxops.web",

@@ -15,5 +15,6 @@ urlpatterns = [
     path("visits/", include("vaxops.visits.urls")),
     path("aefi/", include("vaxops.safety.urls")),
     path("standby/", include("vaxops.standby.urls")),
+    path("outreach/", include("vaxops.outreach.urls")),
     path("", include("vaxops.web.urls")),
 ]

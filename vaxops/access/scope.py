@@ -135,6 +135,16 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "standby.view": frozenset({Role.SITE_MANAGER, Role.VACCINATOR, Role.COUNTY_COMMAND}),
     "standby.manage": frozenset({Role.SITE_MANAGER, Role.VACCINATOR, Role.COUNTY_COMMAND}),
     "standby.sign_up": frozenset({Role.SITE_MANAGER, Role.VACCINATOR, Role.GRID_WORKER, Role.TOWNSHIP_ORGANISER}),
+    # outreach (issue 10, outreach; docs/outreach.md): work lists and roll-ups for the grid
+    # workers of their grid, the township organisers of their township and the command of their
+    # area; contact attempts and the person status changes they bring (moved out, deceased, a
+    # duplicate merged, a permanent contraindication) by the people who do the outreach.
+    "outreach.view": frozenset(
+        {Role.GRID_WORKER, Role.TOWNSHIP_ORGANISER, Role.COUNTY_COMMAND, Role.PREFECTURE_COMMAND, Role.ADMIN}
+    ),
+    "outreach.record": frozenset({Role.GRID_WORKER, Role.TOWNSHIP_ORGANISER, Role.COUNTY_COMMAND, Role.ADMIN}),
+    "person.status": frozenset({Role.GRID_WORKER, Role.TOWNSHIP_ORGANISER, Role.COUNTY_COMMAND, Role.ADMIN}),
+    "person.merge": frozenset({Role.GRID_WORKER, Role.TOWNSHIP_ORGANISER, Role.COUNTY_COMMAND, Role.ADMIN}),
 }
 
 # role of the manager -> roles they may grant (and only within their own area).
@@ -267,6 +277,9 @@ _PLACEMENTS: dict[str, _Placement] = {
                                        site_path="person__home_division__path"),
     "standby.offer": _Placement(path="entry__session__site__division__path", site="entry__session__site_id",
                                 site_path="entry__person__home_division__path"),
+    # outreach (issue 10, outreach): a due row and a contact attempt sit where the person lives.
+    "outreach.dueentry": _Placement(path="home_path", county="county_code"),
+    "outreach.contactattempt": _Placement(path="home_path", county="county_code"),
 }
 
 

@@ -1,0 +1,2 @@
+def worklist(r): pass
+contact = rollup_page = village_list = worklist
