@@ -51,6 +51,10 @@ GOOD_ROLE_OF = {
     "POST /api/v1/visits/{visit_id}/screening": SITE_STAFF,
     "POST /api/v1/visits/{visit_id}/release": SITE_STAFF,
     "POST /api/v1/visits/{visit_id}/leave": SITE_STAFF,
+    # outreach (issue 10): the outreach roles of the world's township
+    "GET /api/v1/worklists": ["grid_worker", "township_organiser", "county_command", "prefecture_command", "admin"],
+    "POST /api/v1/outreach": ["grid_worker", "township_organiser", "county_command", "admin"],
+    "GET /api/v1/outreach/rollup": ["grid_worker", "township_organiser", "county_command", "admin"],
 }
 BIG = [2**63, 2**70, -(2**64), 10**30]
 
@@ -187,7 +191,25 @@ def accepted(world: Any, operation: str = "") -> dict[str, st.SearchStrategy]:
             "product": st.just("BIBP"), "lot_number": st.just("B2021001"), "site_code": st.just("KD-MASS"),
             "administered_at": st.just("2021-05-10T10:00:00+08:00")}), min_size=1, max_size=3),
         **site_day_values(world, operation),
+        **outreach_values(world, operation),
     }
+
+
+def outreach_values(world: Any, operation: str) -> dict[str, st.SearchStrategy]:
+    """The accepted values of the outreach operations (issue 10): the world's township and a
+    resident of it, an outcome that needs nothing more."""
+    township = {"division": st.just("513301001")}
+    values = {
+        "GET /api/v1/worklists": {**township, "kind": st.sampled_from(["unvaccinated", "due", "overdue", "booster"]),
+                                  "on": st.none()},
+        "GET /api/v1/outreach/rollup": {**township, "at": st.none()},
+        "POST /api/v1/outreach": {
+            "person_id": st.just(world.outreach_person), "channel": st.sampled_from(["phone", "visit", "household"]),
+            "outcome": st.sampled_from(["will_come", "hesitant", "unreachable"]), "until": st.none(),
+            "note": st.none(), "session_id": st.none(), "concern": st.none(), "place": st.none(),
+            "reason": st.none(), "duplicate_of": st.none(), "at": st.none()},
+    }
+    return values.get(operation, {})
 
 
 def site_day_values(world: Any, operation: str) -> dict[str, st.SearchStrategy]:
@@ -398,6 +420,7 @@ def fuzz_world(world):
     world.cluster_ids = [cluster, cluster + 1000]
     standby_world(world)
     site_day_world(world)
+    world.outreach_person = make_person(world, seq=777, born=dt.date(1977, 7, 7), county="513301").pk
     return world
 
 
