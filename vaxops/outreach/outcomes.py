@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 @dataclass(frozen=True)
@@ -25,19 +26,19 @@ class Outcome:
 
 
 OUTCOMES: dict[str, Outcome] = {o.code: o for o in (
-    Outcome("booked", _("booked"), needs=("session_id",), group="booked"),
-    Outcome("will_come", _("will come"), group="booked"),
+    Outcome("booked", pgettext_lazy("outcome", "booked"), needs=("session_id",), group="booked"),
+    Outcome("will_come", pgettext_lazy("outcome", "will come"), group="booked"),
     # Where and when are written in the note; nothing is recorded as a dose until verified.
-    Outcome("vaccinated_elsewhere", _("vaccinated elsewhere")),
-    Outcome("refused", _("refused"), needs=("concern",), group="refused"),
-    Outcome("hesitant", _("hesitant")),
-    Outcome("away", _("away"), hold=True, needs=("until", "place"), group="away"),
-    Outcome("contraindicated", _("contraindicated (permanent)"), needs=("reason",), status="contraindicated"),
-    Outcome("deferred", _("deferred until a date"), hold=True, needs=("until",)),
-    Outcome("unreachable", _("unreachable"), reached=False, group="unreached"),
-    Outcome("moved_out", _("moved out"), reached=False, status="moved_out"),
-    Outcome("deceased", _("deceased"), reached=False, status="deceased"),
-    Outcome("duplicate", _("duplicate record"), reached=False, needs=("duplicate_of",), status="duplicate"),
+    Outcome("vaccinated_elsewhere", pgettext_lazy("outcome", "vaccinated elsewhere")),
+    Outcome("refused", pgettext_lazy("outcome", "refused"), needs=("concern",), group="refused"),
+    Outcome("hesitant", pgettext_lazy("outcome", "hesitant")),
+    Outcome("away", pgettext_lazy("outcome", "away"), hold=True, needs=("until", "place"), group="away"),
+    Outcome("contraindicated", pgettext_lazy("outcome", "contraindicated (permanent)"), needs=("reason",), status="contraindicated"),
+    Outcome("deferred", pgettext_lazy("outcome", "deferred until a date"), hold=True, needs=("until",)),
+    Outcome("unreachable", pgettext_lazy("outcome", "unreachable"), reached=False, group="unreached"),
+    Outcome("moved_out", pgettext_lazy("outcome", "moved out"), reached=False, status="moved_out"),
+    Outcome("deceased", pgettext_lazy("outcome", "deceased"), reached=False, status="deceased"),
+    Outcome("duplicate", pgettext_lazy("outcome", "duplicate record"), reached=False, needs=("duplicate_of",), status="duplicate"),
 )}
 
 CHANNELS = {"phone": _("phone"), "visit": _("visit"), "household": _("household contact")}
