@@ -19,6 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
@@ -30,8 +31,8 @@ from vaxops.outreach.outcomes import CHANNELS, CONCERNS, OUTCOMES, PLACES
 from vaxops.outreach.rollup import rollup
 from vaxops.registry.models import Deferral
 
-KIND_LABELS = {"unvaccinated": _("Never vaccinated"), "due": _("Due soon"), "overdue": _("Overdue"),
-               "booster": _("Booster")}
+KIND_LABELS = {"unvaccinated": gettext_lazy("Never vaccinated"), "due": gettext_lazy("Due soon"),
+               "overdue": gettext_lazy("Overdue"), "booster": gettext_lazy("Booster")}
 #: the outcomes one tap records (nothing more to say)
 ONE_TAP = ("will_come", "unreachable", "hesitant", "vaccinated_elsewhere", "moved_out", "deceased")
 
