@@ -1088,6 +1088,7 @@ class _CountyWriter:
 # path of ``fn(builder, admin)``); each writes through its app's services and may add its lines to
 # the build's progress with ``builder.clock.done(name, text)`` and its figures to ``builder.report``.
 LATER_STEPS: list[tuple[int, str]] = [
+    (10, "vaxops.campaign.demo_outreach.build"),
 ]
 
 

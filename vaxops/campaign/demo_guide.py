@@ -72,8 +72,28 @@ def where_to_look() -> list[tuple[str, str, str]]:
          _url("sites:planner", query="county=451081&week=2021-05-11"), "jingxi_command"),
         ("AEFI list with deadlines (Ganzi)", _url("safety:list"), "supervisor"),
         ("AEFI list (Jingxi: the serious case, reported in 78 minutes)", _url("safety:list"), "jingxi_command"),
+        *_outreach_rows(),
     ]
     return [(what, path, login) for what, path, login in rows if path]
+
+
+def _outreach_rows() -> list[tuple[str, str | None, str]]:
+    """The outreach pages (part outreach): a grid of the demo's week of contacts on 2021-06-01."""
+    try:
+        from vaxops.campaign.demo_outreach import TOWNSHIP
+        from vaxops.outreach.models import ContactAttempt
+    except ImportError:
+        return []
+    first = ContactAttempt.objects.order_by("home_path").values_list("home_path", flat=True).first()
+    grid = first.rstrip("/").rsplit("/", 1)[-1] if first else TOWNSHIP
+    return [
+        ("outreach: a grid's work list on 2021-06-01 (phone; outcome in two taps)",
+         _url("outreach:worklist", query=f"division={grid}&on=2021-06-01"), "grid_worker"),
+        ("outreach outcomes of the street office's grids, the most unreached first",
+         _url("outreach:rollup", query=f"division={TOWNSHIP}"), "grid_worker / county_command"),
+        ("the printable village list of that grid", _url("outreach:print", query=f"division={grid}&on=2021-06-01"),
+         "grid_worker"),
+    ]
 
 
 __all__ = ["where_to_look"]

@@ -43,9 +43,15 @@ def _refusal(request: HttpRequest, exc: VaxopsError) -> HttpResponse:
     return render(request, "web/error.html", {"error": exc}, status=exc.status)
 
 
-def _today() -> dt.date:
+def _today(request: HttpRequest | None = None) -> dt.date:
+    """The list's day: ``?on=YYYY-MM-DD`` (a past day's list, as the demo shows it), else today."""
     from vaxops.campaign.services import TZ
 
+    if request is not None and request.GET.get("on"):
+        try:
+            return dt.date.fromisoformat(request.GET["on"][:10])
+        except ValueError:
+            pass
     return timezone.now().astimezone(TZ).date()
 
 
@@ -77,7 +83,7 @@ def worklist(request: HttpRequest) -> HttpResponse:
         division = worklists.scoped_division(request.user, _home_code(request))
     except VaxopsError as exc:
         return _refusal(request, exc)
-    today, kind = _today(), _kind(request)
+    today, kind = _today(request), _kind(request)
     data = worklists.worklist(request.user, division, kind, today, limit=200)
     counts = {k: worklists.entries(request.user, division, k, today).count() for k in worklists.KINDS}
     return render(request, "outreach/worklist.html", {
@@ -156,7 +162,7 @@ def village_list(request: HttpRequest) -> HttpResponse:
         division = worklists.scoped_division(request.user, _home_code(request))
     except VaxopsError as exc:
         return _refusal(request, exc)
-    today = _today()
+    today = _today(request)
     lists = [(k, KIND_LABELS[k], worklists.worklist(request.user, division, k, today, limit=worklists.MAX_LIMIT))
              for k in worklists.KINDS]
     return render(request, "outreach/print.html", {"division": division, "lists": lists, "today": today,
