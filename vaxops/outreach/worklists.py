@@ -19,8 +19,8 @@ from typing import Any
 
 from django.db.models import Case, IntegerField, Value, When
 
-from vaxops.access.scope import get_scoped, grants_for, restrict
 from vaxops.access.models import Role
+from vaxops.access.scope import get_scoped, grants_for, restrict
 from vaxops.core.errors import VaxopsError
 from vaxops.outreach.due import date_of_age
 from vaxops.outreach.models import DueEntry, DueKind

@@ -30,6 +30,7 @@ from vaxops.access.services import user_still_active
 from vaxops.campaign.services import TZ
 from vaxops.catalog import rules
 from vaxops.core.errors import VaxopsError
+from vaxops.outreach.duetable import after_doses
 from vaxops.regions.models import Division, age_band
 from vaxops.registry.models import Deferral, Person, PersonStatus
 from vaxops.sites.models import Site
@@ -37,7 +38,6 @@ from vaxops.supply.dosestock import FOLD_MAX, DoseStock, stock_columns
 from vaxops.supply.models import Lot, LotStatus
 from vaxops.vaccination import services as sv
 from vaxops.vaccination.batch import DoseItem, DoseOutcome
-from vaxops.outreach.duetable import after_doses
 from vaxops.vaccination.batch_write import COPY_MIN, write_batch
 from vaxops.vaccination.models import DoseKind, DoseRecord, DoseStatus
 

@@ -148,8 +148,8 @@ def test_a_retry_returns_the_first_attempt(world):
 
     p = make_person(world, seq=41)
     key = uuid.uuid4()
-    kw = dict(client_uuid=key, person_id=p.pk, channel="phone", outcome="hesitant",
-              acting_user=world.users["grid_worker"], source="cli")
+    kw = {"client_uuid": key, "person_id": p.pk, "channel": "phone", "outcome": "hesitant",
+              "acting_user": world.users["grid_worker"], "source": "cli"}
     first, created = record_contact(**kw)
     again, created_again = record_contact(**kw)
     assert created and not created_again and first.pk == again.pk
