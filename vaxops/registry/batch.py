@@ -388,6 +388,11 @@ def _write(planner: _Planner, outcomes: list[PersonOutcome], *, acting_user: Any
             error.detail["id"] = person.pk
     for known in planner.changed:
         _update_person(known.person)
+    if planner.changed:
+        # A new home (or priority groups) moves the person's row of the work lists.
+        from vaxops.outreach.duetable import refresh
+
+        refresh([known.person.pk for known in planner.changed])
     for known in planner.changed:
         after = _content(known.person)
         before = known.updated or {}

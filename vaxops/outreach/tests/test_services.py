@@ -187,3 +187,15 @@ def test_the_rebuild_equals_the_live_table(world):
     live = sorted(DueEntry.objects.values_list())
     rebuild()
     assert sorted(DueEntry.objects.values_list()) == live
+
+
+def test_a_new_home_moves_the_person_to_that_grids_list(world):
+    from vaxops.registry.batch import PersonItem, register_people
+
+    g1, g2 = grid(world, "513301001001", "一网格"), grid(world, "513301001002", "二网格")
+    p = make_person(world, seq=71, division=g1.code)
+    (outcome,) = register_people([PersonItem(id_number=p.id_number, name=p.name, division_code=g2.code)],
+                                 acting_user=world.users["admin"], source="cli", update=True)
+    assert outcome.status == "updated"
+    assert listed(world, "unvaccinated", division=g2.code) == [p.pk]
+    assert listed(world, "unvaccinated", division=g1.code) == []
