@@ -114,8 +114,9 @@ def main() -> None:
         f"The grid's query plan at {max(args.sizes):,} ({engine}): `{plan}`.",
         "",
         "The grid's lists cost the same at both sizes: the range read touches only the grid's rows. The "
-        "township-wide page (the organiser's view of every grid at once) counts every due row of the township, "
-        "so its count grows with the area; its page of 100 is still an index-ordered read.",
+        "township-wide page (the organiser's view of every grid at once) counts and sorts every listed row of the "
+        "township (the order, 60+ first, is computed per call), so it grows with the area: a known limit, the "
+        "lists are meant per grid.",
     ])
     print(body)
     if args.write:
