@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "vaxops.appointments",
     "vaxops.keygroups",
     "vaxops.targets",
+    "vaxops.outreach",
     "vaxops.campaign",
     "vaxops.reports",
     "vaxops.interop",

@@ -19,5 +19,6 @@ urlpatterns = [
     path("key-groups/", include("vaxops.keygroups.urls")),
     path("targets/", include("vaxops.targets.urls")),
     path("reports/", include("vaxops.reports.urls")),
+    path("outreach/", include("vaxops.outreach.urls")),
     path("", include("vaxops.web.urls")),
 ]

@@ -169,6 +169,16 @@ PERMISSIONS: dict[str, frozenset[str]] = {
         {Role.PREFECTURE_COMMAND, Role.COUNTY_COMMAND, Role.TOWNSHIP_ORGANISER, Role.SUPERVISOR, Role.ADMIN}
     ),
     "report.issue": frozenset({Role.PREFECTURE_COMMAND, Role.COUNTY_COMMAND, Role.ADMIN}),
+    # outreach (issue 10, outreach; docs/outreach.md): work lists and roll-ups for the grid
+    # workers of their grid, the township organisers of their township and the command of their
+    # area; contact attempts and the person status changes they bring (moved out, deceased, a
+    # duplicate merged, a permanent contraindication) by the people who do the outreach.
+    "outreach.view": frozenset(
+        {Role.GRID_WORKER, Role.TOWNSHIP_ORGANISER, Role.COUNTY_COMMAND, Role.PREFECTURE_COMMAND, Role.ADMIN}
+    ),
+    "outreach.record": frozenset({Role.GRID_WORKER, Role.TOWNSHIP_ORGANISER, Role.COUNTY_COMMAND, Role.ADMIN}),
+    "person.status": frozenset({Role.GRID_WORKER, Role.TOWNSHIP_ORGANISER, Role.COUNTY_COMMAND, Role.ADMIN}),
+    "person.merge": frozenset({Role.GRID_WORKER, Role.TOWNSHIP_ORGANISER, Role.COUNTY_COMMAND, Role.ADMIN}),
 }
 
 # role of the manager -> roles they may grant (and only within their own area).
@@ -314,6 +324,9 @@ _PLACEMENTS: dict[str, _Placement] = {
     "keygroups.membership": _Placement(path="person__home_division__path", county="county_code",
                                        site_path="unit__division__path"),
     "targets.target": _Placement(path="division__path", county="county_code"),
+    # outreach (issue 10, outreach): a due row and a contact attempt sit where the person lives.
+    "outreach.dueentry": _Placement(path="home_path", county="county_code"),
+    "outreach.contactattempt": _Placement(path="home_path", county="county_code"),
 }
 
 

@@ -1091,6 +1091,7 @@ LATER_STEPS: list[tuple[int, str]] = [
     (30, "vaxops.campaign.demo_appointments.build"),
     (20, "vaxops.campaign.demo_targets.build"),
     (90, "vaxops.campaign.demo_reports.build"),
+    (10, "vaxops.campaign.demo_outreach.build"),
 ]
 
 

@@ -87,6 +87,7 @@ def where_to_look() -> list[tuple[str, str, str]]:
          _url("keygroups:overview", query="division=513301&at=2021-06-01T19:00"), "county_command"),
         ("border-area residents of Jingxi", _url("keygroups:overview", query="division=451081&group=border_residents"),
          "jingxi_command"),
+        *_outreach_rows(),
     ]
     return [(what, path, login) for what, path, login in rows if path]
 
@@ -107,3 +108,22 @@ def _appointments(today: dt.date) -> list[tuple[str, str | None, str]]:
 
 
 __all__ = ["where_to_look"]
+
+
+def _outreach_rows() -> list[tuple[str, str | None, str]]:
+    """The outreach pages (part outreach): a grid of the demo's week of contacts on 2021-06-01."""
+    try:
+        from vaxops.campaign.demo_outreach import TOWNSHIP
+        from vaxops.outreach.models import ContactAttempt
+    except ImportError:
+        return []
+    first = ContactAttempt.objects.order_by("home_path").values_list("home_path", flat=True).first()
+    grid = first.rstrip("/").rsplit("/", 1)[-1] if first else TOWNSHIP
+    return [
+        ("outreach: a grid's work list on 2021-06-01 (phone; outcome in two taps)",
+         _url("outreach:worklist", query=f"division={grid}&on=2021-06-01"), "grid_worker"),
+        ("outreach outcomes of the street office's grids, the most unreached first",
+         _url("outreach:rollup", query=f"division={TOWNSHIP}"), "grid_worker / county_command"),
+        ("the printable village list of that grid", _url("outreach:print", query=f"division={grid}&on=2021-06-01"),
+         "grid_worker"),
+    ]

@@ -352,6 +352,7 @@ def register_routers() -> None:
     api.add_router("/excursions", api_coldchain.excursions_router)
     api.add_router("/allocations", api_allocations.router)
     api.add_router("/stats", stats_router)
+    from vaxops.outreach import api as outreach_api
     from vaxops.safety import api as safety_api
     from vaxops.sites import api_sessions
     from vaxops.staff import api as staff_api
@@ -380,6 +381,8 @@ def register_routers() -> None:
     from vaxops.reports import api as reports_api
 
     api.add_router("/reports", reports_api.router)
+    api.add_router("/worklists", outreach_api.worklists_router)
+    api.add_router("/outreach", outreach_api.router)
 
 
 register_routers()

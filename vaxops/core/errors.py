@@ -295,6 +295,15 @@ ERRORS: dict[str, tuple[int, Any]] = {
     "aefi_cluster_acted": (409, _("The lots of this cluster have already been quarantined.")),
     "aefi_cluster_no_lots": (409, _("This cluster has no lots to quarantine.")),
     "aefi_text_too_long": (422, _("The text in {field} may be at most {limit} characters long.")),
+    # outreach: work lists and contact attempts (issue 10, outreach; docs/outreach.md)
+    "unknown_outcome": (422, _("{outcome} is not an outcome code; use one of: {allowed}.")),
+    "unknown_worklist_kind": (422, _("{kind} is not a work list; use one of: {allowed}.")),
+    "outreach_value_invalid": (422, _("{value} is not a valid {field}; use one of: {allowed}.")),
+    "outreach_field_required": (422, _("The outcome {outcome} needs {field}.")),
+    "until_in_past": (422, _("The date {until} is in the past: give a date from today ({today}) on.")),
+    "contact_in_future": (422, _("The time of the contact is in the future.")),
+    "contact_conflict": (409, _("This submission ID was already used for a different contact attempt.")),
+    "merge_same_person": (422, _("A record cannot be merged into itself.")),
     # standby list for leftover doses and the outbox (issue 9 §6, part standby)
     "standby_duplicate": (409, _("This person is already on the standby list of this session.")),
     "standby_session_closed": (409, _("The session is closed: its standby list takes nobody more.")),

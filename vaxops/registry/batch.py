@@ -365,7 +365,7 @@ def _new_person(model: type, *, id_number: str, name: str, phone: str, birth_dat
     person.__dict__.update(
         _state=state, id=None, id_number=id_number, name=name, phone=phone, birth_date=birth_date, sex=sex,
         home_division_id=home.pk, county_code=home.county_code, priority_groups=groups, status="active",
-        created_at=None,
+        merged_into_id=None, created_at=None,
     )
     return person
 
@@ -380,10 +380,19 @@ def _write(planner: _Planner, outcomes: list[PersonOutcome], *, acting_user: Any
     created = [k.person for k in planner.created]
     if created:
         _insert_people(created, now)
+        # Their rows of the work lists (outreach.duetable), in the same transaction.
+        from vaxops.outreach.duetable import add_people
+
+        add_people(created)
         for error, person in planner.exists_new:
             error.detail["id"] = person.pk
     for known in planner.changed:
         _update_person(known.person)
+    if planner.changed:
+        # A new home (or priority groups) moves the person's row of the work lists.
+        from vaxops.outreach.duetable import refresh
+
+        refresh([known.person.pk for known in planner.changed])
     for known in planner.changed:
         after = _content(known.person)
         before = known.updated or {}

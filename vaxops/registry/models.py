@@ -38,6 +38,8 @@ class PersonStatus(models.TextChoices):
     ACTIVE = "active", _("active")
     MOVED_OUT = "moved_out", _("moved out")
     DECEASED = "deceased", _("deceased")
+    # A duplicate record merged into another (``merged_into``): its doses moved there.
+    MERGED = "merged", _("merged into another record")
 
 
 class Sex(models.TextChoices):
@@ -61,6 +63,7 @@ class Person(models.Model):
     county_code = models.CharField(max_length=6, db_index=True)
     priority_groups = models.JSONField(default=list, blank=True)
     status = models.CharField(max_length=12, choices=PersonStatus.choices, default=PersonStatus.ACTIVE)
+    merged_into = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

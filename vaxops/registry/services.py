@@ -192,6 +192,9 @@ def defer_in_transaction(
         not_found="person_not_found", detail={"person_id": person_id}, pk=person_id,
     )
     deferral = Deferral.objects.create(person=person, code=code, since=since, until=until, note=note)
+    from vaxops.outreach.duetable import refresh
+
+    refresh([person.pk])  # off the work lists until the deferral ends (for good if it has no end)
     audit(
         "person.defer", deferral, actor=acting_user, source=source, county_code=person.county_code,
         after={"person": person.pk, "code": code, "since": str(since), "until": str(until), "note": note},

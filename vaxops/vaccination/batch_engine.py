@@ -30,6 +30,7 @@ from vaxops.access.services import user_still_active
 from vaxops.campaign.services import TZ
 from vaxops.catalog import rules
 from vaxops.core.errors import VaxopsError
+from vaxops.outreach.duetable import after_doses
 from vaxops.regions.models import Division, age_band
 from vaxops.registry.models import Deferral, Person, PersonStatus
 from vaxops.sites.models import Site
@@ -460,6 +461,7 @@ class Batch:
             deferrals = self.read_deferrals(sorted(p.pk for p in by_id.values() if p.deferred))
             t2 = clock()
             records, paths, fixups = self.decide(works, by_id, by_number, history, existing, deferrals, stock)
+            self.people, self.history = by_id, history
             # Balances read without a lock: moved now, in one conditional statement, or StockMoved.
             stock.confirm(user=self.user, dry_run=dry_run or (atomic and any(o.status == "rejected"
                                                                            for o in self.outcomes)))
@@ -662,6 +664,10 @@ class Batch:
         write_batch(records, paths=paths, acting_user=self.user, source=self.source,
                     single_audit=single, batch_audit=batch_audit, days=days)
         self.stock.write(user=self.user, records=records)
+        # The work lists' due rows of the batch's people (outreach.duetable): one upsert per
+        # batch, from the histories already read and the doses just decided.
+        people = self.people
+        after_doses((people[pk], self.history[pk]) for pk in dict.fromkeys(d.person_id for d in records))
         for detail, field, record in fixups:
             detail[field] = record.pk
         for o in self.outcomes:

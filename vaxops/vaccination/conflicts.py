@@ -286,6 +286,9 @@ def _reinstate_in_transaction(dose_id: int, *, acting_user: Any, source: str, wh
         dose.save(update_fields=["status", "void_reason", "voided_at", "voided_by"])
     bump_counter(dose, +1, path=dose.division.path,
                  residence_path=dose.residence_division.path if dose.residence_division_id else None)
+    from vaxops.outreach.duetable import refresh
+
+    refresh([dose.person_id])  # the dose counts again: the work lists' due row follows
     audit("dose.reinstate", dose, actor=acting_user, source=source, county_code=dose.county_code,
           before=before, after={"status": DoseStatus.VALID, "why": why})
 

@@ -508,6 +508,9 @@ def void_dose(*, dose_id: int, reason: str, acting_user: Any, source: str) -> Do
         )
         # The dose was never given: back to the site's store (a ``dose_voided`` credit).
         return_voided_dose(dose, user=acting_user)
+        from vaxops.outreach.duetable import refresh
+
+        refresh([dose.person_id])  # the dose no longer counts: due for it again
         audit(
             "dose.void", dose, actor=acting_user, source=source, county_code=dose.county_code,
             before={"status": DoseStatus.VALID}, after={"status": DoseStatus.VOIDED, "reason": reason},

@@ -635,3 +635,74 @@ def test_report_role_endpoint_area(api, client, world, role, endpoint, area):
 def test_report_endpoints_anonymous_get_401(api, client, world, endpoint):
     r = report_call(api(None), client, world, "admin", endpoint, "in")
     assert r.status_code == 401 and r.json()["code"] == "not_authenticated"
+
+
+# --- outreach: work lists, contact attempts, roll-ups (issue 10, outreach) ------------------------
+OUTREACH_VIEW = {"grid_worker", "township_organiser", "county_command", "prefecture_command", "admin"}
+OUTREACH_RECORD = {"grid_worker", "township_organiser", "county_command", "admin"}
+OUTREACH_ENDPOINTS = ["worklist", "outreach_post", "outreach_rollup"]
+
+
+def outreach_expected(role: str, endpoint: str, area: str) -> int:
+    allowed = OUTREACH_RECORD if endpoint == "outreach_post" else OUTREACH_VIEW
+    if role not in allowed:
+        return 403
+    if area == "out" and role != "admin":
+        return 404
+    return 201 if endpoint == "outreach_post" else 200
+
+
+@pytest.fixture
+def outreach_objs(world):
+    """A resident of the world's township (in the area) and one of Barkam (outside)."""
+    return {
+        "in": {"division": "513301001", "person": make_person(world, seq=401, phone="13900000011")},
+        "out": {"division": "513201001",
+                "person": make_person(world, county="513201", division="513201001", seq=403, phone="13900000013")},
+    }
+
+
+def outreach_call(client, endpoint, objs):
+    import uuid
+
+    if endpoint == "worklist":
+        return client.get("/worklists", division=objs["division"], kind="unvaccinated")
+    if endpoint == "outreach_post":
+        return client.post("/outreach", {"client_uuid": str(uuid.uuid4()), "person_id": objs["person"].pk,
+                                         "channel": "phone", "outcome": "will_come"})
+    if endpoint == "outreach_rollup":
+        return client.get("/outreach/rollup", division=objs["division"])
+    raise AssertionError(endpoint)
+
+
+@pytest.mark.parametrize("area", ["in", "out"])
+@pytest.mark.parametrize("endpoint", OUTREACH_ENDPOINTS)
+@pytest.mark.parametrize("role", ROLES)
+def test_outreach_role_endpoint_area(api, world, outreach_objs, role, endpoint, area):
+    from vaxops.outreach.models import ContactAttempt
+
+    r = outreach_call(api(world.tokens[role]), endpoint, outreach_objs[area])
+    assert r.status_code == outreach_expected(role, endpoint, area), (r.status_code, r.content[:300])
+    if r.status_code in (403, 404):
+        assert r.json()["code"] in {"permission_denied", "division_not_found", "person_not_found"}
+        assert not ContactAttempt.objects.exists()
+
+
+@pytest.mark.parametrize("endpoint", OUTREACH_ENDPOINTS)
+def test_outreach_anonymous_gets_401(api, world, outreach_objs, endpoint):
+    r = outreach_call(api(None), endpoint, outreach_objs["in"])
+    assert r.status_code == 401 and r.json()["code"] == "not_authenticated"
+
+
+def test_a_grid_worker_of_another_township_reaches_nothing_here(api, world, outreach_objs):
+    client = api(world.tokens["grid_worker_ld"])
+    for endpoint in OUTREACH_ENDPOINTS:
+        assert outreach_call(client, endpoint, outreach_objs["in"]).status_code == 404
+
+
+def test_full_phone_numbers_only_for_the_grid_workers_own_grid(api, world, outreach_objs):
+    mine = api(world.tokens["grid_worker"]).get("/worklists", division="513301001").json()["items"]
+    county = api(world.tokens["county_command"]).get("/worklists", division="513301001").json()["items"]
+    assert mine[0]["phone"] == "13900000011"
+    assert county[0]["phone"] == "139****0011"
+    assert "*" in mine[0]["id_number_masked"]

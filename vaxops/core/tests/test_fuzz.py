@@ -62,6 +62,10 @@ GOOD_ROLE_OF = {
     "POST /api/v1/key-groups/members": ["county_command", "admin"],
     "GET /api/v1/reports/daily": ["county_command", "supervisor", "admin"],
     "POST /api/v1/reports/daily/issue": ["county_command", "admin"],
+    # outreach (issue 10): the outreach roles of the world's township
+    "GET /api/v1/worklists": ["grid_worker", "township_organiser", "county_command", "prefecture_command", "admin"],
+    "POST /api/v1/outreach": ["grid_worker", "township_organiser", "county_command", "admin"],
+    "GET /api/v1/outreach/rollup": ["grid_worker", "township_organiser", "county_command", "admin"],
 }
 BIG = [2**63, 2**70, -(2**64), 10**30]
 
@@ -213,6 +217,7 @@ def accepted(world: Any, operation: str = "") -> dict[str, st.SearchStrategy]:
         **appointment_values(world, operation),
         **targets_values(operation),
         **report_values(operation),
+        **outreach_values(world, operation),
     }
 
 
@@ -318,6 +323,23 @@ def report_values(operation: str) -> dict[str, st.SearchStrategy]:
     campaign_days = st.dates(min_value=dt.date(2021, 3, 1), max_value=dt.date(2021, 6, 1)).map(dt.date.isoformat)
     return {"division": st.just("513301"), "date": campaign_days,
             "cutoff": st.sampled_from(["19:00", "24:00", "08:30", None]), "format": st.just("json")}
+
+
+def outreach_values(world: Any, operation: str) -> dict[str, st.SearchStrategy]:
+    """The accepted values of the outreach operations (issue 10): the world's township and a
+    resident of it, an outcome that needs nothing more."""
+    township = {"division": st.just("513301001")}
+    values = {
+        "GET /api/v1/worklists": {**township, "kind": st.sampled_from(["unvaccinated", "due", "overdue", "booster"]),
+                                  "on": st.none()},
+        "GET /api/v1/outreach/rollup": {**township, "at": st.none()},
+        "POST /api/v1/outreach": {
+            "person_id": st.just(world.outreach_person), "channel": st.sampled_from(["phone", "visit", "household"]),
+            "outcome": st.sampled_from(["will_come", "hesitant", "unreachable"]), "until": st.none(),
+            "note": st.none(), "session_id": st.none(), "concern": st.none(), "place": st.none(),
+            "reason": st.none(), "duplicate_of": st.none(), "at": st.none()},
+    }
+    return values.get(operation, {})
 
 
 def site_day_values(world: Any, operation: str) -> dict[str, st.SearchStrategy]:
@@ -529,6 +551,7 @@ def fuzz_world(world):
     standby_world(world)
     site_day_world(world)
     appointments_world(world)
+    world.outreach_person = make_person(world, seq=777, born=dt.date(1977, 7, 7), county="513301").pk
     return world
 
 

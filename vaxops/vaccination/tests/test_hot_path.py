@@ -23,7 +23,7 @@ from vaxops.vaccination.models import DoseRecord, DoseStatus
 AT = dt.datetime.fromisoformat("2021-05-10T10:00:00+08:00")
 # token (one query per request, so revocation and deactivation apply at once), lot, savepoint,
 # person (locked, with whether a deferral is open), history + replay check, session, dose,
-# counter by site, counter by residence, audit event, release: BEGIN/COMMIT are savepoints
+# counter by site, counter by residence, the work lists' due row (one upsert, issue 10), audit event, release: BEGIN/COMMIT are savepoints
 # inside a test's atomic. The stock drawn: the site's store and its balance are read with the
 # lot (no statement of their own), then after the decisions the balance moved by one
 # conditional update; on SQLite the ``administered`` event and its line follow the dose row
