@@ -32,6 +32,21 @@ ROLES = [
 ]
 
 
+def reload_priority_groups() -> None:
+    """The priority groups the migrations load (reference data), again if a transactional test
+    flushed them."""
+    import importlib
+
+    from django.apps import apps
+
+    from vaxops.registry.models import PriorityGroup
+
+    if PriorityGroup.objects.filter(code="medical_staff").exists():
+        return
+    for module in ("vaxops.registry.migrations.0002_priority_groups", "vaxops.keygroups.migrations.0002_border_residents"):
+        importlib.import_module(module).load(apps, None)
+
+
 def build_world() -> World:
     from vaxops.access.services import create_user
     from vaxops.catalog.models import Product
@@ -44,6 +59,7 @@ def build_world() -> World:
         from vaxops.catalog.loader import load_catalog
 
         load_catalog(Product)
+    reload_priority_groups()
     from vaxops.supply.models import StockReason
     from vaxops.supply.reasons import forget, load_reasons
 

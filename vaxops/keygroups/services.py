@@ -88,6 +88,10 @@ def _append_groups(people: Mapping[int, tuple[str, list[str]]], members: Iterabl
     if changed:
         Person.objects.bulk_update([Person(pk=pk, priority_groups=groups) for pk, groups in changed.items()],
                                    ["priority_groups"], batch_size=2000)
+        # Their place on the outreach work lists follows their highest group.
+        from vaxops.outreach.duetable import set_groups
+
+        set_groups(changed)
 
 
 def _audit(created: list[Membership], changed: list[Membership], actor: Any, source: str) -> None:

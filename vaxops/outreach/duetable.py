@@ -6,6 +6,8 @@ every change that moves a person's next due date or their place on the lists.
   rows), computed from the history the batch has already read: no read of its own.
 * ``refresh``: a few people recomputed from the database (a contact, a deferral, a person
   status change, a voided dose), one read of each source and one upsert.
+* ``set_groups``: people's priority groups changed (``keygroups.services.add_members``): their
+  rank, one update per rank and chunk.
 * ``rebuild``: every row of an area again (the ``rebuild_worklists`` command).
 
 Product rules come from ``vaccination.services.catalog_products`` (its cache and invalidation);
@@ -197,6 +199,18 @@ def refresh(person_ids: Iterable[int]) -> None:
     ids = sorted(set(person_ids))
     for start in range(0, len(ids), CHUNK):
         _upsert(compute_rows(ids[start:start + CHUNK]), _ALL)
+
+
+def set_groups(groups_of: dict[int, Sequence[str]]) -> None:
+    """The people's priority groups are now ``groups_of`` ({person id: codes}): their rows' rank
+    follows (inside the caller's transaction)."""
+    by_rank: dict[int, list[int]] = {}
+    for pk, groups in groups_of.items():
+        by_rank.setdefault(rank_of(groups), []).append(pk)
+    for rank, ids in by_rank.items():
+        ids.sort()
+        for start in range(0, len(ids), CHUNK):
+            DueEntry.objects.filter(person_id__in=ids[start:start + CHUNK]).update(priority_rank=rank)
 
 
 def rebuild(path: str = "") -> int:
