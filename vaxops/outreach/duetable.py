@@ -78,10 +78,25 @@ def rules() -> dict[str, Any]:
     return {code: p.rule for code, p in catalog_products().items()}
 
 
-def _adapt(value: Any) -> Any:
-    if connection.vendor == "sqlite" and isinstance(value, dt.date | dt.datetime):
-        return connection.ops.adapt_datetimefield_value(value) if isinstance(value, dt.datetime) else value.isoformat()
-    return value
+_DATES = tuple(COLUMNS.index(c) for c in ("due_date", "overdue_on", "hold_until", "list_date", "birth_date",
+                                           "last_contact_at"))
+
+
+def _params(chunk: Sequence[tuple]) -> list[Any]:
+    """The statement's parameters: as they are on PostgreSQL; on SQLite the dates and times as
+    Django stores them (ISO text), converted once per row, the engine looked up once per chunk."""
+    if connection.vendor != "sqlite":
+        return [v for row in chunk for v in row]
+    adapt_time = connection.ops.adapt_datetimefield_value
+    out: list[Any] = []
+    for row in chunk:
+        values = list(row)
+        for i in _DATES:
+            v = values[i]
+            if v is not None:
+                values[i] = adapt_time(v) if isinstance(v, dt.datetime) else v.isoformat()
+        out.extend(values)
+    return out
 
 
 def _upsert(rows: Sequence[tuple], update: str) -> None:
@@ -94,7 +109,7 @@ def _upsert(rows: Sequence[tuple], update: str) -> None:
             cursor.execute(
                 f"INSERT INTO {TABLE} ({', '.join(COLUMNS)}) VALUES {', '.join([one] * len(chunk))} "
                 f"ON CONFLICT (person_id) DO UPDATE SET {update}",
-                [_adapt(v) for row in chunk for v in row],
+                _params(chunk),
             )
 
 
