@@ -59,7 +59,6 @@ def build_world() -> World:
         from vaxops.catalog.loader import load_catalog
 
         load_catalog(Product)
-    reload_priority_groups()
     from vaxops.supply.models import StockReason
     from vaxops.supply.reasons import forget, load_reasons
 

@@ -22,7 +22,10 @@ def world(transactional_db, django_db_serialized_rollback, live_server):
 
 
 def seed(world):
+    from conftest import reload_priority_groups
     from vaxops.outreach.tests.helpers import contact, give_dose, grid
+
+    reload_priority_groups()  # reference data a transactional test before this one flushed
 
     g1, g2 = grid(world, "513301001001", "炉城一网格"), grid(world, "513301001002", "炉城二网格")
     names = ["卓玛", "次仁", "扎西", "拉姆", "格桑", "央金"]

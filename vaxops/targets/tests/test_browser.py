@@ -29,7 +29,10 @@ def world(transactional_db, django_db_serialized_rollback, live_server):
 
 
 def seed(world):
+    from conftest import reload_priority_groups
     from vaxops.staff.models import Unit
+
+    reload_priority_groups()  # reference data a transactional test before this one flushed
 
     Unit.objects.create(code="KD-HOSP", name_zh="康定市人民医院", name_en="Kangding People's Hospital",
                         kind="hospital", hospital_level=2, division=world.divisions["513301"], county_code="513301")
