@@ -47,6 +47,38 @@ def reload_priority_groups() -> None:
         importlib.import_module(module).load(apps, None)
 
 
+def threaded(work, count: int) -> list:
+    """Run ``work(i)`` for i in 0..count-1 on as many threads released together (a barrier), each
+    with its own database connection (concurrency tests, PostgreSQL); each result in its place:
+    the value, the ``VaxopsError`` code, or the exception."""
+    import threading
+
+    from django.db import connections
+
+    from vaxops.core.errors import VaxopsError
+
+    barrier = threading.Barrier(count)
+    results: list = [None] * count
+
+    def target(i):
+        try:
+            barrier.wait()
+            results[i] = work(i)
+        except VaxopsError as exc:
+            results[i] = exc.code
+        except Exception as exc:  # noqa: BLE001 - reported as the test's failure
+            results[i] = exc
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=target, args=(i,)) for i in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    return results
+
+
 def build_world() -> World:
     from vaxops.access.services import create_user
     from vaxops.catalog.models import Product

@@ -3,17 +3,15 @@ never one more (PostgreSQL: real parallel transactions waiting on the capacity r
 
 from __future__ import annotations
 
-import threading
 import uuid
 
 import pytest
-from django.db import connection, connections
+from django.db import connection
 
-from conftest import build_world
+from conftest import build_world, threaded
 from vaxops.appointments import services
 from vaxops.appointments.models import Appointment, SlotCapacity
 from vaxops.appointments.tests.helpers import at, person, slotted
-from vaxops.core.errors import VaxopsError
 
 THREADS = 20
 CAPACITY = 5
@@ -22,26 +20,7 @@ pytestmark = pytest.mark.skipif("connection.vendor != 'postgresql'", reason="con
 
 
 def run_in_threads(work) -> list:
-    barrier = threading.Barrier(THREADS)
-    results: list = [None] * THREADS
-
-    def target(i):
-        try:
-            barrier.wait()
-            results[i] = work(i)
-        except VaxopsError as exc:
-            results[i] = exc.code
-        except Exception as exc:  # noqa: BLE001 - reported as the test's failure below
-            results[i] = exc
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=target, args=(i,)) for i in range(THREADS)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    return results
+    return threaded(work, THREADS)
 
 
 @pytest.fixture

@@ -5,40 +5,19 @@ equal to a rebuild."""
 from __future__ import annotations
 
 import datetime as dt
-import threading
 import uuid
 
 import pytest
-from django.db import connection, connections
+from django.db import connection
 
-from conftest import build_world, make_person
-from vaxops.core.errors import VaxopsError
+from conftest import build_world, make_person, threaded
 from vaxops.outreach.models import ContactAttempt, DueEntry
 
 THREADS = 10
 
 
 def run_in_threads(work) -> list:
-    barrier = threading.Barrier(THREADS)
-    results: list = [None] * THREADS
-
-    def target(i):
-        try:
-            barrier.wait()
-            results[i] = work(i)
-        except VaxopsError as exc:
-            results[i] = exc.code
-        except Exception as exc:  # noqa: BLE001 - reported as the test's failure below
-            results[i] = exc
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=target, args=(i,)) for i in range(THREADS)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    return results
+    return threaded(work, THREADS)
 
 
 @pytest.fixture

@@ -6,13 +6,10 @@ real parallel transactions waiting on the round's row lock, on SQLite serialised
 
 from __future__ import annotations
 
-import threading
-
 import pytest
-from django.db import connection, connections
+from django.db import connection
 
-from conftest import build_world
-from vaxops.core.errors import VaxopsError
+from conftest import build_world, threaded
 from vaxops.outbox.models import Message
 from vaxops.outbox.services import enqueue
 from vaxops.standby import services
@@ -23,26 +20,7 @@ THREADS = 20
 
 
 def run_in_threads(work) -> list:
-    barrier = threading.Barrier(THREADS)
-    results: list = [None] * THREADS
-
-    def target(i):
-        try:
-            barrier.wait()
-            results[i] = work(i)
-        except VaxopsError as exc:
-            results[i] = exc.code
-        except Exception as exc:  # noqa: BLE001 - reported as the test's failure below
-            results[i] = exc
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=target, args=(i,)) for i in range(THREADS)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    return results
+    return threaded(work, THREADS)
 
 
 @pytest.fixture

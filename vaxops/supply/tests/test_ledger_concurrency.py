@@ -4,14 +4,12 @@ row locks decide, a store never goes below zero and no dose appears or disappear
 from __future__ import annotations
 
 import datetime as dt
-import threading
 import uuid
 
 import pytest
-from django.db import connection, connections
+from django.db import connection
 
-from conftest import SITE_STOCK, build_world
-from vaxops.core.errors import VaxopsError
+from conftest import SITE_STOCK, build_world, threaded
 from vaxops.supply.models import StockBalance, StockEvent, Transfer, TransferLine
 from vaxops.supply.reconcile import check_stock
 from vaxops.supply.services import TransferLineIn, dispatch_transfer, receive_shipment
@@ -23,26 +21,7 @@ pytestmark = pytest.mark.skipif("postgres" not in __import__("os").environ.get("
 
 
 def run_in_threads(work) -> list:
-    barrier = threading.Barrier(THREADS)
-    results: list = [None] * THREADS
-
-    def target(i):
-        try:
-            barrier.wait()
-            results[i] = work(i)
-        except VaxopsError as exc:
-            results[i] = exc.code
-        except Exception as exc:  # noqa: BLE001 - reported as the test's failure below
-            results[i] = exc
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=target, args=(i,)) for i in range(THREADS)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    return results
+    return threaded(work, THREADS)
 
 
 @pytest.fixture
