@@ -40,7 +40,7 @@ CONCERNS = ("safety", "no_need", "no_time", "too_far", "health")
 def build(builder: DemoBuilder, admin: Any) -> None:
     from vaxops.outreach.models import ContactAttempt
     from vaxops.outreach.services import record_contact
-    from vaxops.outreach.worklists import entries
+    from vaxops.outreach.worklists import page
     from vaxops.regions.models import Division, Level
 
     rng = random.Random(builder.seed * 1009 + 10)
@@ -61,7 +61,7 @@ def build(builder: DemoBuilder, admin: Any) -> None:
     for grid in chosen:
         day = FIRST_DAY + dt.timedelta(days=rng.randrange(DAYS))
         listed = [e.person_id for kind in ("unvaccinated", "overdue", "due")
-                  for e in entries(worker, grid, kind, day)[:per_grid]]
+                  for e in page(worker, grid, kind, day, limit=per_grid)]
         for person_id in listed[:per_grid]:
             day = FIRST_DAY + dt.timedelta(days=rng.randrange(DAYS))
             at = dt.datetime.combine(day, dt.time(rng.randint(9, 19), rng.randrange(60)), TZ)

@@ -19,6 +19,7 @@ next rebuild, a rank only orders a list).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -30,7 +31,7 @@ from vaxops.outreach.due import Due, GivenDose, list_date, next_due
 from vaxops.outreach.models import DueEntry, DueKind
 
 TABLE = DueEntry._meta.db_table
-COLUMNS = ("person_id", "home_path", "county_code", "kind", "dose_number", "due_date", "overdue_on", "hold_until",
+COLUMNS = ("person_id", "home_path", "county_code", "township_code", "kind", "dose_number", "due_date", "overdue_on", "hold_until",
            "list_date", "birth_date", "priority_rank", "last_outcome", "last_contact_at")
 CHUNK = 500
 NO_GROUP_RANK = 1000
@@ -57,6 +58,13 @@ def connect_signals() -> None:
 
     post_save.connect(_forget_ranks, sender=PriorityGroup, dispatch_uid="outreach.ranks.save")
     post_delete.connect(_forget_ranks, sender=PriorityGroup, dispatch_uid="outreach.ranks.delete")
+
+
+@functools.lru_cache(maxsize=4096)
+def township_of(path: str) -> str:
+    """The code of the township a home division lies in ("" above township level): the
+    nine-digit code among the path's codes ("510000/513300/513301/513301001/…")."""
+    return next((code for code in path.split("/") if len(code) == 9), "")
 
 
 def rank_of(groups: Sequence[str] | None) -> int:
@@ -136,7 +144,8 @@ def add_people(people: Sequence[Any]) -> None:
     rows = []
     for p in people:
         due = next_due(p.birth_date, (), products, name)
-        rows.append((p.pk, p.home_division.path, p.county_code, *_due_fields(due, None), p.birth_date,
+        rows.append((p.pk, p.home_division.path, p.county_code, township_of(p.home_division.path),
+                     *_due_fields(due, None), p.birth_date,
                      rank_of(p.priority_groups), "", None))
     if connection.vendor == "postgresql" and len(rows) >= 64:
         from vaxops.vaccination.batch_write import copy_rows
@@ -155,7 +164,8 @@ def after_doses(people: Iterable[tuple[Any, Sequence[Any]]]) -> None:
     for person, history in people:
         doses = [GivenDose(d.product_code, d.dose_number, d.kind, d.given_on) for d in history]
         due = next_due(person.birth_date, doses, products, name)
-        rows.append((person.pk, person.path, person.county_code, *_due_fields(due, None), person.birth_date,
+        rows.append((person.pk, person.path, person.county_code, township_of(person.path),
+                     *_due_fields(due, None), person.birth_date,
                      rank_of(person.groups), "", None))
     _upsert(rows, _AFTER_DOSE)
 
@@ -204,7 +214,8 @@ def compute_rows(person_ids: Sequence[int]) -> list[tuple]:
             fields: tuple = (DueKind.OUT, 1, None, None, hold, None)
         else:
             fields = _due_fields(next_due(p.birth_date, doses.get(p.pk, ()), products, name), hold)
-        rows.append((p.pk, p.home_division.path, p.county_code, *fields, p.birth_date,
+        rows.append((p.pk, p.home_division.path, p.county_code, township_of(p.home_division.path), *fields,
+                     p.birth_date,
                      rank_of(p.priority_groups), outcome, at))
     return rows
 

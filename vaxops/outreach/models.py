@@ -22,13 +22,16 @@ class DueEntry(models.Model):
     read of its grid, never a scan of the area. ``list_date`` is ``due_date`` unless a hold
     (away, deferred) ends later. ``kind`` "none": nothing more is due; "out": moved out,
     deceased, merged into another record or permanently contraindicated. ``rebuild_worklists``
-    recomputes every row from the people, doses, deferrals and contacts.
+    recomputes every row from the people, doses, deferrals and contacts. ``township_code`` (the
+    home's township, "" above it) and ``county_code`` let a township's or county's list be
+    read in order from an index.
     """
 
     person = models.OneToOneField("registry.Person", primary_key=True, on_delete=models.CASCADE,
                                   related_name="due_entry")
     home_path = models.CharField(max_length=120)
     county_code = models.CharField(max_length=6)
+    township_code = models.CharField(max_length=9, blank=True, default="")
     kind = models.CharField(max_length=8, choices=DueKind.choices)
     dose_number = models.PositiveSmallIntegerField(default=1)
     due_date = models.DateField(null=True, blank=True)
@@ -41,7 +44,13 @@ class DueEntry(models.Model):
     last_contact_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        indexes = [models.Index(fields=["kind", "home_path", "list_date"], name="outreach_due_list_idx")]
+        # A grid's list: the range of its paths. A township's or county's: walked in list order
+        # (rank, date) from its code, so a page stops after its rows whatever the area's size.
+        indexes = [models.Index(fields=["kind", "home_path", "list_date"], name="outreach_due_list_idx"),
+                   models.Index(fields=["kind", "township_code", "priority_rank", "list_date", "person"],
+                                name="outreach_due_township_idx"),
+                   models.Index(fields=["kind", "county_code", "priority_rank", "list_date", "person"],
+                                name="outreach_due_county_idx")]
 
     def __str__(self) -> str:
         return f"{self.person_id} {self.kind} {self.dose_number} {self.list_date}"

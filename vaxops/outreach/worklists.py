@@ -9,7 +9,9 @@ range of the area's division paths; and the brute-force reference the tests comp
 * ``booster``: a booster falls due within ``SOON_DAYS``.
 
 Away and deferred residents are on none until their date (``list_date``). Order: 60 and over
-first, then priority group rank, then the date they came onto the list.
+first, then priority group rank, then the date they came onto the list. A grid's list is one
+range of the due table's paths; a township's or a county's is read in that order from an index
+on its code.
 """
 
 from __future__ import annotations
@@ -17,14 +19,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.db.models import Case, IntegerField, Value, When
-
 from vaxops.access.models import Role
 from vaxops.access.scope import get_scoped, grants_for, restrict
 from vaxops.core.errors import VaxopsError
 from vaxops.outreach.due import date_of_age
 from vaxops.outreach.models import DueEntry, DueKind
-from vaxops.regions.models import Division
+from vaxops.regions.models import Division, Level
 
 KINDS = ("unvaccinated", "due", "overdue", "booster")
 SOON_DAYS = 7
@@ -75,15 +75,41 @@ def scoped_division(user: Any, code: str | None, action: str = "outreach.view") 
                       detail={"division_code": str(code)[:15]}, code=code)
 
 
-def entries(user: Any, division: Division, kind: str, today: dt.date):
-    """The due rows of ``kind`` under ``division`` the user may see, in list order."""
+def _area_filter(division: Division) -> dict[str, Any]:
+    """Where a division's residents' due rows are: a township or county by its code (read in
+    list order from its index), anything smaller by the range of its paths."""
+    if division.level == Level.TOWNSHIP:
+        return {"township_code": division.code}
+    if division.level == Level.COUNTY:
+        return {"county_code": division.code}
     low, high = subtree_range(division.path)
+    return {"home_path__gte": low, "home_path__lt": high}
+
+
+ORDER = ("priority_rank", "list_date", "person_id")
+
+
+def entries(user: Any, division: Division, kind: str, today: dt.date):
+    """The due rows of ``kind`` under ``division`` the user may see (unordered: ``page`` gives
+    them in list order)."""
+    return restrict(DueEntry.objects.all(), user, "outreach.view").filter(
+        **_area_filter(division), **in_kind(kind, today))
+
+
+def page(user: Any, division: Division, kind: str, today: dt.date, *, offset: int = 0,
+         limit: int = 100) -> list[DueEntry]:
+    """``limit`` due rows from ``offset`` in list order: those 60 and over first, then the rest,
+    each by rank, list date and person. Each part is read in index order and stops once the
+    page is full, so a page costs the same in a township of a thousand or a million."""
+    rows = entries(user, division, kind, today).select_related("person__home_division")
     older = date_of_age(today, -OLDER_AGE)
-    rows = restrict(DueEntry.objects.all(), user, "outreach.view").filter(
-        home_path__gte=low, home_path__lt=high, **in_kind(kind, today))
-    return rows.annotate(older=Case(When(birth_date__lte=older, then=Value(0)), default=Value(1),
-                                    output_field=IntegerField())).order_by(
-        "older", "priority_rank", "list_date", "person_id")
+    first = list(rows.filter(birth_date__lte=older).order_by(*ORDER)[offset:offset + limit])
+    if len(first) == limit:
+        return first
+    # The older part ends on this page (or before it): the younger part starts after it.
+    older_count = offset + len(first) if first else rows.filter(birth_date__lte=older).count()
+    start = max(0, offset - older_count)
+    return first + list(rows.filter(birth_date__gt=older).order_by(*ORDER)[start:start + limit - len(first)])
 
 
 def mask_phone(phone: str) -> str:
@@ -100,12 +126,10 @@ def worklist(user: Any, division: Division, kind: str, today: dt.date, *, limit:
     """``{items, count}`` of one list (the API's shape), a page of ``limit`` from ``offset``."""
     if not 1 <= limit <= MAX_LIMIT or offset < 0:
         raise VaxopsError("invalid_request", {"field": "limit" if not 1 <= limit <= MAX_LIMIT else "offset"})
-    rows = entries(user, division, kind, today)
-    count = rows.count()
-    page = list(rows.select_related("person__home_division")[offset:offset + limit])
+    count = entries(user, division, kind, today).count()
     full = full_phone_paths(user)
     items = []
-    for e in page:
+    for e in page(user, division, kind, today, offset=offset, limit=limit):
         p = e.person
         phone = p.phone if any(e.home_path.startswith(path) for path in full) else mask_phone(p.phone)
         items.append({

@@ -78,9 +78,14 @@ def test_the_desk_books_the_next_dose_at_the_confirmation(chromium, world, live_
     context, page, errors = open_desk(chromium, live_server.url, "vaccinator")
     page.keyboard.type(p.id_number)
     page.keyboard.press("Enter")
+    # Each key goes in once the desk has settled and put the keyboard on the vaccine choice
+    # (a key pressed before that lands in the ID field or on the card being replaced).
+    on_choice = "() => document.activeElement && document.activeElement.name === 'product'"
     page.wait_for_selector('[data-testid="product-choice"]')
+    page.wait_for_function(on_choice)
     page.keyboard.press("1")
     page.wait_for_selector('[data-testid="verdict"][data-status="eligible"]')
+    page.wait_for_function(on_choice)
     page.keyboard.press("Enter")
     page.wait_for_selector('[data-testid="confirmation"]')
     page.wait_for_selector('[data-testid="next-slot"]')

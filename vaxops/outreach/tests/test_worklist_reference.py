@@ -79,3 +79,30 @@ def test_lists_equal_a_brute_force_reference_on_random_data(world, people, ops, 
     snapshot = sorted(mine.values_list())
     rebuild(area.path)
     assert sorted(mine.values_list()) == snapshot
+
+
+@settings(max_examples=8, deadline=None, derandomize=True, database=None,
+          suppress_health_check=list(HealthCheck))
+@given(years=st.lists(st.integers(1935, 2005), min_size=3, max_size=9), dosed=st.sets(st.integers(0, 8)),
+       size=st.integers(1, 4))
+def test_a_townships_list_read_page_by_page_equals_the_reference(world, years, dosed, size):
+    """The township and county lists, read from their codes' indexes in pages of ``size``
+    across the boundary between those 60 and over and the rest, give the reference's order."""
+    township, county = world.divisions["513301001"], world.divisions["513301"]
+    grids = [grid(world, f"513301001{next(GRIDS):03d}") for _ in range(2)]
+    persons = [make_person(world, born=dt.date(year, 3, 1 + i), seq=next(SEQ), division=grids[i % 2].code,
+                           priority_groups=["teachers"] if i % 3 == 0 else [])
+               for i, year in enumerate(years)]
+    for i in dosed:
+        if i < len(persons):
+            give_dose(world, persons[i], START)
+    today = START + dt.timedelta(days=30)
+    for area, user in ((township, world.users["township_organiser"]), (county, world.users["county_command"])):
+        for kind in ("unvaccinated", "due"):
+            expected = reference(area, kind, today)
+            whole = worklist(user, area, kind, today, limit=500)
+            assert [i["person_id"] for i in whole["items"]] == expected and whole["count"] == len(expected)
+            paged = []
+            for offset in range(0, len(expected) + size, size):
+                paged += [i["person_id"] for i in worklist(user, area, kind, today, limit=size, offset=offset)["items"]]
+            assert paged == expected, (area.code, kind, size)
