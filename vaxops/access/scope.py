@@ -179,6 +179,10 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "outreach.record": frozenset({Role.GRID_WORKER, Role.TOWNSHIP_ORGANISER, Role.COUNTY_COMMAND, Role.ADMIN}),
     "person.status": frozenset({Role.GRID_WORKER, Role.TOWNSHIP_ORGANISER, Role.COUNTY_COMMAND, Role.ADMIN}),
     "person.merge": frozenset({Role.GRID_WORKER, Role.TOWNSHIP_ORGANISER, Role.COUNTY_COMMAND, Role.ADMIN}),
+    # Lifting a deferral (a permanent contraindication recorded in error, a fever gone): the
+    # clinician's decision, taken by whoever may override at the desk (the site manager) or by
+    # the county command; never by the grid worker who recorded the outcome.
+    "person.lift_deferral": frozenset({Role.SITE_MANAGER, Role.COUNTY_COMMAND, Role.ADMIN}),
 }
 
 # role of the manager -> roles they may grant (and only within their own area).
@@ -263,7 +267,7 @@ _PLACEMENTS: dict[str, _Placement] = {
     "vaccination.doserecord": _Placement(path="division__path", site="site_id"),
     "registry.person": _Placement(
         path="home_division__path", county="county_code", open_for=frozenset({"person.lookup"}),
-        reached_by=frozenset({"person.vaccinate"}),
+        reached_by=frozenset({"person.vaccinate", "person.lift_deferral"}),
     ),
     # A user, a role assignment or a token sits where the assignment's division or site is.
     "access.roleassignment": _Placement(path="division__path", site_path="site__division__path"),

@@ -304,6 +304,9 @@ ERRORS: dict[str, tuple[int, Any]] = {
     "contact_in_future": (422, _("The time of the contact is in the future.")),
     "contact_conflict": (409, _("This submission ID was already used for a different contact attempt.")),
     "merge_same_person": (422, _("A record cannot be merged into itself.")),
+    "deferral_not_found": (404, _("No such deferral in your area.")),
+    "deferral_lifted": (409, _("This deferral was already lifted on {lifted_at}.")),
+    "lift_reason_required": (422, _("Write why the deferral no longer holds (the clinician's decision).")),
     # standby list for leftover doses and the outbox (issue 9 §6, part standby)
     "standby_duplicate": (409, _("This person is already on the standby list of this session.")),
     "standby_session_closed": (409, _("The session is closed: its standby list takes nobody more.")),

@@ -61,7 +61,8 @@ class WorkItemOut(Schema):
 
 class WorklistOut(Schema):
     items: list[WorkItemOut]
-    count: int
+    count: int = Field(description="How many are on the list; at most 1,000 (then count_capped).")
+    count_capped: bool = Field(False, description="The list holds more than the count (1,000): counting stopped.")
     kind: str
     division_code: str
     on: dt.date

@@ -85,7 +85,7 @@ def worklist(request: HttpRequest) -> HttpResponse:
         return _refusal(request, exc)
     today, kind = _today(request), _kind(request)
     data = worklists.worklist(request.user, division, kind, today, limit=200)
-    counts = {k: worklists.entries(request.user, division, k, today).count() for k in worklists.KINDS}
+    counts = {k: worklists.count(request.user, division, k, today) for k in worklists.KINDS}
     return render(request, "outreach/worklist.html", {
         "division": division, "kind": kind, "data": data, "today": today,
         "tabs": [(k, KIND_LABELS[k], counts[k]) for k in worklists.KINDS],

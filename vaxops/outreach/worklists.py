@@ -75,25 +75,35 @@ def scoped_division(user: Any, code: str | None, action: str = "outreach.view") 
                       detail={"division_code": str(code)[:15]}, code=code)
 
 
-def _area_filter(division: Division) -> dict[str, Any]:
-    """Where a division's residents' due rows are: a township or county by its code (read in
-    list order from its index), anything smaller by the range of its paths."""
-    if division.level == Level.TOWNSHIP:
+def _area_filter(division: Division, *, by_code: bool) -> dict[str, Any]:
+    """Where a division's residents' due rows are: the range of its paths (the list index,
+    which also covers a count), or for a township's or county's page its code (the index that
+    gives the rows in list order)."""
+    if by_code and division.level == Level.TOWNSHIP:
         return {"township_code": division.code}
-    if division.level == Level.COUNTY:
+    if by_code and division.level == Level.COUNTY:
         return {"county_code": division.code}
     low, high = subtree_range(division.path)
     return {"home_path__gte": low, "home_path__lt": high}
 
 
 ORDER = ("priority_rank", "list_date", "person_id")
+#: a list's count stops here ("1,000+"): counting further would walk the whole area; the
+#: roll-ups (outreach.rollup) and the summary statistics give the exact totals
+COUNT_CAP = 1_000
 
 
-def entries(user: Any, division: Division, kind: str, today: dt.date):
+def entries(user: Any, division: Division, kind: str, today: dt.date, *, by_code: bool = False):
     """The due rows of ``kind`` under ``division`` the user may see (unordered: ``page`` gives
     them in list order)."""
     return restrict(DueEntry.objects.all(), user, "outreach.view").filter(
-        **_area_filter(division), **in_kind(kind, today))
+        **_area_filter(division, by_code=by_code), **in_kind(kind, today))
+
+
+def count(user: Any, division: Division, kind: str, today: dt.date) -> tuple[int, bool]:
+    """``(how many are on the list, whether the count stopped at COUNT_CAP)``."""
+    n = entries(user, division, kind, today)[:COUNT_CAP + 1].count()
+    return min(n, COUNT_CAP), n > COUNT_CAP
 
 
 def page(user: Any, division: Division, kind: str, today: dt.date, *, offset: int = 0,
@@ -101,13 +111,14 @@ def page(user: Any, division: Division, kind: str, today: dt.date, *, offset: in
     """``limit`` due rows from ``offset`` in list order: those 60 and over first, then the rest,
     each by rank, list date and person. Each part is read in index order and stops once the
     page is full, so a page costs the same in a township of a thousand or a million."""
-    rows = entries(user, division, kind, today).select_related("person__home_division")
+    rows = entries(user, division, kind, today, by_code=True).select_related("person__home_division")
     older = date_of_age(today, -OLDER_AGE)
     first = list(rows.filter(birth_date__lte=older).order_by(*ORDER)[offset:offset + limit])
     if len(first) == limit:
         return first
     # The older part ends on this page (or before it): the younger part starts after it.
-    older_count = offset + len(first) if first else rows.filter(birth_date__lte=older).count()
+    # (counted only as far as the offset: past it the younger part starts at 0)
+    older_count = offset + len(first) if first else rows.filter(birth_date__lte=older)[:offset].count()
     start = max(0, offset - older_count)
     return first + list(rows.filter(birth_date__gt=older).order_by(*ORDER)[start:start + limit - len(first)])
 
@@ -126,7 +137,7 @@ def worklist(user: Any, division: Division, kind: str, today: dt.date, *, limit:
     """``{items, count}`` of one list (the API's shape), a page of ``limit`` from ``offset``."""
     if not 1 <= limit <= MAX_LIMIT or offset < 0:
         raise VaxopsError("invalid_request", {"field": "limit" if not 1 <= limit <= MAX_LIMIT else "offset"})
-    count = entries(user, division, kind, today).count()
+    listed, capped = count(user, division, kind, today)
     full = full_phone_paths(user)
     items = []
     for e in page(user, division, kind, today, offset=offset, limit=limit):
@@ -139,7 +150,8 @@ def worklist(user: Any, division: Division, kind: str, today: dt.date, *, limit:
             "list_date": e.list_date, "priority_groups": p.priority_groups, "last_outcome": e.last_outcome or None,
             "last_contact_at": e.last_contact_at,
         })
-    return {"items": items, "count": count, "kind": kind, "division_code": division.code, "on": today}
+    return {"items": items, "count": listed, "count_capped": capped, "kind": kind, "division_code": division.code,
+            "on": today}
 
 
 def reference(division: Division, kind: str, today: dt.date) -> list[int]:

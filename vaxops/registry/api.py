@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.utils import timezone
-from ninja import Query, Router, Schema, Status
+from ninja import Field, Query, Router, Schema, Status
 
 from vaxops.access.scope import can, get_scoped, require, restrict
 from vaxops.access.services import reach_person
@@ -13,7 +13,7 @@ from vaxops.catalog.models import Product
 from vaxops.core.errors import VaxopsError
 from vaxops.core.models import Source
 from vaxops.core.schema import Day
-from vaxops.registry.models import Person
+from vaxops.registry.models import Deferral, Person
 from vaxops.registry.services import register_person, validate_id_number
 from vaxops.vaccination.services import assess_person
 
@@ -157,3 +157,43 @@ def eligibility(request, person_id: int, product: str, on: Day | None = None):
         "earliest_date": verdict.earliest_date, "due_by": verdict.due_by, "overdue": verdict.overdue,
         "reasons": verdict_reasons(verdict),
     }
+
+
+class DeferralOut(Schema):
+    id: int
+    person_id: int
+    code: str
+    reason: str
+    since: dt.date
+    until: dt.date | None
+    note: str
+    lifted_at: dt.datetime | None
+    lift_reason: str
+
+
+class LiftIn(Schema):
+    reason: str = Field(..., max_length=500, description="Why the deferral no longer holds (the clinician's decision).")
+
+
+def deferral_out(d: Deferral) -> dict:
+    return {"id": d.pk, "person_id": d.person_id, "code": d.code, "reason": str(d.get_code_display()),
+            "since": d.since, "until": d.until, "note": d.note, "lifted_at": d.lifted_at,
+            "lift_reason": d.lift_reason}
+
+
+@router.get("/{person_id}/deferrals", response={200: list[DeferralOut], 404: ErrorOut})
+def list_deferrals(request, person_id: int):
+    """The person's deferrals, open and lifted, newest first."""
+    person = reachable_person(request.user, person_id)
+    return [deferral_out(d) for d in person.deferrals.order_by("-since", "-pk")]
+
+
+@router.post("/{person_id}/deferrals/{deferral_id}/lift",
+             response={200: DeferralOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut})
+def lift(request, person_id: int, deferral_id: int, payload: LiftIn):
+    """Lift an open deferral (site manager or county command), with the written reason: the
+    person is eligible again as far as the deferral goes, and back on the work lists."""
+    from vaxops.registry.status import lift_deferral
+
+    return deferral_out(lift_deferral(deferral_id=deferral_id, person_id=person_id, reason=payload.reason,
+                                      acting_user=request.user, source=Source.API))

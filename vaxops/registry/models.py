@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from django.conf import settings
 from django.db import models
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
@@ -104,7 +105,12 @@ class Deferral(models.Model):
     note = models.TextField(blank=True)
     since = models.DateField()
     until = models.DateField(null=True, blank=True)
+    # Lifted: a clinician's or the county command's written decision that it no longer holds
+    # (``registry.status.lift_deferral``); the row stays, with who, when and why.
     lifted_at = models.DateTimeField(null=True, blank=True)
+    lifted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                  related_name="+")
+    lift_reason = models.CharField(max_length=500, blank=True)
 
     def __str__(self) -> str:
         return f"{self.person_id} {self.code} until {self.until}"

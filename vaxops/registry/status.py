@@ -130,3 +130,41 @@ def merge_duplicate(*, keep_id: int, duplicate_id: int, acting_user: Any, source
     with transaction.atomic(durable=True):
         return merge_in_transaction(keep_id=keep_id, duplicate_id=duplicate_id, acting_user=acting_user,
                                     source=source)
+
+
+def lift_deferral(*, deferral_id: int, reason: str, acting_user: Any, source: str,
+                  person_id: int | None = None) -> Deferral:
+    """Lift an open deferral: a permanent contraindication recorded in error or that no longer
+    holds, or a temporary one that ended early. The person comes back onto the work lists and
+    into the "应种" denominator from now; the deferral stays on record with who lifted it, when
+    and the written reason. One durable transaction with the person row locked and the
+    ``person.lift_deferral`` audit event. ``person_id``: the person the caller means (a deferral
+    of anyone else is not found). Refused: nothing written."""
+    from vaxops.outreach.duetable import refresh
+
+    require(acting_user, "person.lift_deferral")
+    reason = (reason or "").strip()
+    if not reason:
+        raise VaxopsError("lift_reason_required")
+    with transaction.atomic(durable=True):
+        # Outside the user's area a deferral is "not found", like a missing one.
+        detail = {"deferral_id": deferral_id}
+        owner = Deferral.objects.filter(pk=deferral_id).values_list("person_id", flat=True).first()
+        if owner is None or (person_id is not None and owner != person_id):
+            raise VaxopsError("deferral_not_found", detail)
+        person = get_scoped(Person.objects.select_for_update(), acting_user, "person.lift_deferral",
+                            not_found="deferral_not_found", detail=detail, pk=owner)
+        deferral = Deferral.objects.select_for_update().get(pk=deferral_id)
+        if deferral.lifted_at is not None:
+            raise VaxopsError("deferral_lifted", {"lifted_at": timezone.localtime(deferral.lifted_at).strftime(
+                "%Y-%m-%d %H:%M")})
+        deferral.lifted_at = timezone.now()
+        deferral.lifted_by = acting_user if getattr(acting_user, "pk", None) else None
+        deferral.lift_reason = reason[:500]
+        deferral.save(update_fields=["lifted_at", "lifted_by", "lift_reason"])
+        refresh([person.pk])
+        audit("person.lift_deferral", deferral, actor=acting_user, source=source, county_code=person.county_code,
+              before={"lifted_at": None},
+              after={"person": person.pk, "code": deferral.code, "until": str(deferral.until),
+                     "lifted_at": deferral.lifted_at.isoformat(), "reason": deferral.lift_reason})
+        return deferral

@@ -219,6 +219,8 @@ class Desk:
             id_display=person.id_number_masked if masked else person.id_number,
             id_warnings=id_warnings(resident), site=self.site, product=product, series_product=default,
             choices=self.card_products(default), can_record=False, can_override=False, lots=[],
+            deferrals=list(person.deferrals.filter(lifted_at__isnull=True).order_by("since", "pk")),
+            can_lift=can(self.user, "person.lift_deferral"),
         )
         if client_uuid is None:
             client_uuid = uuid.uuid4()

@@ -103,6 +103,14 @@ class VoidForm(SiteForm):
     reason = forms.CharField(label=_("Why is this record wrong?"), required=False, max_length=500)
 
 
+class LiftForm(SiteForm):
+    """Lift one of the person's open deferrals on the card, with the clinician's written reason."""
+
+    id_number = forms.CharField(widget=forms.HiddenInput, max_length=40)
+    deferral_id = forms.IntegerField(widget=forms.HiddenInput)
+    reason = forms.CharField(label=_("Why it no longer holds"), required=False, max_length=500)
+
+
 class ReviewForm(forms.Form):
     """Filters of the overrides and retrospective-entries lists (all optional)."""
 

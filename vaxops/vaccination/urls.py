@@ -3,7 +3,7 @@ names stay ``web:desk``, ``web:desk_lookup`` … as links and bookmarks already 
 
 from django.urls import path
 
-from vaxops.vaccination import desk
+from vaxops.vaccination import desk, desk_deferrals
 
 urlpatterns = [
     path("desk/", desk.desk, name="desk"),
@@ -13,4 +13,5 @@ urlpatterns = [
     path("desk/register/", desk.desk_register, name="desk_register"),
     path("desk/record/", desk.desk_record, name="desk_record"),
     path("desk/void/", desk.desk_void, name="desk_void"),
+    path("desk/lift/", desk_deferrals.desk_lift, name="desk_lift"),
 ]

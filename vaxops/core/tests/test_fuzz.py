@@ -51,6 +51,7 @@ GOOD_ROLE_OF = {
     "POST /api/v1/visits/{visit_id}/screening": SITE_STAFF,
     "POST /api/v1/visits/{visit_id}/release": SITE_STAFF,
     "POST /api/v1/visits/{visit_id}/leave": SITE_STAFF,
+    "POST /api/v1/people/{person_id}/deferrals/{deferral_id}/lift": ["site_manager", "county_command"],
     # appointments (issue 10, appointments)
     "POST /api/v1/sessions/{session_id}/slots": ["site_manager", "county_command"],
     "POST /api/v1/appointments": SITE_STAFF,
@@ -96,6 +97,7 @@ def hints(world: Any) -> dict[str, st.SearchStrategy]:
     people = [p.pk for p in world.people.values()]
     return {
         "person_id": st.sampled_from(people), "dose_id": st.sampled_from(world.dose_ids),
+        "deferral_id": st.sampled_from(world.deferral_ids["ids"]),
         "product": st.sampled_from(["BIBP", "CORONAVAC", "AD5", "ZF2001", "NOPE"]),
         "lot_number": st.sampled_from(["B2021001", "C2021001", "B2020999", "B2021Q01", "B2021R01", "X"]),
         "site_code": st.sampled_from(["KD-MASS", "KD-THC", "LD-MASS", "AB-FIX", "NOPE"]),
@@ -218,7 +220,16 @@ def accepted(world: Any, operation: str = "") -> dict[str, st.SearchStrategy]:
         **targets_values(operation),
         **report_values(operation),
         **outreach_values(world, operation),
+        **deferral_values(world, operation),
     }
+
+
+def deferral_values(world: Any, operation: str) -> dict[str, st.SearchStrategy]:
+    """The accepted values of lifting a deferral: a fresh open one of its resident, a reason."""
+    if operation != "POST /api/v1/people/{person_id}/deferrals/{deferral_id}/lift":
+        return {}
+    return {"person_id": st.just(world.people[11].pk), "deferral_id": st.just(world.deferral_ids["new"]()),
+            "reason": st.just("复核后可接种")}
 
 
 def appointment_hints(world: Any) -> dict[str, st.SearchStrategy]:
@@ -479,6 +490,15 @@ def fuzz_world(world):
                           administered_at=dt.datetime(2021, 5, 1, 9, tzinfo=dt.UTC),
                           acting_user=world.users["vaccinator"], source="api")
     world.dose_ids = [dose.pk, dose.pk + 1000]
+    # A deferral to lift (and, for each accepted lift, a fresh one of the same resident).
+    from vaxops.registry.services import defer_person
+
+    def new_deferral() -> int:
+        return defer_person(person_id=world.people[11].pk, code="allergy", since=dt.date(2021, 5, 1),
+                            acting_user=world.users["admin"], source="cli").pk
+
+    first_deferral = new_deferral()
+    world.deferral_ids = {"ids": [first_deferral, first_deferral + 1000], "new": new_deferral}
     # Another user's device sends its own dose 1 for the same person: a sync conflict to resolve.
     from vaxops.vaccination.sync import sync_batch
 

@@ -25,6 +25,20 @@ def test_the_worklist_has_the_contract_fields(api, world):
     assert item["person_id"] == p.pk and item["phone"] == "13900000111" and item["last_outcome"] is None
 
 
+def test_a_long_lists_count_stops_at_the_cap_and_says_so(api, world, monkeypatch):
+    from vaxops.outreach import worklists
+
+    people = [make_person(world, seq=140 + i, born=dt.date(1950 + i, 1, 1)) for i in range(4)]
+    monkeypatch.setattr(worklists, "COUNT_CAP", 3)
+    client = api(world.tokens["township_organiser"])
+    body = client.get("/worklists", division="513301001", kind="unvaccinated").json()
+    assert body["count"] == 3 and body["count_capped"] is True
+    assert [i["person_id"] for i in body["items"]] == [p.pk for p in people]  # the page is whole
+    monkeypatch.setattr(worklists, "COUNT_CAP", 4)
+    body = client.get("/worklists", division="513301001", kind="unvaccinated").json()
+    assert body["count"] == 4 and body["count_capped"] is False
+
+
 def test_due_and_overdue_lists_on_a_given_day(api, world):
     p = make_person(world, seq=113)
     give_dose(world, p, dt.date(2021, 5, 1))
