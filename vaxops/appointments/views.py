@@ -229,6 +229,12 @@ def _desk_person(request: HttpRequest, number: str):
         id_number=number).first() if number else None
 
 
+def _next_box(request: HttpRequest, ctx: dict[str, Any]) -> HttpResponse:
+    """The box as an HTMX fragment, or (a browser without scripts) on a page of its own."""
+    template = "appointments/_desk_next.html" if request.headers.get("HX-Request") else "appointments/desk_next_page.html"
+    return render(request, template, ctx)
+
+
 def _next_context(request: HttpRequest, data: Any) -> dict[str, Any]:
     site = restrict(Site.objects.select_related("division"), request.user, "dose.add").filter(
         code=data.get("site", "")).first()
@@ -253,10 +259,10 @@ def _next_context(request: HttpRequest, data: Any) -> dict[str, Any]:
 @never_cache
 @require_GET
 def desk_next(request: HttpRequest) -> HttpResponse:
-    """The next-dose booking box of the desk's confirmation (HTMX fragment)."""
+    """The next-dose booking box of the desk's confirmation (HTMX fragment, or a page)."""
     if not can(request.user, "appointment.book"):
-        return render(request, "appointments/_desk_next.html", {"unavailable": True})
-    return render(request, "appointments/_desk_next.html", _next_context(request, request.GET))
+        return _next_box(request, {"unavailable": True})
+    return _next_box(request, _next_context(request, request.GET))
 
 
 @login_required
@@ -267,7 +273,7 @@ def desk_book(request: HttpRequest) -> HttpResponse:
         return render(request, "web/forbidden.html", status=403)
     ctx = _next_context(request, request.POST)
     if ctx.get("unavailable"):
-        return render(request, "appointments/_desk_next.html", ctx)
+        return _next_box(request, ctx)
     try:
         session_id, _sep, raw = (request.POST.get("slot") or "").partition("|")
         key = uuid.UUID(request.POST.get("client_uuid") or "") if request.POST.get("client_uuid") else uuid.uuid4()
@@ -276,8 +282,8 @@ def desk_book(request: HttpRequest) -> HttpResponse:
                                     acting_user=request.user, source=Source.WEB)
     except (VaxopsError, ValueError) as exc:
         ctx["error"] = _error_text(exc) if isinstance(exc, VaxopsError) else _("Choose a time.")
-        return render(request, "appointments/_desk_next.html", ctx)
+        return _next_box(request, ctx)
     ctx = _next_context(request, request.POST)
     ctx["just_booked"] = True
     ctx["booked_day"] = format_date(a.session.date)
-    return render(request, "appointments/_desk_next.html", ctx)
+    return _next_box(request, ctx)

@@ -101,3 +101,30 @@ def test_the_desk_confirmation_loads_the_next_dose_box(client, world):
     html = r.content.decode()
     assert 'data-testid="confirmation"' in html, html[:2000]
     assert 'data-testid="next-booking-slot"' in html and "/appointments/desk/next/" in html
+
+
+def test_without_scripts_the_next_dose_is_booked_on_a_page_of_its_own(client, world):
+    """A browser without scripts: the confirmation links to the box as a page; booking there
+    answers the page again with the booking, and the desk is one link away."""
+    import datetime as dt
+    import uuid
+
+    p = person(world, 712)
+    later = slotted(world, days=22, capacity={2: 2})
+    log_in(client, world, "vaccinator", "en")
+    r = client.post("/desk/record/", {"id_number": p.id_number, "site": "KD-MASS", "product": "BIBP",
+                                      "lot": "B2021001", "client_uuid": str(uuid.uuid4())})
+    link = re.search(r'<noscript><p class="no-print"><a class="button" href="([^"]+)"', r.content.decode())
+    assert link, "no link to the next-dose box for a browser without scripts"
+    page = client.get(link.group(1).replace("&amp;", "&"))
+    html = page.content.decode()
+    assert page.status_code == 200 and "<html" in html and 'data-testid="next-slot"' in html
+    value = re.search(r'<option value="([^"]+)"', html).group(1)
+    earliest = (today() + dt.timedelta(days=21)).isoformat()
+    booked = client.post("/appointments/desk/book/", {"id_number": p.id_number, "site": "KD-MASS", "number": "2",
+                                                       "earliest": earliest, "slot": value})
+    html = booked.content.decode()
+    assert "<html" in html and 'data-testid="next-booked"' in html and 'href="/desk/"' in html
+    assert Appointment.objects.get(person=p).session_id == later.pk
+    # With HTMX the same answers stay fragments.
+    assert "<html" not in client.get(link.group(1).replace("&amp;", "&"), HTTP_HX_REQUEST="true").content.decode()
