@@ -110,7 +110,7 @@ def main() -> None:
         f"- Load average during the run: {load[0]:.2f}, {load[1]:.2f}, {load[2]:.2f} (2 cores shared with other "
         "suites and builds)",
         f"- Command: `.venv/bin/python bench/bench_worklist.py --sizes {' '.join(map(str, args.sizes))} "
-        f"--repeat {args.repeat}` ({engine})",
+        f"--repeat {args.repeat}{' --database ' + args.database if args.database else ''}` ({engine})",
         "",
         "A grid worker's list of their grid (200 residents never vaccinated) while the township, their area, "
         "holds 1 k or 1 M residents: one indexed range of the due table (`outreach_due_list_idx`: kind, home "
@@ -138,7 +138,8 @@ def main() -> None:
     ])
     print(body)
     if args.write:
-        update_section("Work lists at 1 k and 1 M residents (issue 10, outreach)", body)
+        suffix = "" if engine == "sqlite" else ", PostgreSQL"
+        update_section(f"Work lists at 1 k and 1 M residents (issue 10, outreach{suffix})", body)
 
 
 def township_listed(user, township, today) -> int:
