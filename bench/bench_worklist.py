@@ -114,7 +114,8 @@ def main() -> None:
         table(["residents in the area", "list", "on the list", "median ms CPU", "median ms wall", "fastest ms wall",
                "statements"], rows_out),
         "",
-        f"The grid's query plan at {max(args.sizes):,} ({engine}): `{plan}`.",
+        f"The grid's query plan at {max(args.sizes):,} ({engine}): `{plan}`; the township's page of 60+: "
+        f"`{township_plan}`.",
         "",
         "The grid's lists cost the same at both sizes: the range read touches only the grid's rows. The "
         "township-wide page (the organiser's view of every grid at once) counts and sorts every listed row of the "

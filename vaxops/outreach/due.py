@@ -58,13 +58,20 @@ def date_of_age(birth_date: dt.date, years: int) -> dt.date:
 def first_due(birth_date: dt.date, products: Sequence[Any]) -> dt.date | None:
     """The first day some product admits the person for a first dose (``None``: never)."""
     best: dt.date | None = None
+    # The rules share a few ages (18, 12, 3): each birthday computed once.
+    ages: dict[int, dt.date] = {}
     for p in products:
         approved = p.approved_on or dt.date.min
         for rule in p.age_rules:
-            start = max(rule.effective_from or dt.date.min, approved, date_of_age(birth_date, rule.min_age_years))
+            years = rule.min_age_years
+            if (birthday := ages.get(years)) is None:
+                birthday = ages[years] = date_of_age(birth_date, years)
+            start = max(rule.effective_from or dt.date.min, approved, birthday)
             if rule.max_age_years is not None:
-                end = date_of_age(birth_date, rule.max_age_years + 1) - dt.timedelta(days=1)
-                if start > end:
+                years = rule.max_age_years + 1
+                if (birthday := ages.get(years)) is None:
+                    birthday = ages[years] = date_of_age(birth_date, years)
+                if start > birthday - dt.timedelta(days=1):
                     continue
             if best is None or start < best:
                 best = start

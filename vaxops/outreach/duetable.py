@@ -97,12 +97,16 @@ def _params(chunk: Sequence[tuple]) -> list[Any]:
         return [v for row in chunk for v in row]
     adapt_time = connection.ops.adapt_datetimefield_value
     out: list[Any] = []
+    # A chunk's rows share most of their dates (the batch's due dates): each converted once.
+    text: dict[Any, str] = {}
     for row in chunk:
         values = list(row)
         for i in _DATES:
             v = values[i]
             if v is not None:
-                values[i] = adapt_time(v) if isinstance(v, dt.datetime) else v.isoformat()
+                if (s := text.get(v)) is None:
+                    s = text[v] = adapt_time(v) if isinstance(v, dt.datetime) else v.isoformat()
+                values[i] = s
         out.extend(values)
     return out
 
@@ -142,10 +146,14 @@ def add_people(people: Sequence[Any]) -> None:
     """Rows for newly registered residents (``Person`` objects with their home division)."""
     products, name = rules(), series()
     rows = []
+    # Without doses a resident's due row depends on the birth date alone: once per date.
+    fields_on: dict[dt.date, tuple] = {}
     for p in people:
-        due = next_due(p.birth_date, (), products, name)
-        rows.append((p.pk, p.home_division.path, p.county_code, township_of(p.home_division.path),
-                     *_due_fields(due, None), p.birth_date,
+        fields = fields_on.get(p.birth_date)
+        if fields is None:
+            fields = fields_on[p.birth_date] = _due_fields(next_due(p.birth_date, (), products, name), None)
+        path = p.home_division.path
+        rows.append((p.pk, path, p.county_code, township_of(path), *fields, p.birth_date,
                      rank_of(p.priority_groups), "", None))
     if connection.vendor == "postgresql" and len(rows) >= 64:
         from vaxops.vaccination.batch_write import copy_rows
