@@ -77,6 +77,9 @@ def add_members(rows: Iterable[Mapping[str, Any]], *, acting_user: Any, source: 
             "members": added_ids}
 
 
+UPDATE_CHUNK = 500
+
+
 def _append_groups(people: Mapping[int, tuple[str, list[str]]], members: Iterable[Membership]) -> None:
     """Append each new member's group code to the person's ``priority_groups`` (in order of
     arrival: an existing first group stays first)."""
@@ -86,8 +89,15 @@ def _append_groups(people: Mapping[int, tuple[str, list[str]]], members: Iterabl
         if m.group.code not in groups:
             changed[m.person_id] = [*groups, m.group.code]
     if changed:
-        Person.objects.bulk_update([Person(pk=pk, priority_groups=groups) for pk, groups in changed.items()],
-                                   ["priority_groups"], batch_size=2000)
+        # One UPDATE per distinct list and chunk of ids: a batch's members mostly share a few
+        # lists, where a bulk update's CASE of one branch per person costs its size squared.
+        by_groups: dict[tuple[str, ...], list[int]] = {}
+        for pk, groups in changed.items():
+            by_groups.setdefault(tuple(groups), []).append(pk)
+        for groups, ids in by_groups.items():
+            ids.sort()
+            for start in range(0, len(ids), UPDATE_CHUNK):
+                Person.objects.filter(pk__in=ids[start:start + UPDATE_CHUNK]).update(priority_groups=list(groups))
         # Their place on the outreach work lists follows their highest group.
         from vaxops.outreach.duetable import set_groups
 

@@ -55,20 +55,49 @@ def date_of_age(birth_date: dt.date, years: int) -> dt.date:
         return dt.date(birth_date.year + years, 3, 1)
 
 
-def first_due(birth_date: dt.date, products: Sequence[Any]) -> dt.date | None:
-    """The first day some product admits the person for a first dose (``None``: never)."""
-    best: dt.date | None = None
+#: a first-dose window: (the day it opens, minimum age, maximum age or ``None``)
+Window = tuple[dt.date, int, int | None]
+
+
+def first_dose_windows(products: Sequence[Any]) -> tuple[Window, ...]:
+    """The distinct windows the products' age rules open for a first dose: the later of the
+    rule's start and the product's approval, and the rule's ages (products share most of them)."""
+    windows: dict[Window, None] = {}
     for p in products:
         approved = p.approved_on or dt.date.min
         for rule in p.age_rules:
-            start = max(rule.effective_from or dt.date.min, approved, date_of_age(birth_date, rule.min_age_years))
-            if rule.max_age_years is not None:
-                end = date_of_age(birth_date, rule.max_age_years + 1) - dt.timedelta(days=1)
-                if start > end:
-                    continue
-            if best is None or start < best:
-                best = start
+            windows[(max(rule.effective_from or dt.date.min, approved), rule.min_age_years, rule.max_age_years)] = None
+    return tuple(windows)
+
+
+def first_due_in(birth_date: dt.date, windows: Sequence[Window]) -> dt.date | None:
+    """The first day one of ``windows`` (``first_dose_windows``) admits the person (``None``: never)."""
+    best: dt.date | None = None
+    ages: dict[int, dt.date] = {}  # each birthday the windows name, once
+    for opens, min_age, max_age in windows:
+        if (birthday := ages.get(min_age)) is None:
+            birthday = ages[min_age] = date_of_age(birth_date, min_age)
+        start = max(opens, birthday)
+        if max_age is not None:
+            if (birthday := ages.get(max_age + 1)) is None:
+                birthday = ages[max_age + 1] = date_of_age(birth_date, max_age + 1)
+            if start > birthday - dt.timedelta(days=1):
+                continue
+        if best is None or start < best:
+            best = start
     return best
+
+
+def first_due(birth_date: dt.date, products: Sequence[Any]) -> dt.date | None:
+    """The first day some product admits the person for a first dose (``None``: never)."""
+    return first_due_in(birth_date, first_dose_windows(products))
+
+
+def first_dose_due(birth_date: dt.date, windows: Sequence[Window]) -> Due | None:
+    """A never-vaccinated person's next due dose: the first, from the first day a window admits
+    them (``None``: no rule ever will)."""
+    day = first_due_in(birth_date, windows)
+    return None if day is None else Due("first", 1, day)
 
 
 def next_due(birth_date: dt.date, doses: Sequence[GivenDose], products: Mapping[str, Any],
@@ -81,8 +110,7 @@ def next_due(birth_date: dt.date, doses: Sequence[GivenDose], products: Mapping[
     primaries = [d for d in mine if d.kind == "primary"]
     boosters = [d for d in mine if d.kind == "booster"]
     if not primaries:
-        day = first_due(birth_date, of_series)
-        return None if day is None else Due("first", 1, day)
+        return first_dose_due(birth_date, first_dose_windows(of_series))
     first_product = products[primaries[0].product_code]
     required = first_product.doses_in_series
     if len(primaries) < required:

@@ -27,7 +27,7 @@ from django.conf import settings
 from django.db import connection
 from django.db.models.signals import post_delete, post_save
 
-from vaxops.outreach.due import Due, GivenDose, list_date, next_due
+from vaxops.outreach.due import Due, GivenDose, first_dose_due, first_dose_windows, list_date, next_due
 from vaxops.outreach.models import DueEntry, DueKind
 
 TABLE = DueEntry._meta.db_table
@@ -97,12 +97,16 @@ def _params(chunk: Sequence[tuple]) -> list[Any]:
         return [v for row in chunk for v in row]
     adapt_time = connection.ops.adapt_datetimefield_value
     out: list[Any] = []
+    # A chunk's rows share most of their dates (the batch's due dates): each converted once.
+    text: dict[Any, str] = {}
     for row in chunk:
         values = list(row)
         for i in _DATES:
             v = values[i]
             if v is not None:
-                values[i] = adapt_time(v) if isinstance(v, dt.datetime) else v.isoformat()
+                if (s := text.get(v)) is None:
+                    s = text[v] = adapt_time(v) if isinstance(v, dt.datetime) else v.isoformat()
+                values[i] = s
         out.extend(values)
     return out
 
@@ -142,10 +146,16 @@ def add_people(people: Sequence[Any]) -> None:
     """Rows for newly registered residents (``Person`` objects with their home division)."""
     products, name = rules(), series()
     rows = []
+    # Without doses a resident's due row is ``next_due``'s first dose, which depends on the birth
+    # date alone: the series' windows found once per batch, the row once per birth date.
+    windows = first_dose_windows([p for p in products.values() if p.series == name])
+    fields_on: dict[dt.date, tuple] = {}
     for p in people:
-        due = next_due(p.birth_date, (), products, name)
-        rows.append((p.pk, p.home_division.path, p.county_code, township_of(p.home_division.path),
-                     *_due_fields(due, None), p.birth_date,
+        fields = fields_on.get(p.birth_date)
+        if fields is None:
+            fields = fields_on[p.birth_date] = _due_fields(first_dose_due(p.birth_date, windows), None)
+        path = p.home_division.path
+        rows.append((p.pk, path, p.county_code, township_of(path), *fields, p.birth_date,
                      rank_of(p.priority_groups), "", None))
     if connection.vendor == "postgresql" and len(rows) >= 64:
         from vaxops.vaccination.batch_write import copy_rows
@@ -162,8 +172,8 @@ def after_doses(people: Iterable[tuple[Any, Sequence[Any]]]) -> None:
     products, name = rules(), series()
     rows = []
     for person, history in people:
-        doses = [GivenDose(d.product_code, d.dose_number, d.kind, d.given_on) for d in history]
-        due = next_due(person.birth_date, doses, products, name)
+        # The history's items have the attributes ``next_due`` reads: passed as they are.
+        due = next_due(person.birth_date, history, products, name)
         rows.append((person.pk, person.path, person.county_code, township_of(person.path),
                      *_due_fields(due, None), person.birth_date,
                      rank_of(person.groups), "", None))
