@@ -120,8 +120,7 @@ def main() -> None:
         table(["residents in the area", "list", "on the list", "median ms CPU", "median ms wall", "fastest ms wall",
                "statements"], rows_out),
         "",
-        f"The grid's query plan at {max(args.sizes):,} ({engine}): `{plan}`; the township's page of 60+: "
-        f"`{township_plan}`.",
+        f"The grid's query plan at {max(args.sizes):,} ({engine}): `{plan}`.",
         "",
         f"The township's page at {max(args.sizes):,} ({engine}), the part of those 60 and over: `{township_plan}`.",
         "",
