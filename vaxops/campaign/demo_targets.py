@@ -107,6 +107,12 @@ def _key_groups(builder: DemoBuilder, admin: Any, rng: random.Random) -> dict[st
     jingxi = builder.jingxi.county_code
     border = set(Person.objects.filter(county_code=jingxi).values_list("pk", flat=True))
     rows["border_residents"].extend({"person_id": pk, "group": "border_residents"} for pk in sorted(border))
+    # The groups' lists stood before the campaign: every member belongs from its first day.
+    from vaxops.campaign.demo import CAMPAIGN_START
+
+    for group_rows in rows.values():
+        for row in group_rows:
+            row["since"] = CAMPAIGN_START
     added = 0
     for group_rows in rows.values():
         # Batches of BATCH rows: each its own transaction, and within SQLite's bound on parameters.

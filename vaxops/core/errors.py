@@ -338,6 +338,7 @@ ERRORS: dict[str, tuple[int, Any]] = {
     "household_invalid": (422, _("A household booking names 1 to {max} different people.")),
     # key groups and targets (issue 10, targets)
     "keygroup_not_found": (404, _("No such key group: {group}.")),
+    "member_since_in_future": (422, _("A member cannot belong to a group from {since}, a day still to come.")),
     "target_not_above": (
         403, _("The target of {division_code} is set by the level above it: choose a division below your own.")
     ),

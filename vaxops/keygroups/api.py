@@ -98,6 +98,7 @@ class MemberOut(Schema):
     unit_name: str | None
     home_division: str = Field(description="The name of the person's home division.")
     county_code: str
+    since: dt.date = Field(description="In the group from this day.")
 
 
 class MembersOut(Schema):
@@ -124,7 +125,7 @@ def member_out(m: Membership, full_phone: bool = True) -> dict[str, Any]:
         "id": m.pk, "person_id": person.pk, "name": person.name, "id_number_masked": person.id_number_masked,
         "phone": phone, "group": m.group.code, "group_name": m.group.name,
         "unit": m.unit.code if m.unit else None, "unit_name": m.unit.name if m.unit else None,
-        "home_division": person.home_division.name, "county_code": m.county_code,
+        "home_division": person.home_division.name, "county_code": m.county_code, "since": m.since,
     }
 
 
@@ -156,6 +157,7 @@ class MemberIn(Schema):
     person_id: RowId
     group: str = Field(max_length=40, description="A priority group's code (medical_staff, monastics …).")
     unit: str | None = Field(None, max_length=32, description="The responsible unit's code (staff.Unit).")
+    since: dt.date | None = Field(None, description="In the group from this day (not after today; default today).")
 
 
 class AddedOut(Schema):
@@ -176,5 +178,6 @@ def add_member(request, payload: MemberIn):
 OPERATIONS.update({
     "vaxops_keygroups_api_key_group_stats": ("", ("division_not_found", "unit_not_found")),
     "vaxops_keygroups_api_list_not_vaccinated": ("", ("division_not_found", "unit_not_found")),
-    "vaxops_keygroups_api_add_member": ("", ("person_not_found", "keygroup_not_found", "unit_not_found")),
+    "vaxops_keygroups_api_add_member": ("", ("person_not_found", "keygroup_not_found", "unit_not_found",
+                                             "member_since_in_future")),
 })

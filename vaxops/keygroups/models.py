@@ -22,6 +22,9 @@ class Membership(models.Model):
     person = models.ForeignKey("registry.Person", on_delete=models.CASCADE, related_name="key_groups")
     unit = models.ForeignKey("staff.Unit", null=True, blank=True, on_delete=models.PROTECT, related_name="members")
     county_code = models.CharField(max_length=6, db_index=True)
+    # In the group from this day: the figures as of a moment count the members of that day (a
+    # list imported in June does not change May's coverage). Default: the day added.
+    since = models.DateField()
     added_at = models.DateTimeField()
     added_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                  related_name="+")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -18,8 +19,9 @@ from .models import Membership
 
 
 def add_members(rows: Iterable[Mapping[str, Any]], *, acting_user: Any, source: str) -> dict[str, Any]:
-    """Register people in priority groups: each row ``{person_id, group, unit?}`` (``group`` a
-    ``PriorityGroup`` code, ``unit`` a ``staff.Unit`` code).
+    """Register people in priority groups: each row ``{person_id, group, unit?, since?}``
+    (``group`` a ``PriorityGroup`` code, ``unit`` a ``staff.Unit`` code, ``since`` the day they
+    belong from, not after today; default today: the figures as of an earlier day leave them out).
 
     All or nothing, in one durable transaction: every person must be within the user's area
     (``keygroup.manage``; otherwise ``person_not_found``), every group known
@@ -32,6 +34,8 @@ def add_members(rows: Iterable[Mapping[str, Any]], *, acting_user: Any, source: 
     """
     require(acting_user, "keygroup.manage")
     rows = list(rows)
+    today = timezone.localdate()
+    since_of = [_since(row.get("since"), today) for row in rows]
     groups = {g.code: g for g in PriorityGroup.objects.all()}
     for row in rows:
         if row.get("group") not in groups:
@@ -56,14 +60,14 @@ def add_members(rows: Iterable[Mapping[str, Any]], *, acting_user: Any, source: 
         new: dict[tuple[int, int], Membership] = {}
         changed: list[Membership] = []
         added_by = acting_user if getattr(acting_user, "pk", None) else None
-        for row in rows:
+        for row, since in zip(rows, since_of, strict=True):
             group, person_id = groups[row["group"]], row["person_id"]
             unit = units.get(row.get("unit") or "")
             key = (group.pk, person_id)
             member = existing.get(key) or new.get(key)
             if member is None:
                 new[key] = Membership(group=group, person_id=person_id, unit=unit, county_code=people[person_id][0],
-                                      added_at=now, added_by=added_by)
+                                      since=since, added_at=now, added_by=added_by)
             elif unit is not None and member.unit_id != unit.pk:
                 member.unit = unit
                 changed.append(member)
@@ -75,6 +79,22 @@ def add_members(rows: Iterable[Mapping[str, Any]], *, acting_user: Any, source: 
     added_ids = [m.pk for m in created]
     return {"added": len(created), "changed": len(changed), "unchanged": len(rows) - len(created) - len(changed),
             "members": added_ids}
+
+
+def _since(value: Any, today: dt.date) -> dt.date:
+    """A member's first day in the group: a date (or ISO text) not after today; none: today."""
+    if value in (None, ""):
+        return today
+    if isinstance(value, str):
+        try:
+            value = dt.date.fromisoformat(value)
+        except ValueError:
+            raise VaxopsError("invalid_request", {"field": "since", "value": value[:20]}) from None
+    if isinstance(value, dt.datetime) or not isinstance(value, dt.date):
+        raise VaxopsError("invalid_request", {"field": "since"})
+    if value > today:
+        raise VaxopsError("member_since_in_future", {"since": value.isoformat(), "today": today.isoformat()})
+    return value
 
 
 UPDATE_CHUNK = 500
@@ -139,8 +159,11 @@ def members_from_registry(*, acting_user: Any, source: str, county_code: str | N
     known = set(Membership.objects.values_list("person_id", "group__code").iterator(chunk_size=BATCH))
     groups = set(PriorityGroup.objects.values_list("code", flat=True))
     added, batch = 0, []
-    for pk, codes in people.values_list("pk", "priority_groups").iterator(chunk_size=BATCH):
-        batch.extend({"person_id": pk, "group": c} for c in codes if c in groups and (pk, c) not in known)
+    for pk, codes, registered in people.values_list("pk", "priority_groups", "created_at").iterator(chunk_size=BATCH):
+        # In the group from the day they were registered with it.
+        since = timezone.localdate(registered)
+        batch.extend({"person_id": pk, "group": c, "since": since} for c in codes
+                     if c in groups and (pk, c) not in known)
         if len(batch) >= BATCH:
             added += add_members(batch, acting_user=acting_user, source=source)["added"]
             batch = []

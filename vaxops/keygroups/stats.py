@@ -40,9 +40,15 @@ def dosed_by(at: dt.datetime, *, completed: bool) -> Exists:
     return Exists(doses)
 
 
+def members_at(members: QuerySet[Membership], at: dt.datetime) -> QuerySet[Membership]:
+    """Those of ``members`` in their group on the day of ``at`` (``Membership.since``)."""
+    return members.filter(since__lte=at.astimezone(TZ).date())
+
+
 def annotated(members: QuerySet[Membership], at: dt.datetime) -> QuerySet[Membership]:
-    """``members`` with ``contraindicated``, ``first`` and ``completed`` as of ``at``."""
-    return members.annotate(
+    """``members`` in their group at ``at``, with ``contraindicated``, ``first`` and
+    ``completed`` as of ``at``."""
+    return members_at(members, at).annotate(
         contraindicated=contraindicated_at(at), first=dosed_by(at, completed=False),
         completed=dosed_by(at, completed=True),
     )

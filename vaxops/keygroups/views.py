@@ -11,6 +11,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from vaxops.access.scope import can, restrict
@@ -67,7 +68,7 @@ def add(request: HttpRequest) -> HttpResponse:
     if not can(request.user, "keygroup.manage"):
         return render(request, "web/forbidden.html", status=403)
     units = restrict(Unit.objects.all(), request.user, "keygroup.manage").order_by("code")[:500]
-    values = {"id_number": "", "group": "", "unit": ""}
+    values = {"id_number": "", "group": "", "unit": "", "since": ""}
     if request.method == "POST":
         values = {k: (request.POST.get(k) or "").strip() for k in values}
         person = restrict(Person.objects.filter(id_number=values["id_number"].upper()), request.user,
@@ -75,8 +76,8 @@ def add(request: HttpRequest) -> HttpResponse:
         try:
             if person is None:
                 raise VaxopsError("person_not_found", {"person_id": None})
-            result = add_members([{"person_id": person.pk, "group": values["group"], "unit": values["unit"] or None}],
-                                 acting_user=request.user, source=Source.WEB)
+            result = add_members([{"person_id": person.pk, "group": values["group"], "unit": values["unit"] or None,
+                                   "since": values["since"] or None}], acting_user=request.user, source=Source.WEB)
         except VaxopsError as exc:
             messages.error(request, exc.message)
         else:
@@ -86,4 +87,4 @@ def add(request: HttpRequest) -> HttpResponse:
                 messages.info(request, _("%(name)s was already in the key group.") % {"name": person.name})
             return redirect(reverse("keygroups:add"))
     return render(request, "keygroups/add.html", {"units": units, "groups": PriorityGroup.objects.all(),
-                                                  "values": values})
+                                                  "values": values, "today": timezone.localdate()})

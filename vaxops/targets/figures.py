@@ -18,7 +18,7 @@ from django.db.models.functions import TruncDate
 from vaxops.campaign.models import DoseCounter, ResidenceCounter
 from vaxops.campaign.services import TZ, _counties, _residents_of
 from vaxops.keygroups.models import Membership
-from vaxops.keygroups.stats import OUT_STATUSES, contraindicated_at, group_figures, in_area
+from vaxops.keygroups.stats import OUT_STATUSES, contraindicated_at, group_figures, in_area, members_at
 from vaxops.regions.models import Division
 from vaxops.vaccination.models import DoseRecord, DoseStatus
 
@@ -86,7 +86,7 @@ def _group_daily(division: Division, metric: str, base: str, at: dt.datetime, si
     """The same for a key group: its eligible members (as of ``at``) by the day of their first
     dose (or completed series)."""
     at = at.astimezone(TZ)
-    members = in_area(Membership.objects.filter(group__code=base), division)
+    members = members_at(in_area(Membership.objects.filter(group__code=base), division), at)
     members = members.annotate(contraindicated=contraindicated_at(at)).filter(contraindicated=False).exclude(
         person__status__in=OUT_STATUSES)
     doses = DoseRecord.objects.filter(person_id__in=members.values("person_id"), status=DoseStatus.VALID,

@@ -19,6 +19,9 @@ T = dt.timezone(dt.timedelta(hours=8))
 AT = "2021-06-01T19:00:00+08:00"
 
 
+SINCE = dt.date(2021, 3, 1)  # the hospital's staff list, as it stood before the campaign
+
+
 @pytest.fixture
 def hospital(world):
     kd = world.divisions["513301"]
@@ -31,7 +34,7 @@ def staff(world, hospital):
     """Five medical staff of the Kangding hospital: two vaccinated (one completed), one
     permanently contraindicated, one deceased, one still to reach."""
     people = [make_person(world, seq=400 + i, name=n) for i, n in enumerate(["卓玛", "扎西", "次仁", "拉姆", "格桑"])]
-    add_members([{"person_id": p.pk, "group": "medical_staff", "unit": "KD-HOSP"} for p in people],
+    add_members([{"person_id": p.pk, "group": "medical_staff", "unit": "KD-HOSP", "since": SINCE} for p in people],
                 acting_user=world.users["county_command"], source="cli")
     for p, days in ((people[0], [dt.date(2021, 4, 1), dt.date(2021, 4, 25)]), (people[1], [dt.date(2021, 5, 1)])):
         for day in days:
@@ -118,3 +121,40 @@ def test_people_registered_with_a_group_become_members_once(world):
     assert set(Membership.objects.values_list("person_id", "group__code")) == {(p.pk, "teachers"), (p.pk, "monastics")}
     call_command("sync_key_groups", "--user", "county_command")
     assert Membership.objects.count() == 2
+
+
+def test_a_member_counts_from_the_day_they_joined_the_group(api, world, staff):
+    """A list imported on 20 May does not change the coverage of 1 May; the unvaccinated list
+    of 1 May leaves them out too."""
+    late = make_person(world, seq=420, name="央金")
+    add_members([{"person_id": late.pk, "group": "medical_staff", "since": "2021-05-20"}],
+                acting_user=world.users["county_command"], source="cli")
+    client = api(world.tokens["county_command"])
+    before = group(client.get("/stats/key-groups", division="513301", at="2021-05-01T19:00:00+08:00"))
+    after = group(client.get("/stats/key-groups", division="513301", at=AT))
+    assert (before["registered"], after["registered"]) == (5, 6)
+    assert after["not_vaccinated"] == before["not_vaccinated"] + 1
+    listed = client.get("/key-groups/not-vaccinated", division="513301", group="medical_staff",
+                        at="2021-05-01T19:00:00+08:00").json()
+    assert late.pk not in [m["person_id"] for m in listed["items"]]
+    items = client.get("/key-groups/not-vaccinated", division="513301", group="medical_staff", at=AT).json()["items"]
+    assert next(m for m in items if m["person_id"] == late.pk)["since"] == "2021-05-20"
+
+
+@pytest.mark.parametrize("since, code", [((dt.date.today() + dt.timedelta(days=2)).isoformat(),
+                                          "member_since_in_future"), ("2021-02-30", "invalid_request")])
+def test_a_member_from_a_day_to_come_or_no_day_is_refused(api, world, since, code):
+    p = make_person(world, seq=422)
+    r = api(world.tokens["county_command"]).post("/key-groups/members", {"person_id": p.pk, "group": "teachers",
+                                                                         "since": since})
+    assert (r.status_code, r.json()["code"]) == (422, code), r.content
+    assert not Membership.objects.filter(person=p).exists()
+
+
+def test_members_from_the_registry_belong_from_the_day_they_were_registered(world):
+    from vaxops.keygroups.services import members_from_registry
+
+    p = make_person(world, seq=424, priority_groups=["teachers"])
+    Person.objects.filter(pk=p.pk).update(created_at=dt.datetime(2021, 4, 2, 9, tzinfo=T))
+    assert members_from_registry(acting_user=world.users["county_command"], source="cli") >= 1
+    assert Membership.objects.get(person=p, group__code="teachers").since == dt.date(2021, 4, 2)

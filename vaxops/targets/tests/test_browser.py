@@ -38,8 +38,9 @@ def seed(world):
                         kind="hospital", hospital_level=2, division=world.divisions["513301"], county_code="513301")
     names = ["卓玛", "扎西", "次仁", "拉姆", "格桑", "央金"]
     people = [make_person(world, seq=800 + i, name=n, phone=f"1380000{800 + i:04d}") for i, n in enumerate(names)]
-    add_members([{"person_id": p.pk, "group": "medical_staff", "unit": "KD-HOSP"} for p in people[:4]]
-                + [{"person_id": p.pk, "group": "teachers"} for p in people[4:]],
+    since = dt.date(2021, 3, 1)
+    add_members([{"person_id": p.pk, "group": "medical_staff", "unit": "KD-HOSP", "since": since} for p in people[:4]]
+                + [{"person_id": p.pk, "group": "teachers", "since": since} for p in people[4:]],
                 acting_user=world.users["admin"], source="cli")
     for i, p in enumerate(people[:3]):
         record_dose(client_uuid=uuid.uuid4(), person_id=p.pk, product_code="BIBP", lot_number="B2021001",
