@@ -367,21 +367,31 @@ def desk_card(request: HttpRequest) -> HttpResponse:
     if work is None:
         return _forbidden(request)
     form = CardForm(request.POST, sites=work.sites, products=work.products)
+    person = card_person(work, form)
+    if isinstance(person, HttpResponse):
+        return person
+    data = form.cleaned_data
+    work.show_card(person, product_code=data["product"], client_uuid=data["client_uuid"], focus="product")
+    return work.render(work.lookup_form(person.id_number))
+
+
+def card_person(work: Desk, form: Any) -> Person | HttpResponse:
+    """The person of a form posted from the card (found again by the exact ID number it
+    carries) with the form's site in use, or the desk's answer when the form is stale or the
+    look-up is refused."""
     if not form.is_valid():
         work.context.update(desk_error=_stale())
         return work.render()
-    data = form.cleaned_data
-    work.use_site(data["site"])
+    work.use_site(form.cleaned_data["site"])
     try:
-        person = work.find(data["id_number"])
+        person = work.find(form.cleaned_data["id_number"])
     except VaxopsError as exc:
         work.context.update(desk_error=exc.message)
         return work.render(status=exc.status if exc.status == 429 else 200)
     if person is None:
         work.context.update(desk_error=_stale())
         return work.render()
-    work.show_card(person, product_code=data["product"], client_uuid=data["client_uuid"], focus="product")
-    return work.render(work.lookup_form(person.id_number))
+    return person
 
 
 @login_required

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 from vaxops.core.errors import VaxopsError
 from vaxops.core.models import Source
 from vaxops.registry.status import lift_deferral
-from vaxops.vaccination.desk import _desk, _forbidden, _stale
+from vaxops.vaccination.desk import _desk, _forbidden, card_person
 from vaxops.vaccination.forms import LiftForm
 
 
@@ -23,19 +23,10 @@ def desk_lift(request: HttpRequest) -> HttpResponse:
     if work is None:
         return _forbidden(request)
     form = LiftForm(request.POST, sites=work.sites)
-    if not form.is_valid():
-        work.context.update(desk_error=_stale())
-        return work.render()
+    person = card_person(work, form)
+    if isinstance(person, HttpResponse):
+        return person
     data = form.cleaned_data
-    work.use_site(data["site"])
-    try:
-        person = work.find(data["id_number"])
-    except VaxopsError as exc:
-        work.context.update(desk_error=exc.message)
-        return work.render(status=exc.status if exc.status == 429 else 200)
-    if person is None:
-        work.context.update(desk_error=_stale())
-        return work.render()
     try:
         deferral = lift_deferral(deferral_id=data["deferral_id"], person_id=person.pk, reason=data["reason"],
                                  acting_user=request.user, source=Source.WEB)
