@@ -6,14 +6,13 @@ from __future__ import annotations
 import copy
 import json
 import random
-import threading
 
 import pytest
-from django.db import connection, connections
+from django.db import connection
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import build_world
+from conftest import build_world, threaded
 from vaxops.core.errors import VaxopsError
 from vaxops.reports.daily import parse_cutoff
 from vaxops.reports.services import canonical_hash
@@ -75,26 +74,9 @@ def test_the_same_report_issued_at_once_from_several_threads_is_issued_once(tran
 
     world = build_world()
     campaign_days(world)
-    barrier = threading.Barrier(THREADS)
-    results: list = [None] * THREADS
-
-    def target(i):
-        try:
-            barrier.wait()
-            results[i] = issue_daily_report(division_code="513301", day=DAY, acting_user=world.users["county_command"],
-                                            source="api").sha256
-        except VaxopsError as exc:
-            results[i] = exc.code
-        except Exception as exc:  # noqa: BLE001 - reported as the test's failure below
-            results[i] = exc
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=target, args=(i,)) for i in range(THREADS)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
+    results = threaded(lambda i: issue_daily_report(division_code="513301", day=DAY,
+                                                    acting_user=world.users["county_command"], source="api").sha256,
+                       THREADS)
     assert connection.vendor == "postgresql"
     issued = IssuedReport.objects.get()
     assert sorted(r for r in results if r != "report_already_issued") == [issued.sha256], results

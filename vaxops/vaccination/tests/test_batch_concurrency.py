@@ -4,14 +4,13 @@ each thread its own connection): exactly one record per submission, every item a
 from __future__ import annotations
 
 import datetime as dt
-import threading
 import uuid
 from collections import Counter
 
 import pytest
-from django.db import connection, connections
+from django.db import connection
 
-from conftest import build_world, make_person
+from conftest import build_world, make_person, threaded
 from vaxops.vaccination.batch import DoseItem, record_doses
 from vaxops.vaccination.models import DoseRecord
 
@@ -40,27 +39,14 @@ def test_twenty_devices_sending_overlapping_batches_record_each_submission_once(
             items[key] = DoseItem(client_uuid=key, person_id=p.pk, product_code="BIBP", lot_number="B2021001",
                                   site_code="KD-MASS", administered_at=AT + dt.timedelta(minutes=j))
     keys = list(items)
-    barrier = threading.Barrier(THREADS)
-    results: list = [None] * THREADS
+    def device(i: int) -> list:
+        # Overlapping windows in a thread-specific order (some reversed), so batches cross.
+        mine = [keys[(i * 3 + k) % len(keys)] for k in range(10)]
+        if i % 2:
+            mine.reverse()
+        return record_doses([items[k] for k in mine], acting_user=world.users["vaccinator"], source="api")
 
-    def device(i: int) -> None:
-        try:
-            # Overlapping windows in a thread-specific order (some reversed), so batches cross.
-            mine = [keys[(i * 3 + k) % len(keys)] for k in range(10)]
-            if i % 2:
-                mine.reverse()
-            barrier.wait(timeout=30)
-            results[i] = record_doses([items[k] for k in mine], acting_user=world.users["vaccinator"], source="api")
-        except Exception as exc:  # noqa: BLE001 - reported by the assertions below
-            results[i] = exc
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=device, args=(i,)) for i in range(THREADS)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
+    results = threaded(device, THREADS)
     assert all(isinstance(r, list) for r in results), results
     answers = [o for r in results for o in r]
     assert all(o.status in ("created", "replayed", "rejected") for o in answers)
@@ -87,26 +73,12 @@ def test_twenty_devices_taking_the_last_doses_of_a_lot_never_take_more_than_ther
     lot = Lot.objects.create(product=Product.objects.get(code="BIBP"), lot_number="B2021LAST",
                              expiry_date=dt.date(2030, 1, 1))
     store = stock(world, "KD-MASS", lot, 5)
-    barrier = threading.Barrier(THREADS)
-    results: list = [None] * THREADS
+    def device(i: int):
+        item = DoseItem(client_uuid=uuid.uuid4(), person_id=people[i % PEOPLE].pk, product_code="BIBP",
+                        lot_number="B2021LAST", site_code="KD-MASS", administered_at=AT)
+        return record_doses([item], acting_user=world.users["vaccinator"], source="api")[0]
 
-    def device(i: int) -> None:
-        try:
-            p = people[i % PEOPLE]
-            item = DoseItem(client_uuid=uuid.uuid4(), person_id=p.pk, product_code="BIBP", lot_number="B2021LAST",
-                            site_code="KD-MASS", administered_at=AT)
-            barrier.wait(timeout=30)
-            results[i] = record_doses([item], acting_user=world.users["vaccinator"], source="api")[0]
-        except Exception as exc:  # noqa: BLE001 - reported by the assertions below
-            results[i] = exc
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=device, args=(i,)) for i in range(THREADS)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
+    results = threaded(device, THREADS)
     assert all(not isinstance(r, Exception) for r in results), results
     created = [o for o in results if o.status == "created"]
     assert len(created) == 5

@@ -8,15 +8,14 @@ every item answered created or replayed, and the counters agree with a rebuild.
 from __future__ import annotations
 
 import datetime as dt
-import threading
 import time
 import uuid
 
 import pytest
-from django.db import connection, connections
+from django.db import connection
 from django.test import Client
 
-from conftest import build_world, make_person
+from conftest import build_world, make_person, threaded
 from vaxops.access.services import create_user
 from vaxops.campaign.services import counter_snapshot, rebuild_counters
 from vaxops.vaccination.models import DoseConflict, DoseRecord
@@ -46,29 +45,15 @@ def devices_and_submissions(count: int):
 
 def test_twenty_devices_syncing_overlapping_batches_record_one_dose_per_submission(transactional_db):
     tokens, submissions = devices_and_submissions((THREADS - 1) * STEP + PER_BATCH)
-    barrier = threading.Barrier(THREADS)
-    answers: list = [None] * THREADS
-
-    def device(i: int) -> None:
-        try:
-            batch = submissions[i * STEP:i * STEP + PER_BATCH]
-            client = Client()
-            barrier.wait(timeout=30)
-            r = client.post("/api/v1/doses/batch", {"items": batch}, content_type="application/json",
-                            HTTP_AUTHORIZATION=f"Bearer {tokens[i % len(tokens)]}")
-            answers[i] = (batch, r.status_code, r.json())
-        except Exception as exc:  # noqa: BLE001 - reported by the assertions below
-            answers[i] = exc
-        finally:
-            connections.close_all()
+    def device(i: int) -> tuple:
+        batch = submissions[i * STEP:i * STEP + PER_BATCH]
+        r = Client().post("/api/v1/doses/batch", {"items": batch}, content_type="application/json",
+                          HTTP_AUTHORIZATION=f"Bearer {tokens[i % len(tokens)]}")
+        return batch, r.status_code, r.json()
 
     started = time.monotonic()
-    threads = [threading.Thread(target=device, args=(i,)) for i in range(THREADS)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    assert time.monotonic() - started < 120 and not any(t.is_alive() for t in threads)
+    answers = threaded(device, THREADS)
+    assert time.monotonic() - started < 120
     ids: dict[str, set[int]] = {}
     for answer in answers:
         assert isinstance(answer, tuple), answer
@@ -95,26 +80,12 @@ def test_devices_racing_for_one_persons_dose_store_each_conflict_once(transactio
     tokens, submissions = devices_and_submissions(1)
     person_id = submissions[0]["person_id"]
     mine = [{**submissions[0], "client_uuid": str(uuid.uuid4())} for _ in range(len(tokens))]
-    barrier = threading.Barrier(THREADS)
-    answers: list = [None] * THREADS
+    def device(i: int) -> tuple:
+        r = Client().post("/api/v1/doses/batch", {"items": [mine[i % len(tokens)]]},
+                          content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {tokens[i % len(tokens)]}")
+        return r.status_code, r.json()
 
-    def device(i: int) -> None:
-        try:
-            client = Client()
-            barrier.wait(timeout=30)
-            r = client.post("/api/v1/doses/batch", {"items": [mine[i % len(tokens)]]},
-                            content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {tokens[i % len(tokens)]}")
-            answers[i] = (r.status_code, r.json())
-        except Exception as exc:  # noqa: BLE001
-            answers[i] = exc
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=device, args=(i,)) for i in range(THREADS)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
+    answers = threaded(device, THREADS)
     assert all(isinstance(a, tuple) and a[0] == 200 for a in answers), answers
     assert DoseRecord.objects.filter(person_id=person_id).count() == 1
     winner = DoseRecord.objects.get(person_id=person_id)
