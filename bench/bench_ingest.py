@@ -162,7 +162,7 @@ def role_run(url: str, rows: int, chunk: int, profile: bool) -> dict:
     django_setup(url)
     from django.core.management import call_command
 
-    from conftest import build_world
+    from conftest import build_world, open_today, stock
     from vaxops.campaign.services import counter_snapshot, rebuild_counters, residence_snapshot
     from vaxops.vaccination.batch import DoseItem, record_doses
     from vaxops.vaccination.models import DoseRecord
@@ -175,6 +175,14 @@ def role_run(url: str, rows: int, chunk: int, profile: bool) -> dict:
     ids = _setup_people(rows)
     now = dt.datetime.now(dt.UTC)
     month_ago = now - dt.timedelta(days=30)
+    # Doses given today need an open session of the site (issue 9), and each dose draws one from
+    # the site's store (issue 8): both set up here, untimed.
+    from vaxops.campaign.services import TZ
+
+    for at in (month_ago - dt.timedelta(hours=2), now):
+        open_today("KD-MASS", at.astimezone(TZ).date())
+    for lot in world.lots.values():
+        stock(world, "KD-MASS", lot, rows + rows // 10)
     earlier = [DoseItem(client_uuid=uuid.uuid4(), person_id=pk, product_code="BIBP", lot_number="B2021001",
                         site_code="KD-MASS", administered_at=month_ago - dt.timedelta(hours=2))
                for pk in ids[::10]]
