@@ -111,8 +111,35 @@ def _params(chunk: Sequence[tuple]) -> list[Any]:
     return out
 
 
+_STAGE = "outreach_due_stage"
+# From this many rows PostgreSQL upserts through a staging table filled by COPY (below: one
+# multi-row INSERT per chunk, whose parameters the client binds one by one).
+STAGE_MIN = 64
+
+
+def _upsert_staged(rows: Sequence[tuple], update: str) -> None:
+    """PostgreSQL: the rows COPYed into a temporary table of this connection (emptied at each
+    commit), then one ``INSERT … SELECT … ON CONFLICT`` into the due table."""
+    from vaxops.vaccination.batch_write import copy_rows
+
+    columns = ", ".join(COLUMNS)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT to_regclass('pg_temp.{_STAGE}')")
+        if cursor.fetchone()[0] is None:
+            cursor.execute(f"CREATE TEMPORARY TABLE {_STAGE} (LIKE {TABLE} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS")
+        copy_rows(_STAGE, COLUMNS, rows)
+        # A person appears once per batch: the statement never updates a row twice.
+        cursor.execute(
+            f"INSERT INTO {TABLE} ({columns}) SELECT {columns} FROM {_STAGE} ON CONFLICT (person_id) DO UPDATE SET {update}"
+        )
+        cursor.execute(f"DELETE FROM {_STAGE}")
+
+
 def _upsert(rows: Sequence[tuple], update: str) -> None:
     if not rows:
+        return
+    if len(rows) >= STAGE_MIN and connection.vendor == "postgresql":
+        _upsert_staged(rows, update)
         return
     one = "(" + ", ".join(["%s"] * len(COLUMNS)) + ")"
     with connection.cursor() as cursor:

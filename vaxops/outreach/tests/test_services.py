@@ -199,3 +199,30 @@ def test_a_new_home_moves_the_person_to_that_grids_list(world):
     assert outcome.status == "updated"
     assert listed(world, "unvaccinated", division=g2.code) == [p.pk]
     assert listed(world, "unvaccinated", division=g1.code) == []
+
+
+def test_a_large_dose_batch_leaves_the_rows_a_recomputation_gives(world):
+    """A batch of more doses than ``STAGE_MIN`` (on PostgreSQL: staged by COPY, one upsert)
+    moves each person's row exactly as the rows computed again from the database, holds and
+    people out of the lists included."""
+    from vaxops.outreach.duetable import COLUMNS, STAGE_MIN, compute_rows
+    from vaxops.vaccination.batch import DoseItem, record_doses
+
+    n = STAGE_MIN + 16
+    people = [make_person(world, seq=s, born=dt.date(1950 + s % 40, 1 + s % 12, 3)) for s in range(100, 100 + n)]
+    for p in people[:5]:
+        contact(world, p, "away", until=dt.date(2021, 6, 20), place="in_county", when=at(TODAY))
+    contact(world, people[5], "deceased", when=at(TODAY))
+    day = TODAY + dt.timedelta(days=1)
+    items = [DoseItem(client_uuid=uuid.uuid4(), product_code="BIBP", lot_number="B2021001", site_code="KD-MASS",
+                      administered_at=at(day, 8 + i % 9), person_id=p.pk)
+             for i, p in enumerate(people) if i != 5]
+    out = record_doses(items, acting_user=world.users["vaccinator"], source="cli",
+                       now=at(day + dt.timedelta(days=1), 7))
+    assert {o.status for o in out} == {"created"}
+    ids = [p.pk for p in people]
+    stored = sorted(DueEntry.objects.filter(person_id__in=ids).values_list(*COLUMNS))
+    assert stored == sorted(compute_rows(ids))
+    held = DueEntry.objects.get(person_id=people[0].pk)
+    assert (held.kind, held.hold_until, held.list_date) == ("next", dt.date(2021, 6, 20), dt.date(2021, 6, 20))
+    assert DueEntry.objects.get(person_id=people[5].pk).kind == "out"
