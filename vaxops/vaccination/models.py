@@ -27,7 +27,8 @@ class DoseRecord(models.Model):
     never deleted. ``county_code`` (of the site) is carried for sharding by county.
     """
 
-    person = models.ForeignKey("registry.Person", on_delete=models.PROTECT, related_name="doses")
+    # No index of its own: (person, series) below leads with it.
+    person = models.ForeignKey("registry.Person", on_delete=models.PROTECT, related_name="doses", db_index=False)
     product = models.ForeignKey("catalog.Product", on_delete=models.PROTECT)
     lot = models.ForeignKey("supply.Lot", on_delete=models.PROTECT, related_name="doses")
     series = models.CharField(max_length=32)
@@ -65,8 +66,9 @@ class DoseRecord(models.Model):
     status = models.CharField(max_length=8, choices=DoseStatus.choices, default=DoseStatus.VALID)
     void_reason = models.TextField(blank=True)
     voided_at = models.DateTimeField(null=True, blank=True)
+    # Never looked up by (null on nearly every row): no index to keep up on every insert.
     voided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -81,7 +83,7 @@ class DoseRecord(models.Model):
         indexes = [
             models.Index(fields=["person", "series"]),
             models.Index(fields=["county_code", "administered_at"]),
-            models.Index(fields=["administered_at"]),
+            # (administered_at alone is served by dose_administered_recorded, which leads with it.)
             models.Index(fields=["recorded_at"]),
             # Late entries as of a moment: a day of administered_at whose recorded_at is later,
             # decided on the index entries without reading the rows (campaign.services.summary).
