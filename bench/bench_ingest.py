@@ -265,7 +265,7 @@ def main() -> None:
             if db == "postgres":
                 pg_drop(PG_DB)
         print(f"[{db}] {r['rows']} rows in {r['seconds']:.2f} s: {r['rate']:,.0f} doses/s "
-              f"({r['cpu_us']:.1f} µs CPU/dose); raw {r['raw_rate']:,.0f} rows/s; ratio {r['rate'] / r['raw_rate']:.3f}; "
+              f"({r['cpu_us']:.1f} µs CPU/dose); raw {r['raw_rate']:,.0f} rows/s (bare table {r['bare_rate']:,.0f}); ratio {r['rate'] / r['raw_rate']:.3f}; "
               f"{r['statuses']} consistent={r['consistent']} load {r['load']} phases {r['phases']}", flush=True)
         target = TARGETS[db]
         rows.append([db, f"{r['rows']:,}", f"{r['chunk']:,}", f"{r['seconds']:.2f}", f"{r['rate']:,.0f}",
